@@ -1,0 +1,105 @@
+/**
+ * What one probe costs, measured side by side in one run: wall time, peak
+ * memory and processes started per call, for `probe.sh`, the
+ * `liveness-probe` command on each runtime, and the seed-style probe
+ * (`bench/seed_probe.sh`) as the baseline. Also the in-process `probe()`.
+ *
+ * Run: `deno run --allow-all bench/probe_bench.ts [rounds]` (after `npm install`).
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import process from "node:process";
+import { createLiveness, probe } from "../mod.ts";
+
+const rounds = Number(process.argv[2] ?? 40);
+const rundir = mkdtempSync(`${tmpdir()}/liveness-bench-`);
+const unit = "bench";
+const liveness = createLiveness({ unit, rundir });
+await liveness.load([]);
+liveness.set(0);
+
+if (!existsSync("npm/src/probe_cli.js")) {
+  spawnSync("node_modules/.bin/deno", ["run", "-A", "scripts/build_npm.ts", "0.0.0", "--no-test"], {
+    stdio: "inherit",
+  });
+}
+const flags = ["--unit", unit, "--rundir", rundir];
+const candidates: { name: string; command: string[] }[] = [
+  { name: "seed-style probe (bash + cat)", command: ["bash", "bench/seed_probe.sh"] },
+  { name: "probe.sh", command: ["bash", "probe.sh", ...flags] },
+  { name: "liveness-probe, Node 20", command: ["node", "npm/src/probe_cli.js", ...flags] },
+  {
+    name: "liveness-probe, Node LTS",
+    command: ["node_modules/node/bin/node", "npm/src/probe_cli.js", ...flags],
+  },
+  { name: "liveness-probe, Bun", command: ["node_modules/.bin/bun", "src/probe_cli.ts", ...flags] },
+  {
+    name: "deno task probe",
+    command: ["node_modules/.bin/deno", "run", "--allow-all", "src/probe_cli.ts", ...flags],
+  },
+];
+const env = { ...process.env, CIC_RUNDIR: rundir, CIC_UNIT: unit };
+
+function runOnce(command: string[]): number {
+  const start = performance.now();
+  const result = spawnSync(command[0], command.slice(1), { env, stdio: "pipe" });
+  const elapsed = performance.now() - start;
+  if (result.status !== 0) {
+    throw new Error(`${command.join(" ")} said unhealthy: ${result.stdout}${result.stderr}`);
+  }
+  return elapsed;
+}
+
+/** Peak resident memory of one call, in KiB, from GNU time. */
+function peakMemory(command: string[]): number {
+  const result = spawnSync("/usr/bin/time", ["-f", "%M", ...command], { env, encoding: "utf8" });
+  return Number(result.stderr.trim().split("\n").at(-1));
+}
+
+/** How many programs one call executes, from strace. */
+function processesStarted(command: string[]): number {
+  const log = `${rundir}/strace.log`;
+  spawnSync("strace", ["-f", "-qq", "-e", "trace=execve", "-o", log, ...command], { env });
+  return readFileSync(log, "utf8").split("\n").filter((line) => / execve\(/.test(line)).length;
+}
+
+// Rounds go through every candidate in turn, so load on the machine falls on all alike.
+const times = candidates.map(() => [] as number[]);
+for (const { command } of candidates) runOnce(command); // warm the caches
+for (let round = 0; round < rounds; round++) {
+  for (const [index, { command }] of candidates.entries()) times[index].push(runOnce(command));
+}
+const median = (values: number[]) => values.toSorted((a, b) => a - b)[values.length >> 1];
+const rows = candidates.map(({ name, command }, index) => ({
+  name,
+  ms: median(times[index]),
+  kib: median([1, 2, 3].map(() => peakMemory(command))),
+  execs: processesStarted(command),
+}));
+
+const [base] = rows;
+console.log(
+  `\nOne healthy probe, median of ${rounds} rounds (ratios: against the seed-style probe)\n`,
+);
+console.log("| probe | ms per call | × time | peak RSS MiB | × memory | programs executed |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+for (const row of rows) {
+  console.log(
+    `| ${row.name} | ${row.ms.toFixed(2)} | ${(row.ms / base.ms).toFixed(2)} | ${
+      (row.kib / 1024).toFixed(1)
+    } | ${(row.kib / base.kib).toFixed(2)} | ${row.execs} |`,
+  );
+}
+
+const calls = 20_000;
+const start = performance.now();
+for (let i = 0; i < calls; i++) probe({ unit, rundir });
+console.log(
+  `\nprobe() in-process: ${((performance.now() - start) * 1000 / calls).toFixed(1)} µs per call`,
+);
+
+liveness.reset();
+rmSync(rundir, { recursive: true });

@@ -1,0 +1,40 @@
+/**
+ * Tell Kubernetes, Docker or any supervisor whether a long-running program is
+ * alive and healthy, and probe that state.
+ *
+ * The program calls {@linkcode load} at start-up (after configuration: it
+ * runs the health checks and writes the pid), {@linkcode set} when its main
+ * routine starts (`0`, healthy) and whenever its state changes, and
+ * {@linkcode reset} at shutdown. A probe ({@linkcode probe}, the
+ * `liveness-probe` command or `probe.sh`) reads the state from
+ * `<rundir>/<unit>/`: healthy only while the pid file names this live
+ * process and the error file holds `0`.
+ *
+ * @example The whole life cycle, with the probe's verdict
+ * ```ts
+ * import { createLiveness, probe } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const rundir = await Deno.makeTempDir();
+ * const liveness = createLiveness({ unit: "api", rundir });
+ *
+ * await liveness.load([() => true]); // checks pass: pid written
+ * liveness.set(0); // main routine starts: healthy
+ * assert.equal(probe({ unit: "api", rundir }).healthy, true);
+ *
+ * liveness.set(3); // something is wrong: unhealthy
+ * assert.equal(probe({ unit: "api", rundir }).reason, "unit api: error 3");
+ *
+ * liveness.reset(); // shutdown: state removed
+ * assert.equal(probe({ unit: "api", rundir }).healthy, false);
+ * ```
+ *
+ * @module
+ */
+export { createLiveness, load, reset, set } from "./src/liveness.ts";
+export type { Liveness, LoadOptions } from "./src/_unit.ts";
+export type { HealthCheck, HealthFunction } from "./src/_checks.ts";
+export type { LocationOptions } from "./src/_location.ts";
+export { HealthCheckError, NotLoadedError, StateError } from "./src/errors.ts";
+export { probe } from "./src/probe.ts";
+export type { ProbeOptions, ProbeResult } from "./src/probe.ts";

@@ -1,0 +1,75 @@
+/**
+ * `npm test`: the static checks, then the one test suite under Deno, Bun and
+ * Node (the last against the npm build, as users install it). Shows each
+ * run's result and ends with one line: `N passed, N failed`, summed.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { buildNpm } from "./build_npm.ts";
+import { runGate, runSuite, type SuiteResult } from "./_suite.ts";
+
+const bin = (name: string) => `node_modules/.bin/${name}`;
+const config = JSON.parse(readFileSync("deno.json", "utf8"));
+
+const results: SuiteResult[] = [
+  await runGate("deno fmt --check", bin("deno"), ["fmt", "--check"]),
+  await runGate("deno lint", bin("deno"), ["lint"]),
+  await runGate("deno check", bin("deno"), [
+    "check",
+    "mod.ts",
+    "src/",
+    "tests/",
+    "scripts/",
+    "bench/",
+  ]),
+  await runGate("deno doc --lint", bin("deno"), [
+    "doc",
+    "--lint",
+    ...Object.values<string>(config.exports),
+  ]),
+  await runGate("deno publish --dry-run", bin("deno"), ["publish", "--dry-run", "--allow-dirty"]),
+  await shellcheck(),
+  await runSuite("deno", "deno", bin("deno"), [
+    "test",
+    "--allow-all",
+    "--doc",
+    "mod.ts",
+    "src/",
+    "tests/",
+  ]),
+  await runSuite("bun", "bun", bin("bun"), ["test", "tests/"]),
+  ...await nodeLeg(),
+];
+
+/** shellcheck on probe.sh, where the machine has it (Debian's `shellcheck`). */
+async function shellcheck(): Promise<SuiteResult> {
+  if (spawnSync("shellcheck", ["--version"]).status !== 0) {
+    console.log("\nshellcheck: not installed (apt-get install shellcheck); skipped");
+    return { label: "shellcheck (skipped: not installed)", passed: 0, failed: 0 };
+  }
+  return await runGate("shellcheck probe.sh", "shellcheck", ["probe.sh", "bench/seed_probe.sh"]);
+}
+
+/** The npm build, the suite on Node against it, and the package checks. */
+async function nodeLeg(): Promise<SuiteResult[]> {
+  try {
+    return await buildNpm(config.version, { test: true });
+  } catch (error) {
+    console.log(`\nnpm build failed: ${error instanceof Error ? error.message : error}`);
+    return [{ label: "npm build", passed: 0, failed: 1 }];
+  }
+}
+
+console.log("\n=== results");
+for (const { label, passed, failed } of results) {
+  console.log(
+    `${label.padEnd(36)} ${String(passed).padStart(4)} passed ${String(failed).padStart(3)} failed`,
+  );
+}
+const passed = results.reduce((sum, result) => sum + result.passed, 0);
+const failed = results.reduce((sum, result) => sum + result.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 ? 0 : 1;

@@ -1,0 +1,133 @@
+/**
+ * Where a unit's state lives: `<rundir>/<unit>`, from the options, the
+ * environment or the defaults, in the same order for the library and the
+ * probes.
+ *
+ * @module
+ */
+import type { Runtime } from "./_runtime.ts";
+
+/** Which unit's state to use, and under which directory. */
+export interface LocationOptions {
+  /**
+   * The unit's name: one path segment. Default: `$LIVENESS_UNIT_NAME`, then
+   * `$CIC_UNIT`, then the host name.
+   */
+  unit?: string;
+  /**
+   * The absolute directory that holds unit directories. Default:
+   * `$LIVENESS_RUNDIR`, then `$CIC_RUNDIR`, then `/run`.
+   */
+  rundir?: string;
+}
+
+/** A resolved, validated location: the state lives in `dir`. */
+export interface Location {
+  /** The unit's name. */
+  readonly unit: string;
+  /** The directory that holds unit directories. */
+  readonly rundir: string;
+  /** `<rundir>/<unit>`: the directory that holds the unit's state files. */
+  readonly dir: string;
+}
+
+/** The environment variables read for the unit, first match wins. */
+export const UNIT_VARIABLES = ["LIVENESS_UNIT_NAME", "CIC_UNIT"] as const;
+/** The environment variables read for the rundir, first match wins. */
+export const RUNDIR_VARIABLES = ["LIVENESS_RUNDIR", "CIC_RUNDIR"] as const;
+/** The rundir when neither an option nor a variable names one. */
+export const DEFAULT_RUNDIR = "/run";
+
+const MAX_NAME_BYTES = 255;
+const encoder = new TextEncoder();
+
+/** Throws a `TypeError` unless `unit` is a usable directory name. */
+export function validateUnit(unit: unknown, source: string): string {
+  const problem = typeof unit !== "string"
+    ? `must be a string, got ${typeof unit}`
+    : unit === ""
+    ? "is empty"
+    : unit.includes("/")
+    ? "contains '/'"
+    : unit.includes("\0")
+    ? "contains a NUL byte"
+    : unit.startsWith(".")
+    ? "starts with '.'"
+    : encoder.encode(unit).length > MAX_NAME_BYTES
+    ? `is longer than ${MAX_NAME_BYTES} bytes`
+    : undefined;
+  if (problem === undefined) return unit as string;
+  throw new LocationError("unit name", source, unit, problem);
+}
+
+/** Throws a `TypeError` unless `rundir` is an absolute directory path. */
+export function validateRundir(rundir: unknown, source: string): string {
+  const problem = typeof rundir !== "string"
+    ? `must be a string, got ${typeof rundir}`
+    : !rundir.startsWith("/")
+    ? "is not an absolute path (the probe runs in another working directory)"
+    : rundir.includes("\0")
+    ? "contains a NUL byte"
+    : undefined;
+  if (problem === undefined) return rundir as string;
+  throw new LocationError("rundir", source, rundir, problem);
+}
+
+/** A `TypeError` for a bad unit or rundir, with its parts for the probes' one-line reasons. */
+export class LocationError extends TypeError {
+  /** Which value was bad. */
+  readonly what: "unit name" | "rundir";
+  /** Where it came from: `options.unit`, `$LIVENESS_RUNDIR`, `the host name`, ... */
+  readonly source: string;
+  /** What is wrong with it, for example `contains '/'`. */
+  readonly problem: string;
+
+  /** Builds the error; the message also shows the value and what a good one is. */
+  constructor(what: "unit name" | "rundir", source: string, value: unknown, problem: string) {
+    const advice = what === "rundir"
+      ? "Give an absolute directory such as /run."
+      : "A unit is one directory name: no '/', no NUL, no leading '.', at most 255 bytes.";
+    super(`Invalid ${what} from ${source}: ${describe(value)} ${problem}. ${advice}`);
+    this.what = what;
+    this.source = source;
+    this.problem = problem;
+  }
+}
+
+/**
+ * Resolves and validates the location: each value from its option, else the
+ * first non-empty variable, else the default. Reads the environment and the
+ * host name only when needed.
+ */
+export function resolveLocation(
+  runtime: Runtime,
+  options: LocationOptions = {},
+): Location {
+  const unit = options.unit !== undefined
+    ? validateUnit(options.unit, "options.unit")
+    : fromEnvironment(runtime, UNIT_VARIABLES, validateUnit) ??
+      validateUnit(runtime.hostname(), "the host name");
+  const rundir = options.rundir !== undefined
+    ? validateRundir(options.rundir, "options.rundir")
+    : fromEnvironment(runtime, RUNDIR_VARIABLES, validateRundir) ??
+      DEFAULT_RUNDIR;
+  const base = rundir.replace(/\/+$/, "");
+  return { unit, rundir, dir: `${base}/${unit}` };
+}
+
+function fromEnvironment(
+  runtime: Runtime,
+  names: readonly string[],
+  validate: (value: unknown, source: string) => string,
+): string | undefined {
+  for (const name of names) {
+    const value = runtime.env(name);
+    if (value) return validate(value, `$${name}`);
+  }
+  return undefined;
+}
+
+function describe(value: unknown): string {
+  if (typeof value !== "string") return String(value);
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
+}

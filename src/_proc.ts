@@ -1,0 +1,79 @@
+/**
+ * What `/proc/<pid>/stat` says of a process: its state and its start time.
+ *
+ * @module
+ */
+import type { Runtime } from "./_runtime.ts";
+
+/** The two fields of `/proc/<pid>/stat` the library and the probes use. */
+export interface ProcessStat {
+  /** Field 3: `R`, `S`, `D`, `Z` (zombie), `X` (dead), ... */
+  readonly state: string;
+  /** Field 22: start time in clock ticks since boot, as decimal text. */
+  readonly starttime: string;
+}
+
+/** The stat line of a process is far shorter than this; more is not stat. */
+const STAT_MAX_BYTES = 4096;
+
+/**
+ * Reads `/proc/<pid>/stat`, or returns `undefined` when there is no such
+ * process. Throws when `/proc` cannot be read (no procfs, or Deno without
+ * `--allow-all`).
+ */
+export function readProcessStat(
+  runtime: Runtime,
+  pid: number | "self",
+): ProcessStat | undefined {
+  const head = runtime.readHead(`/proc/${pid}/stat`, STAT_MAX_BYTES);
+  if (head.kind !== "file") return undefined;
+  return parseProcessStat(head.text);
+}
+
+/**
+ * Parses a stat line. The command name (field 2) may hold spaces and
+ * parentheses, so the fields are counted after the last `)`.
+ */
+export function parseProcessStat(text: string): ProcessStat | undefined {
+  const fields = text.slice(text.lastIndexOf(")") + 1).trim().split(" ");
+  const [state] = fields;
+  const starttime = fields[22 - 3];
+  if (!state || !starttime || !/^\d+$/.test(starttime)) return undefined;
+  return { state, starttime };
+}
+
+/**
+ * This process's start time, or `undefined` where `/proc` cannot be read
+ * (not Linux; Deno without `--allow-all`). The probes then fall back to the
+ * seed's check of the pid alone.
+ */
+export function ownStartTime(runtime: Runtime): string | undefined {
+  try {
+    return readProcessStat(runtime, runtime.pid)?.starttime;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kernel's highest `pid_max` (`PID_MAX_LIMIT`), used where `/proc` does not say. */
+export const PID_MAX_FALLBACK = 4194304;
+
+/**
+ * `/proc/sys/kernel/pid_max`: every pid is below it. Falls back to
+ * {@linkcode PID_MAX_FALLBACK} where the file is missing or odd.
+ */
+export function readPidMax(runtime: Runtime): number {
+  const head = runtime.readHead("/proc/sys/kernel/pid_max", 16);
+  const match = head.kind === "file" ? /^([1-9][0-9]*)\n?$/.exec(head.text) : null;
+  return match ? Number(match[1]) : PID_MAX_FALLBACK;
+}
+
+/**
+ * The `Tgid` line of `/proc/<id>/status`: the process a task belongs to. It
+ * equals the id for a process and differs for one of its other threads,
+ * whose ids `/proc/<id>` also answers to.
+ */
+export function parseStatusTgid(text: string): number | undefined {
+  const match = /^Tgid:\s*([0-9]+)\s*$/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}

@@ -1,0 +1,77 @@
+/**
+ * The one interface through which the library reaches the runtime: process
+ * facts, the environment and the few file operations the state needs.
+ *
+ * Implementations: `_runtime_deno.ts` (`Deno.*`) and `_runtime_node.ts`
+ * (`node:` built-ins, also used by Bun). `_runtime_current.ts` picks one at
+ * import time. Errors thrown by an implementation carry the POSIX `code`
+ * (`ENOENT`, `EEXIST`, `EACCES`, ...) where the runtime gives one.
+ *
+ * @module
+ */
+
+/** What {@linkcode Runtime.readHead} found at a path. */
+export type FileHead =
+  | { readonly kind: "file"; readonly text: string; readonly truncated: boolean }
+  | { readonly kind: "missing" | "directory" | "other" };
+
+/** Everything the core needs from Deno, Node or Bun. */
+export interface Runtime {
+  /** The id of this process. */
+  readonly pid: number;
+  /** The host name (in a Kubernetes pod: the pod's name). */
+  hostname(): string;
+  /** An environment variable, or `undefined` when it is not set. */
+  env(name: string): string | undefined;
+  /** The current working directory. */
+  cwd(): string;
+  /** Creates one directory with exactly `mode`; throws `EEXIST` if present. */
+  mkdir(path: string, mode: number): void;
+  /** Creates a new file (never an existing one: `EEXIST`) with exactly `mode` and `data`. */
+  writeNewFile(path: string, data: string, mode: number): void;
+  /** Replaces `to` with `from` atomically. */
+  rename(from: string, to: string): void;
+  /** Removes a file; throws `ENOENT` when there is none. */
+  remove(path: string): void;
+  /** The names in a directory. */
+  readDir(path: string): string[];
+  /**
+   * Reads at most `maxBytes` of a regular file. Never blocks on a FIFO and
+   * never reads more than asked, so a huge or hostile file costs nothing.
+   */
+  readHead(path: string, maxBytes: number): FileHead;
+}
+
+/** The POSIX code of an error thrown by a {@linkcode Runtime}, if any. */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  if (typeof code === "string") return code;
+  // Deno's permission errors have no code, only a class name.
+  return name === "NotCapable" || name === "PermissionDenied" ? "EACCES" : undefined;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Reads a regular file's first `maxBytes` through `read`, which fills the
+ * buffer it is given and returns how many bytes it read (0 or `null` at the
+ * end). One byte more is read to tell whether the file is longer.
+ */
+export function readFileHead(
+  read: (buffer: Uint8Array) => number | null,
+  maxBytes: number,
+): FileHead {
+  const buffer = new Uint8Array(maxBytes + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    const count = read(buffer.subarray(length));
+    if (!count) break;
+    length += count;
+  }
+  return {
+    kind: "file",
+    text: decoder.decode(buffer.subarray(0, Math.min(length, maxBytes))),
+    truncated: length > maxBytes,
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The state files under `<rundir>/<unit>`: their names, and how they are
+ * written (atomically), removed and cleared. The probes read them.
+ *
+ * @module
+ */
+import { errorCode, type Runtime } from "./_runtime.ts";
+import { StateError } from "./errors.ts";
+
+/** The decimal id of the process that owns the state. The seed's file. */
+export const PID_FILE = "pid";
+/** The decimal error code: `0` is healthy. The seed's file. */
+export const ERROR_FILE = "error";
+/**
+ * Field 22 of `/proc/<pid>/stat` of the owning process (its start time in
+ * clock ticks since boot): tells it from a later process with the same pid.
+ */
+export const STARTTIME_FILE = "starttime";
+
+/** Every state file, in the order they are removed: never a healthy-looking remainder. */
+export const STATE_FILES = [ERROR_FILE, STARTTIME_FILE, PID_FILE] as const;
+
+/** State files are readable by a probe running as another user. */
+const FILE_MODE = 0o644;
+const DIR_MODE = 0o755;
+/** `.error.<pid>.<random>.tmp`: a temporary file on its way to replace a state file. */
+const TEMP_FILE = /^\.[a-z]+\.\d+\.[0-9a-f]+\.tmp$/;
+
+/** Creates `dir` and its missing parents, each with mode 0755. */
+export function ensureDir(runtime: Runtime, dir: string): void {
+  const parent = dir.slice(0, dir.lastIndexOf("/"));
+  if (!makeDir(runtime, dir, parent !== "")) return;
+  ensureDir(runtime, parent);
+  makeDir(runtime, dir, false);
+}
+
+/** Makes one directory; returns `true` when its parent is missing and `retry` allows that. */
+function makeDir(runtime: Runtime, dir: string, retry: boolean): boolean {
+  try {
+    runtime.mkdir(dir, DIR_MODE);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "EEXIST") return false;
+    if (code === "ENOENT" && retry) return true;
+    throw new StateError("create", dir, error, code);
+  }
+  return false;
+}
+
+/**
+ * Replaces `<dir>/<name>` with `value` and a newline: a new file with a
+ * unique name, then a rename, so a reader sees the old or the new content and
+ * never a partial one. No fsync: the state means nothing after a reboot.
+ */
+export function writeStateFile(
+  runtime: Runtime,
+  dir: string,
+  name: string,
+  value: number | string,
+): void {
+  const path = `${dir}/${name}`;
+  const temp = `${dir}/.${name}.${runtime.pid}.${randomHex()}.tmp`;
+  try {
+    runtime.writeNewFile(temp, `${value}\n`, FILE_MODE);
+  } catch (error) {
+    removeQuietly(runtime, temp);
+    throw new StateError("write", temp, error, errorCode(error));
+  }
+  try {
+    runtime.rename(temp, path);
+  } catch (error) {
+    removeQuietly(runtime, temp);
+    throw new StateError("replace", path, error, errorCode(error));
+  }
+}
+
+/** Removes `<dir>/<name>`; a file that is not there is fine. */
+export function removeStateFile(runtime: Runtime, dir: string, name: string) {
+  const path = `${dir}/${name}`;
+  try {
+    runtime.remove(path);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code !== "ENOENT") throw new StateError("remove", path, error, code);
+  }
+}
+
+/** Removes the temporary files a writer that died mid-write left in `dir`. */
+export function removeStaleTempFiles(runtime: Runtime, dir: string): void {
+  let names: string[];
+  try {
+    names = runtime.readDir(dir);
+  } catch (error) {
+    throw new StateError("list", dir, error, errorCode(error));
+  }
+  for (const name of names) {
+    if (TEMP_FILE.test(name)) removeStateFile(runtime, dir, name);
+  }
+}
+
+function removeQuietly(runtime: Runtime, path: string): void {
+  try {
+    runtime.remove(path);
+  } catch {
+    // Nothing was created, or it is already gone.
+  }
+}
+
+function randomHex(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The most a probe reads of a state file: a pid, an error code or a start
+ * time fits many times over, and a huge file costs nothing.
+ */
+export const STATE_MAX_BYTES = 32;
+
+const UNSIGNED = /^(?:0|[1-9][0-9]*)$/;
+const SIGNED = /^(?:0|-?[1-9][0-9]*)$/;
+
+/**
+ * The number in a state file's text, as {@linkcode writeStateFile} writes it:
+ * canonical decimal (no `+`, no leading zero, `-` only when `signed`) and at
+ * most one trailing newline, which the seed's files lack. Returns the digits
+ * as text (an error code may exceed a safe integer; a start time is compared
+ * as text), or `undefined` for anything else.
+ */
+export function parseStateNumber(text: string, signed: boolean): string | undefined {
+  const value = text.endsWith("\n") ? text.slice(0, -1) : text;
+  return (signed ? SIGNED : UNSIGNED).test(value) ? value : undefined;
+}

@@ -1,0 +1,92 @@
+/**
+ * One unit's life cycle on a given {@linkcode Runtime}: `load`, `set`,
+ * `reset`. The public functions in `liveness.ts` run it on the current
+ * runtime; tests run it on a fake one.
+ *
+ * @module
+ */
+import { type HealthCheck, runChecks } from "./_checks.ts";
+import { type LocationOptions, resolveLocation } from "./_location.ts";
+import { ownStartTime } from "./_proc.ts";
+import type { Runtime } from "./_runtime.ts";
+import {
+  ensureDir,
+  ERROR_FILE,
+  PID_FILE,
+  removeStaleTempFiles,
+  removeStateFile,
+  STARTTIME_FILE,
+  STATE_FILES,
+  writeStateFile,
+} from "./_state.ts";
+import { NotLoadedError } from "./errors.ts";
+
+/** Options of `load()`: where the state goes, and what the checks receive. */
+export interface LoadOptions extends LocationOptions {
+  /** The arguments every health check is called with. Default: none. */
+  args?: readonly unknown[];
+}
+
+/** One unit's life cycle, with its location resolved once. */
+export interface Liveness {
+  /** The unit's name. */
+  readonly unit: string;
+  /** The directory that holds unit directories. */
+  readonly rundir: string;
+  /** `<rundir>/<unit>`: where the state files are. */
+  readonly dir: string;
+  /**
+   * Runs the checks; when all pass, clears what an earlier process left and
+   * writes this process's pid. The unit is unhealthy until `set(0)`.
+   */
+  load(
+    checks: Iterable<HealthCheck>,
+    options?: { args?: readonly unknown[] },
+  ): Promise<void>;
+  /** Writes the error state: `0` is healthy, any other safe integer is not. */
+  set(error?: number): void;
+  /** Removes the unit's state: the probe reports unhealthy. Idempotent. */
+  reset(): void;
+}
+
+/** The unit directories this process has loaded and not reset. */
+const loaded = new Set<string>();
+
+/** Opens the unit the options name, on `runtime`. */
+export function openUnit(
+  runtime: Runtime,
+  options: LocationOptions = {},
+): Liveness {
+  const { unit, rundir, dir } = resolveLocation(runtime, options);
+  return {
+    unit,
+    rundir,
+    dir,
+    async load(checks, { args = [] } = {}) {
+      await runChecks(checks, args, runtime.cwd);
+      ensureDir(runtime, dir);
+      // The error file goes first, so that no moment shows a healthy state.
+      for (const name of STATE_FILES) removeStateFile(runtime, dir, name);
+      removeStaleTempFiles(runtime, dir);
+      const starttime = ownStartTime(runtime);
+      if (starttime) writeStateFile(runtime, dir, STARTTIME_FILE, starttime);
+      writeStateFile(runtime, dir, PID_FILE, runtime.pid);
+      loaded.add(dir);
+    },
+    set(error = 0) {
+      if (!Number.isSafeInteger(error)) {
+        throw new TypeError(
+          `set() takes a safe integer error code (0 = healthy), got ${
+            typeof error === "string" ? JSON.stringify(error) : String(error)
+          }.`,
+        );
+      }
+      if (!loaded.has(dir)) throw new NotLoadedError(dir);
+      writeStateFile(runtime, dir, ERROR_FILE, error);
+    },
+    reset() {
+      loaded.delete(dir);
+      for (const name of STATE_FILES) removeStateFile(runtime, dir, name);
+    },
+  };
+}

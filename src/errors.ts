@@ -1,0 +1,123 @@
+/**
+ * The errors the library throws, besides `TypeError` for bad arguments.
+ *
+ * @module
+ */
+
+/**
+ * `load()` ran every health check and at least one returned `false`. Nothing
+ * was written: the probe keeps reporting unhealthy.
+ *
+ * @example Name the failing checks
+ * ```ts
+ * import { HealthCheckError, load } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const rundir = await Deno.makeTempDir();
+ * const cacheIsWarm = () => false;
+ * try {
+ *   await load([() => true, cacheIsWarm], { unit: "api", rundir });
+ * } catch (error) {
+ *   assert(error instanceof HealthCheckError);
+ *   assert.deepEqual(error.failed, ["#2 cacheIsWarm"]);
+ * }
+ * ```
+ */
+export class HealthCheckError extends Error {
+  /** A label for each failing check: its position (from 1) and its name or specifier. */
+  readonly failed: readonly string[];
+  /** How many checks ran. */
+  readonly total: number;
+
+  /** Builds the error from the labels of the failing checks. */
+  constructor(failed: readonly string[], total: number) {
+    super(
+      `${failed.length} of ${total} health checks failed: ${failed.join(", ")}. ` +
+        "No state was written; fix what these checks test, then start again.",
+    );
+    this.name = "HealthCheckError";
+    this.failed = failed;
+    this.total = total;
+  }
+}
+
+/**
+ * Reading or writing a state file under `<rundir>/<unit>` failed. The previous
+ * state is left as it was, and no temporary file is left behind.
+ *
+ * @example Handle a read-only rundir
+ * ```ts
+ * import { createLiveness, StateError } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const liveness = createLiveness({ unit: "api", rundir: "/proc" });
+ * await assert.rejects(liveness.load([]), StateError);
+ * ```
+ */
+export class StateError extends Error {
+  /** The file or directory the operation was on. */
+  readonly path: string;
+  /** What was being done: `"create"`, `"write"`, `"replace"`, `"remove"` or `"list"`. */
+  readonly operation: string;
+  /** The POSIX error code (`"EACCES"`, `"ENOSPC"`, ...), when the runtime gave one. */
+  readonly code: string | undefined;
+
+  /** Builds the error from the failed operation and the runtime's error. */
+  constructor(operation: string, path: string, cause: unknown, code?: string) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `Cannot ${operation} liveness state ${path}: ${reason}. ${hint(code, path)}`,
+      { cause },
+    );
+    this.name = "StateError";
+    this.path = path;
+    this.operation = operation;
+    this.code = code;
+  }
+}
+
+/**
+ * `set()` was called for a unit this process has not loaded (or has reset).
+ * Usually `load()` and `set()` were given different options: use one
+ * {@linkcode createLiveness} object for both.
+ *
+ * @example
+ * ```ts
+ * import { NotLoadedError, set } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => set(0, { unit: "never-loaded", rundir: "/tmp" }), NotLoadedError);
+ * ```
+ */
+export class NotLoadedError extends Error {
+  /** The state directory `set()` was called for. */
+  readonly dir: string;
+
+  /** Builds the error for the unit directory `dir`. */
+  constructor(dir: string) {
+    super(
+      `Unit ${dir} was not loaded by this process: call load() before set(), ` +
+        "with the same unit and rundir (one createLiveness() object keeps them together).",
+    );
+    this.name = "NotLoadedError";
+    this.dir = dir;
+  }
+}
+
+function hint(code: string | undefined, path: string): string {
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return `Give this process write access to ${dir} (on Deno: --allow-read and --allow-write for it), or choose another rundir.`;
+    case "EROFS":
+      return `${dir} is on a read-only file system: mount a writable volume there, or choose another rundir.`;
+    case "ENOSPC":
+    case "EDQUOT":
+      return `Free space on the file system that holds ${dir}.`;
+    case "ENOTDIR":
+      return `A part of ${dir} is a file, not a directory: remove it or choose another rundir.`;
+    default:
+      return "Check that the rundir is a writable directory.";
+  }
+}

@@ -1,0 +1,489 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { pathToFileURL } from "node:url";
+import process from "node:process";
+import {
+  createLiveness,
+  HealthCheckError,
+  load,
+  NotLoadedError,
+  reset,
+  set,
+  StateError,
+} from "../mod.ts";
+import { openUnit } from "../src/_unit.ts";
+import { faultyRuntime, runtimeWith } from "./_fake_runtime.ts";
+import { fixture, holdState, kill, readState, withTempDir } from "./_helpers.ts";
+
+const ownStartTime = () => {
+  const stat = readFileSync(`/proc/${process.pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+};
+
+test("the life cycle writes the seed's pid and error files", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    assert.equal(liveness.dir, `${rundir}/api`);
+
+    await liveness.load([() => true]);
+    assert.deepEqual(readState(liveness.dir), {
+      pid: `${process.pid}\n`,
+      starttime: `${ownStartTime()}\n`,
+    });
+
+    liveness.set(0);
+    assert.equal(readState(liveness.dir).error, "0\n");
+    liveness.set(3);
+    assert.equal(readState(liveness.dir).error, "3\n");
+    liveness.set(-1);
+    assert.equal(readState(liveness.dir).error, "-1\n");
+    liveness.set();
+    assert.equal(readState(liveness.dir).error, "0\n");
+
+    liveness.reset();
+    assert.deepEqual(readState(liveness.dir), {});
+    assert.ok(statSync(liveness.dir).isDirectory(), "reset keeps the unit directory");
+  });
+});
+
+test("the module functions run the same life cycle with per-call options", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "worker", rundir };
+    await load([], options);
+    set(0, options);
+    assert.equal(readState(`${rundir}/worker`).pid, `${process.pid}\n`);
+    assert.equal(readState(`${rundir}/worker`).error, "0\n");
+    set(7, options);
+    assert.equal(readState(`${rundir}/worker`).error, "7\n");
+    reset(options);
+    reset(options);
+    assert.deepEqual(readState(`${rundir}/worker`), {});
+  });
+});
+
+test("state files are 0644 and created directories 0755 whatever the umask", async () => {
+  await withTempDir(async (tmp) => {
+    const rundir = `${tmp}/run/nested`;
+    const previous = process.umask(0o077);
+    try {
+      const liveness = createLiveness({ unit: "api", rundir });
+      await liveness.load([]);
+      liveness.set(0);
+      for (const dir of [`${tmp}/run`, rundir, liveness.dir]) {
+        assert.equal(statSync(dir).mode & 0o777, 0o755, dir);
+      }
+      for (const name of ["pid", "error", "starttime"]) {
+        assert.equal(statSync(`${liveness.dir}/${name}`).mode & 0o777, 0o644, name);
+      }
+    } finally {
+      process.umask(previous);
+    }
+  });
+});
+
+test("the unit and rundir come from options, then the environment, then the defaults", () => {
+  const resolve = (env: Record<string, string>, options = {}) => {
+    const { unit, rundir, dir } = openUnit(runtimeWith({ env, hostname: "pod-7" }), options);
+    return { unit, rundir, dir };
+  };
+  assert.deepEqual(resolve({}), { unit: "pod-7", rundir: "/run", dir: "/run/pod-7" });
+  assert.deepEqual(resolve({ CIC_UNIT: "seed", CIC_RUNDIR: "/seed" }), {
+    unit: "seed",
+    rundir: "/seed",
+    dir: "/seed/seed",
+  });
+  const both = {
+    LIVENESS_UNIT_NAME: "api",
+    LIVENESS_RUNDIR: "/var/run/",
+    CIC_UNIT: "seed",
+    CIC_RUNDIR: "/seed",
+  };
+  assert.deepEqual(resolve(both), { unit: "api", rundir: "/var/run/", dir: "/var/run/api" });
+  assert.deepEqual(resolve(both, { unit: "opt", rundir: "/opt" }), {
+    unit: "opt",
+    rundir: "/opt",
+    dir: "/opt/opt",
+  });
+  assert.equal(
+    resolve({ LIVENESS_UNIT_NAME: "", CIC_UNIT: "seed" }).unit,
+    "seed",
+    "empty is unset",
+  );
+});
+
+test("the environment of the real process is read", async () => {
+  await withTempDir(async (rundir) => {
+    const saved = { ...process.env };
+    process.env.LIVENESS_UNIT_NAME = "from-env";
+    process.env.LIVENESS_RUNDIR = rundir;
+    try {
+      await load([]);
+      set(0);
+      assert.equal(readState(`${rundir}/from-env`).error, "0\n");
+      reset();
+      assert.deepEqual(readState(`${rundir}/from-env`), {});
+    } finally {
+      delete process.env.LIVENESS_UNIT_NAME;
+      delete process.env.LIVENESS_RUNDIR;
+      Object.assign(process.env, saved);
+    }
+  });
+});
+
+test("bad unit names are a TypeError and write nothing", async () => {
+  await withTempDir(async (rundir) => {
+    const bad = ["", ".", "..", "a/b", "/abs", "a\0b", ".hidden", "x".repeat(256), "é".repeat(128)];
+    for (const unit of bad) {
+      assert.throws(() => createLiveness({ unit, rundir }), TypeError, JSON.stringify(unit));
+      await assert.rejects(load([], { unit, rundir }), TypeError);
+      assert.throws(() => set(0, { unit, rundir }), TypeError);
+      assert.throws(() => reset({ unit, rundir }), TypeError);
+    }
+    assert.throws(() => createLiveness({ unit: 42 as unknown as string, rundir }), TypeError);
+    const env = runtimeWith({ env: { LIVENESS_UNIT_NAME: "../etc" } });
+    assert.throws(() => openUnit(env, { rundir }), /\$LIVENESS_UNIT_NAME/);
+    assert.throws(() => openUnit(runtimeWith({ hostname: "" }), { rundir }), /host name/);
+    assert.deepEqual(readdirSync(rundir), []);
+    // The longest name that fits one directory entry is fine.
+    await load([], { unit: "x".repeat(255), rundir });
+    reset({ unit: "x".repeat(255), rundir });
+  });
+});
+
+test("a rundir that is not absolute is a TypeError", () => {
+  for (const rundir of ["", "run", "./run", "/ru\0n"]) {
+    assert.throws(() => createLiveness({ unit: "api", rundir }), TypeError, JSON.stringify(rundir));
+  }
+  const env = runtimeWith({ env: { LIVENESS_RUNDIR: "relative" } });
+  assert.throws(() => openUnit(env, { unit: "api" }), /\$LIVENESS_RUNDIR.*absolute/);
+});
+
+test("set() takes only safe integers and changes nothing otherwise", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    await liveness.load([]);
+    liveness.set(5);
+    const bad = [1.5, NaN, Infinity, -Infinity, 2 ** 53, "0", null, true, 1n, {}];
+    for (const error of bad) {
+      assert.throws(() => liveness.set(error as number), TypeError, String(error));
+    }
+    assert.equal(readState(liveness.dir).error, "5\n");
+    liveness.set(-0);
+    assert.equal(readState(liveness.dir).error, "0\n");
+    liveness.set(Number.MIN_SAFE_INTEGER);
+    assert.equal(readState(liveness.dir).error, `${Number.MIN_SAFE_INTEGER}\n`);
+  });
+});
+
+test("set() before load() or after reset() is a NotLoadedError", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    assert.throws(() => liveness.set(0), NotLoadedError);
+    assert.throws(() => set(0, { unit: "api", rundir }), NotLoadedError);
+    assert.deepEqual(readdirSync(rundir), []);
+    await liveness.load([]);
+    assert.throws(() => set(0, { unit: "other", rundir }), (error: NotLoadedError) => {
+      assert.equal(error.dir, `${rundir}/other`);
+      assert.match(error.message, /call load\(\) before set\(\)/);
+      return true;
+    });
+    set(0, { unit: "api", rundir }); // the module functions share what load() did
+    liveness.reset();
+    assert.throws(() => liveness.set(0), NotLoadedError);
+    assert.deepEqual(readState(liveness.dir), {});
+  });
+});
+
+test("each kind of check runs with the load options' args", async () => {
+  await withTempDir(async (rundir) => {
+    const seen: unknown[][] = [];
+    const counter = {
+      calls: 0,
+      health(...args: unknown[]) {
+        this.calls++;
+        seen.push(args);
+        return true;
+      },
+    };
+    await load(
+      [
+        fixture("check_args"),
+        pathToFileURL(fixture("check_args")),
+        pathToFileURL(fixture("check_args")).href,
+        (...args: unknown[]) => (seen.push(args), true),
+        async () => await Promise.resolve(true),
+        counter,
+      ],
+      { unit: "api", rundir, args: ["db", 5432] },
+    );
+    assert.equal(counter.calls, 1, "health() is called as a method");
+    assert.deepEqual(seen, [["db", 5432], ["db", 5432]]);
+    assert.equal(readState(`${rundir}/api`).pid, `${process.pid}\n`);
+  });
+});
+
+test("relative specifiers resolve against the working directory", async () => {
+  await withTempDir(async (rundir) => {
+    const fixtures = fixture("check_pass").replace(/\/[^/]+$/, "");
+    const liveness = openUnit(runtimeWith({ cwd: `${fixtures}/..` }), { unit: "api", rundir });
+    const name = fixture("check_pass").slice(fixtures.length + 1);
+    await liveness.load([`./fixtures/${name}`, `../fixtures/${name}`.replace("../", "./")]);
+    assert.equal(readState(liveness.dir).pid, `${process.pid}\n`);
+
+    const previous = process.cwd();
+    process.chdir(fixtures);
+    try {
+      await load([`./${name}`, `../fixtures/${name}`], { unit: "real-cwd", rundir });
+    } finally {
+      process.chdir(previous);
+    }
+    assert.equal(readState(`${rundir}/real-cwd`).pid, `${process.pid}\n`);
+  });
+});
+
+test("a check that returns false fails the load, naming every failing check", async () => {
+  await withTempDir(async (rundir) => {
+    const cacheIsWarm = () => false;
+    const checks = [
+      () => true,
+      fixture("check_fail"),
+      cacheIsWarm,
+      { health: () => Promise.resolve(false) },
+      () => false,
+    ];
+    await assert.rejects(load(checks, { unit: "api", rundir }), (error: HealthCheckError) => {
+      assert.ok(error instanceof HealthCheckError);
+      assert.equal(error.name, "HealthCheckError");
+      assert.deepEqual(error.failed, [
+        `#2 ${JSON.stringify(fixture("check_fail"))}`,
+        "#3 cacheIsWarm",
+        "#4 (object)",
+        "#5 (anonymous function)",
+      ]);
+      assert.equal(error.total, 5);
+      assert.match(error.message, /^4 of 5 health checks failed: #2 .*#3 cacheIsWarm/);
+      return true;
+    });
+    assert.deepEqual(readdirSync(rundir), [], "nothing is written");
+  });
+});
+
+test("a failing load leaves an earlier process's state unhealthy-as-it-was, not rewritten", async () => {
+  await withTempDir(async (rundir) => {
+    mkdirSync(`${rundir}/api`);
+    writeFileSync(`${rundir}/api/pid`, "999999\n");
+    writeFileSync(`${rundir}/api/error`, "0\n");
+    await assert.rejects(load([() => false], { unit: "api", rundir }), HealthCheckError);
+    assert.deepEqual(readState(`${rundir}/api`), { error: "0\n", pid: "999999\n" });
+  });
+});
+
+test("an exception a check throws reaches the caller untouched", async () => {
+  await withTempDir(async (rundir) => {
+    const thrown = new RangeError("database unreachable");
+    let later = false;
+    await assert.rejects(
+      load([() => true, () => {
+        throw thrown;
+      }, () => (later = true)], { unit: "api", rundir }),
+      (error) => error === thrown,
+    );
+    const rejected = { code: 42 };
+    await assert.rejects(
+      load([() => Promise.reject(rejected)], { unit: "api", rundir }),
+      (error) => error === rejected,
+    );
+    assert.equal(later, false, "checks after a throwing one do not run");
+    assert.deepEqual(readdirSync(rundir), []);
+  });
+});
+
+test("a module without health(), a bad check or a non-boolean result is a TypeError", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir };
+    await assert.rejects(load([fixture("no_health")], options), (error: TypeError) => {
+      assert.ok(error instanceof TypeError);
+      assert.ok(error.message.includes(JSON.stringify(fixture("no_health"))), error.message);
+      assert.match(error.message, /no health\(\) export/);
+      return true;
+    });
+    await assert.rejects(load([42 as never], options), /#1 \(42\) is neither/);
+    await assert.rejects(load([{ health: true } as never], options), TypeError);
+    await assert.rejects(load([() => undefined as never], options), /returned undefined/);
+    await assert.rejects(load([() => Promise.resolve(1 as never)], options), /returned 1/);
+    await assert.rejects(load([() => "yes" as never], options), /returned "yes"/);
+    assert.deepEqual(readdirSync(rundir), []);
+  });
+});
+
+test("load() clears the state a dead earlier process left, and only that", async () => {
+  await withTempDir(async (rundir) => {
+    const child = await holdState(rundir, "api", 0);
+    const before = readState(`${rundir}/api`);
+    assert.equal(before.pid, `${child.pid}\n`);
+    assert.equal(before.error, "0\n");
+    await kill(child);
+    // A writer that died between creating and renaming its temporary file.
+    writeFileSync(`${rundir}/api/.error.${child.pid}.0a1b2c.tmp`, "1");
+    writeFileSync(`${rundir}/api/notes.txt`, "not ours");
+
+    await load([], { unit: "api", rundir });
+    assert.deepEqual(readState(`${rundir}/api`), {
+      "notes.txt": "not ours",
+      pid: `${process.pid}\n`,
+      starttime: `${ownStartTime()}\n`,
+    });
+  });
+});
+
+test("a reader never sees a partial or missing error file while set() flips it", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    await liveness.load([]);
+    liveness.set(0);
+    // A separate process reads the file as fast as it can and reports
+    // anything that is not "0" or "1", until the stop file appears.
+    const reader = spawn("bash", [
+      "-c",
+      `
+      seen=0 bad=0
+      until [[ -e "$1/stop" ]]; do
+        if IFS= read -r value < "$1/api/error" && [[ $value == [01] ]]; then
+          seen=$((seen + 1))
+        else
+          bad=$((bad + 1)); printf 'bad: [%s]\\n' "\${value-}" >&2
+        fi
+      done
+      echo "$seen $bad"`,
+      "reader",
+      rundir,
+    ], { stdio: ["ignore", "pipe", "inherit"] });
+    let output = "";
+    reader.stdout.on("data", (chunk) => (output += chunk));
+    const done = new Promise((resolve) => reader.on("close", resolve));
+    for (let i = 0; i < 5000; i++) liveness.set(i % 2);
+    writeFileSync(`${rundir}/stop`, "");
+    await done;
+    const [seen, bad] = output.trim().split(" ").map(Number);
+    assert.equal(bad, 0, "reads that were not 0 or 1");
+    assert.ok(seen > 0, "the reader read the file");
+    assert.deepEqual(readdirSync(`${rundir}/api`).sort(), ["error", "pid", "starttime"]);
+  });
+});
+
+test("a write that fails keeps the previous state and leaves no temporary file", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir };
+    await load([], options);
+    set(4, options);
+    const cases = [
+      faultyRuntime("writeNewFile", "ENOSPC"),
+      faultyRuntime("writeNewFile", "ENOSPC", { after: true }), // the disk filled mid-write
+      faultyRuntime("writeNewFile", "EACCES"),
+      faultyRuntime("rename", "EIO"),
+    ];
+    for (const runtime of cases) {
+      const liveness = openUnit(runtime, options);
+      assert.throws(() => liveness.set(0), (error: StateError) => {
+        assert.ok(error instanceof StateError);
+        assert.ok(error.code === "ENOSPC" || error.code === "EACCES" || error.code === "EIO");
+        assert.ok(error.message.includes(`${rundir}/api`), error.message);
+        assert.ok(error.cause instanceof Error);
+        return true;
+      });
+      assert.deepEqual(readState(`${rundir}/api`).error, "4\n");
+      assert.deepEqual(readdirSync(`${rundir}/api`).sort(), ["error", "pid", "starttime"]);
+    }
+  });
+});
+
+test("state errors name the operation, the code and what to do", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir: `${rundir}/deep` };
+    await assert.rejects(
+      openUnit(faultyRuntime("mkdir", "EACCES"), options).load([]),
+      (error: StateError) => {
+        assert.equal(error.operation, "create");
+        assert.equal(error.code, "EACCES");
+        assert.match(error.message, /Give this process write access/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      openUnit(faultyRuntime("writeNewFile", "ENOSPC"), options).load([]),
+      /Free space on the file system/,
+    );
+    await assert.rejects(
+      openUnit(faultyRuntime("readDir", "EIO"), options).load([]),
+      (error: StateError) => error.operation === "list" && error.code === "EIO",
+    );
+    await load([], options);
+    assert.throws(
+      () => openUnit(faultyRuntime("remove", "EROFS"), options).reset(),
+      /read-only file system/,
+    );
+    reset(options);
+    assert.deepEqual(readState(`${rundir}/deep/api`), {});
+  });
+});
+
+test("a unit directory removed while running makes set() fail clearly", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    await liveness.load([]);
+    rmSync(liveness.dir, { recursive: true });
+    assert.throws(() => liveness.set(0), (error: StateError) => error.code === "ENOENT");
+    assert.deepEqual(readdirSync(rundir), [], "set() does not recreate what it did not load");
+  });
+});
+
+test("a rundir that is a file or not writable is a StateError", async () => {
+  await withTempDir(async (tmp) => {
+    writeFileSync(`${tmp}/file`, "");
+    await assert.rejects(load([], { unit: "api", rundir: `${tmp}/file` }), (error: StateError) => {
+      assert.ok(error instanceof StateError);
+      assert.equal(error.code, "ENOTDIR");
+      return true;
+    });
+    // procfs refuses every new directory (ENOENT although /proc exists).
+    await assert.rejects(load([], { unit: "api", rundir: "/proc" }), (error: StateError) => {
+      assert.equal(error.operation, "create");
+      assert.equal(error.path, "/proc/api");
+      return true;
+    });
+    // root ignores directory permissions, so a read-only directory tells
+    // nothing there; the injected EACCES above covers it.
+    if (process.getuid?.() !== 0) {
+      mkdirSync(`${tmp}/ro`, { mode: 0o555 });
+      await assert.rejects(load([], { unit: "api", rundir: `${tmp}/ro` }), StateError);
+      chmodSync(`${tmp}/ro`, 0o755);
+    }
+  });
+});
+
+test("two units in one process keep separate state", async () => {
+  await withTempDir(async (rundir) => {
+    const api = createLiveness({ unit: "api", rundir });
+    const worker = createLiveness({ unit: "worker", rundir });
+    await api.load([]);
+    await worker.load([]);
+    api.set(0);
+    worker.set(2);
+    assert.equal(readState(api.dir).error, "0\n");
+    assert.equal(readState(worker.dir).error, "2\n");
+    api.reset();
+    assert.deepEqual(readState(api.dir), {});
+    worker.set(0);
+    assert.equal(readState(worker.dir).error, "0\n");
+  });
+});

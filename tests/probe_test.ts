@@ -1,0 +1,467 @@
+/**
+ * The probe's verdicts: the cases of `probe_cases.json` against `probe.sh`,
+ * the `liveness-probe` command and, where the flags map onto options,
+ * `probe()`; then what a table cannot set up: state the library writes, a
+ * writer that died, a restarted pid 1, `main()` in this process, and
+ * `probe.sh` starting no process.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { hostname } from "node:os";
+import process from "node:process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
+import { main } from "../src/probe_cli.ts";
+import { fixture, holdState, kill, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
+
+/** One case of `probe_cases.json`: its `$comment` says what each field does. */
+interface Case {
+  name: string;
+  pid?: "self" | "dead" | "zombie" | "thread";
+  dir?: string;
+  files?: Record<string, string | { kind: "directory" | "fifo" | "huge" }>;
+  args?: string[];
+  env?: Record<string, string>;
+  code: number;
+  status?: string;
+  reason?: string;
+  help?: boolean;
+}
+
+/** A case with its placeholders filled in and its files written. */
+interface Setup {
+  rundir: string;
+  args: string[];
+  env: Record<string, string>;
+  /** The expected output, newline included, unless the case expects the help. */
+  output?: string;
+}
+
+/** A process that `{pid}` names, and how to get rid of it. */
+interface Subject {
+  pid: number;
+  /** The process a thread belongs to. */
+  tgid?: number;
+  starttime: string;
+  stop(): Promise<void>;
+}
+
+const CASES: Case[] = JSON.parse(
+  readFileSync(new URL("./probe_cases.json", import.meta.url), "utf8"),
+).cases;
+const PROBE_SH = fileURLToPath(new URL("../probe.sh", import.meta.url));
+const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
+const CLI = fileURLToPath(new URL(`../src/probe_cli${extension}`, import.meta.url));
+/** Both implementations, run as a Kubernetes exec probe runs them. */
+const COMMANDS: [string, string[]][] = [
+  ["probe.sh", [PROBE_SH]],
+  ["liveness-probe", ((command, args) => [command, ...args])(...runtimeCommand(CLI))],
+];
+const DEFAULT_ARGS = ["--unit", "api", "--rundir", "{rundir}"];
+const LOCATION_VARIABLES = ["LIVENESS_UNIT_NAME", "LIVENESS_RUNDIR", "CIC_UNIT", "CIC_RUNDIR"];
+const PID_MAX = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
+const UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"];
+const TRACED = "execve,execveat,clone,clone3,fork,vfork";
+
+const isDeno = "Deno" in globalThis;
+const canUnshare = spawnSync(UNSHARE[0], [...UNSHARE.slice(1), "true"]).status === 0;
+const canDropRoot = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
+const canStrace = spawnSync("strace", ["-f", "-o", "/dev/null", "true"]).status === 0;
+
+/** Fields 3 and on of `/proc/<pid>/stat` (`[0]` state, `[1]` ppid, `[19]` start time). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+function startTime(pid: number): string {
+  const starttime = statFields(pid)?.[19];
+  assert.ok(starttime, `no start time for pid ${pid}`);
+  return starttime;
+}
+
+async function startSubject(kind: Case["pid"] = "self"): Promise<Subject> {
+  const stop = () => Promise.resolve();
+  switch (kind) {
+    case "self":
+      return { pid: process.pid, starttime: startTime(process.pid), stop };
+    case "dead": {
+      let pid = PID_MAX - 1;
+      while (existsSync(`/proc/${pid}`)) pid--;
+      return { pid, starttime: "1", stop };
+    }
+    case "thread": {
+      const tid = readdirSync(`/proc/${process.pid}/task`).map(Number)
+        .find((id) => id !== process.pid);
+      assert.ok(tid, "this runtime has no second thread");
+      return { pid: tid, tgid: process.pid, starttime: startTime(tid), stop };
+    }
+    case "zombie":
+      return await startZombie();
+  }
+}
+
+/**
+ * A background job that waits until its shell has become `sleep 30`, then
+ * exits: its parent is now a program that never reaps it. (With `sleep 0 &`,
+ * the shell may reap the job before its exec.)
+ */
+const ZOMBIE_MAKER =
+  "until read -r c </proc/$$/comm && [[ $c == sleep ]]; do sleep 0.01; done & exec sleep 30";
+
+async function startZombie(): Promise<Subject> {
+  const maker = spawn("bash", ["-c", ZOMBIE_MAKER], { stdio: "ignore" });
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+    for (const name of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+      const fields = statFields(Number(name));
+      if (fields?.[0] === "Z" && fields[1] === String(maker.pid)) {
+        return { pid: Number(name), starttime: fields[19], stop: () => kill(maker) };
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await kill(maker);
+  throw new Error("no zombie appeared");
+}
+
+/** Fills `{name}` and `{repeat N TEXT}` placeholders. */
+function fill(text: string, vars: Record<string, string>): string {
+  return text
+    .replace(/\{repeat (\d+) ([^}]*)\}/g, (_, count, unit) => unit.repeat(Number(count)))
+    .replace(/\{(\w+)\}/g, (placeholder, name) => {
+      assert.ok(name in vars, `unknown placeholder ${placeholder}`);
+      return vars[name];
+    });
+}
+
+function writeFiles(dir: string, files: NonNullable<Case["files"]>, vars: Record<string, string>) {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, file] of Object.entries(files)) {
+    const path = `${dir}/${name}`;
+    if (typeof file === "string") writeFileSync(path, fill(file, vars));
+    else if (file.kind === "directory") mkdirSync(path);
+    else if (file.kind === "huge") writeFileSync(path, "1".repeat(1 << 20));
+    else assert.equal(spawnSync("mkfifo", [path]).status, 0, `mkfifo ${path} failed`);
+  }
+}
+
+/** Sets up `testCase` in a fresh rundir and runs `body` on it. */
+async function withCase(testCase: Case, body: (setup: Setup) => void): Promise<void> {
+  await withTempDir(async (rundir) => {
+    const subject = await startSubject(testCase.pid);
+    try {
+      const vars = {
+        rundir,
+        hostname: hostname(),
+        pid: String(subject.pid),
+        tgid: String(subject.tgid),
+        starttime: subject.starttime,
+        pid_max: String(PID_MAX),
+        pid_limit: String(PID_MAX - 1),
+      };
+      if (testCase.files) {
+        writeFiles(`${rundir}/${fill(testCase.dir ?? "api", vars)}`, testCase.files, vars);
+      }
+      body({
+        rundir,
+        args: (testCase.args ?? DEFAULT_ARGS).map((arg) => fill(arg, vars)),
+        env: Object.fromEntries(
+          Object.entries(testCase.env ?? {}).map(([name, value]) => [name, fill(value, vars)]),
+        ),
+        output: testCase.reason === undefined ? undefined : `${fill(testCase.reason, vars)}\n`,
+      });
+    } finally {
+      await subject.stop();
+    }
+  });
+}
+
+/** This process's environment without the location variables, plus `env`. */
+function childEnv(env: Record<string, string> = {}): Record<string, string> {
+  const base = Object.entries(process.env)
+    .filter((entry): entry is [string, string] =>
+      entry[1] !== undefined && !LOCATION_VARIABLES.includes(entry[0])
+    );
+  return { ...Object.fromEntries(base), ...env };
+}
+
+function run(command: readonly string[], args: readonly string[], env?: Record<string, string>) {
+  const [file, ...rest] = command;
+  const result = spawnSync(file, [...rest, ...args], {
+    env: childEnv(env),
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  if (result.error) throw result.error;
+  return result;
+}
+
+/** Runs both commands; checks the exit code, the one line and a silent stderr. */
+function assertCommands(
+  args: string[],
+  code: number,
+  output: string,
+  env?: Record<string, string>,
+) {
+  for (const [name, command] of COMMANDS) {
+    const result = run(command, args, env);
+    const what = `${name} ${JSON.stringify(args)}`;
+    assert.equal(result.stderr, "", `${what} wrote to stderr`);
+    assert.equal(result.stdout, output, `${what} printed the wrong line`);
+    assert.equal(result.status, code, `${what} exited ${result.status}`);
+  }
+}
+
+/** The options a command line of only `--unit` and `--rundir` stands for. */
+function toOptions(args: readonly string[]): ProbeOptions | undefined {
+  const options: { unit?: string; rundir?: string } = {};
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--(unit|rundir)(?:=(.*))?$/s.exec(args[i]);
+    const value = match?.[2] ?? args[++i];
+    if (!match || value === undefined) return undefined;
+    options[match[1] as "unit" | "rundir"] = value;
+  }
+  return options;
+}
+
+/** Runs `body` with the location variables set as `env` says, in this process. */
+function withEnv<T>(env: Record<string, string>, body: () => T): T {
+  const names = [...new Set([...LOCATION_VARIABLES, ...Object.keys(env)])];
+  const saved = names.map((name) => [name, process.env[name]] as const);
+  for (const name of names) delete process.env[name];
+  Object.assign(process.env, env);
+  try {
+    return body();
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+for (const testCase of CASES) {
+  test(`probe: ${testCase.name}`, async () => {
+    await withCase(testCase, ({ args, env, output }) => {
+      if (testCase.help) {
+        const [shell, cli] = COMMANDS.map(([name, command]) => {
+          const { status, stdout, stderr } = run(command, args, env);
+          assert.equal(stderr, "");
+          assert.equal(status, testCase.code);
+          assert.match(
+            stdout,
+            new RegExp(`^Usage: ${name} \\[--unit NAME\\] \\[--rundir DIR\\]\n`),
+          );
+          return stdout.replace(name, "NAME");
+        });
+        assert.equal(shell, cli, "the two helps differ");
+        return;
+      }
+      assert.ok(output !== undefined);
+      assertCommands(args, testCase.code, output, env);
+
+      const options = toOptions(args);
+      if (options === undefined) return;
+      const result = withEnv(env, () => probe(options));
+      const reason = output.slice(0, -1).replace(/ from --(unit|rundir):/, " from options.$1:");
+      assert.equal(result.reason, reason);
+      assert.equal(result.status, testCase.status);
+      assert.equal(result.healthy, testCase.code === 0);
+    });
+  });
+}
+
+test("probe: state written by the library, step by step", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    const dir = `${rundir}/api`;
+    const args = ["--unit", "api", "--rundir", rundir];
+
+    await liveness.load([]);
+    assertCommands(args, 1, "unit api: no error file\n");
+    assert.deepEqual(probe({ unit: "api", rundir }), {
+      healthy: false,
+      status: "no-error",
+      reason: "unit api: no error file",
+      unit: "api",
+      dir,
+      pid: process.pid,
+    });
+
+    liveness.set(0);
+    assertCommands(args, 0, `unit api: healthy (pid ${process.pid})\n`);
+    assert.deepEqual(probe({ unit: "api", rundir }), {
+      healthy: true,
+      status: "healthy",
+      reason: `unit api: healthy (pid ${process.pid})`,
+      unit: "api",
+      dir,
+      pid: process.pid,
+      error: 0,
+    });
+
+    liveness.set(3);
+    assertCommands(args, 1, "unit api: error 3\n");
+    assert.deepEqual(probe({ unit: "api", rundir }), {
+      healthy: false,
+      status: "unhealthy",
+      reason: "unit api: error 3",
+      unit: "api",
+      dir,
+      pid: process.pid,
+      error: 3,
+    });
+
+    liveness.reset();
+    assertCommands(args, 1, "unit api: no pid file\n");
+    assert.equal(probe({ unit: "api", rundir }).status, "no-pid");
+  });
+});
+
+test("probe: a writer that dies leaves a pid that is not running", async () => {
+  await withTempDir(async (rundir) => {
+    const args = ["--unit", "api", "--rundir", rundir];
+    const child = await holdState(rundir, "api", 0);
+    const { pid } = child;
+    try {
+      assertCommands(args, 0, `unit api: healthy (pid ${pid})\n`);
+    } finally {
+      await kill(child);
+    }
+    assertCommands(args, 1, `unit api: pid ${pid} is not running\n`);
+    assert.equal(probe({ unit: "api", rundir }).status, "not-running");
+  });
+});
+
+test("probe: a new pid 1 facing the state of the old one is not healthy", {
+  skip: canUnshare
+    ? false
+    : "unshare --pid --fork --mount-proc failed: a new pid namespace needs root",
+}, async () => {
+  await withTempDir((rundir) => {
+    // A program that was pid 1 of its container writes its state and dies.
+    const [command, args] = runtimeCommand(fixture("write_state"));
+    const writer = run([...UNSHARE, command, ...args], [rundir, "api", "0"]);
+    assert.equal(writer.status, 0, writer.stderr);
+    const state = readState(`${rundir}/api`);
+    assert.equal(state.pid, "1\n");
+    assert.match(state.starttime, /^\d+\n$/);
+
+    // The container restarts: the probe itself is the new pid 1.
+    for (const [name, probeCommand] of COMMANDS) {
+      const result = run([...UNSHARE, ...probeCommand], ["--unit", "api", "--rundir", rundir]);
+      assert.equal(result.stdout, "unit api: state is from an earlier process with pid 1\n", name);
+      assert.equal(result.status, 1, name);
+    }
+
+    // The seed wrote no start time: there the new pid 1 passes for the old.
+    rmSync(`${rundir}/api/starttime`);
+    for (const [name, probeCommand] of COMMANDS) {
+      const result = run([...UNSHARE, ...probeCommand], ["--unit", "api", "--rundir", rundir]);
+      assert.equal(result.stdout, "unit api: healthy (pid 1)\n", name);
+      assert.equal(result.status, 0, name);
+    }
+  });
+});
+
+test("probe: a state file the probe may not read", {
+  skip: canDropRoot ? false : "needs root and setpriv(1) to run the probes as another user",
+}, async () => {
+  await withTempDir((rundir) => {
+    chmodSync(rundir, 0o755);
+    // The runtimes' caches go here: nobody cannot write root's.
+    const home = `${rundir}/home`;
+    mkdirSync(home);
+    chmodSync(home, 0o777);
+    const dir = `${rundir}/api`;
+    mkdirSync(dir);
+    writeFileSync(`${dir}/pid`, `${process.pid}\n`);
+    writeFileSync(`${dir}/starttime`, `${startTime(process.pid)}\n`);
+    writeFileSync(`${dir}/error`, "0\n");
+    const nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+    for (const name of ["error", "pid"]) {
+      chmodSync(`${dir}/${name}`, 0);
+      for (const [command, probeCommand] of COMMANDS) {
+        const result = run([...nobody, ...probeCommand], ["--unit", "api", "--rundir", rundir], {
+          HOME: home,
+        });
+        assert.equal(result.stdout, `unit api: ${name} file is not readable\n`, command);
+        assert.equal(result.stderr, "", command);
+        assert.equal(result.status, 1, command);
+      }
+    }
+  });
+});
+
+test("probe: main() writes the line and returns the exit code", async () => {
+  await withTempDir(async (rundir) => {
+    let output = "";
+    const write = (text: string) => {
+      output += text;
+    };
+    assert.equal(main(["--unit", "api", "--rundir", rundir], write), 1);
+    assert.equal(output, "unit api: no pid file\n");
+
+    const liveness = createLiveness({ unit: "api", rundir });
+    await liveness.load([]);
+    liveness.set(0);
+    output = "";
+    assert.equal(main([`--unit=api`, `--rundir=${rundir}`], write), 0);
+    assert.equal(output, `unit api: healthy (pid ${process.pid})\n`);
+    liveness.reset();
+
+    output = "";
+    assert.equal(main(["--help"], write), 0);
+    assert.match(output, /^Usage: liveness-probe /);
+  });
+});
+
+test("probe: without --allow-all, Deno's probe command says what is missing", {
+  skip: isDeno ? false : "only Deno has permissions",
+}, async () => {
+  await withTempDir((rundir) => {
+    mkdirSync(`${rundir}/api`);
+    writeFileSync(`${rundir}/api/pid`, `${process.pid}\n`);
+    const result = run(
+      [process.execPath, "run", "--no-prompt", "--allow-read", "--allow-env", CLI],
+      ["--unit", "api", "--rundir", rundir],
+    );
+    assert.equal(result.status, 1);
+    assert.match(result.stdout, /^probe failed: .*--allow-all.*\n$/);
+  });
+});
+
+test("probe: probe.sh starts no process, on every path of the cases (strace)", {
+  skip: canStrace ? false : "strace is missing or may not trace here (apt-get install strace)",
+}, async () => {
+  for (const testCase of CASES) {
+    await withCase(testCase, ({ rundir, args, env, output }) => {
+      const trace = `${rundir}/strace.log`;
+      const strace = ["strace", "-f", "-qq", "-o", trace, "-e", `trace=${TRACED}`, PROBE_SH];
+      const result = run(strace, args, env);
+      const what = `${testCase.name}: probe.sh ${JSON.stringify(args)}`;
+      assert.equal(result.status, testCase.code, what);
+      if (output !== undefined) assert.equal(result.stdout, output, what);
+      const calls = readFileSync(trace, "utf8").split("\n").filter((line) => line !== "");
+      // The one exec is the kernel starting probe.sh itself.
+      assert.equal(calls.length, 1, `${what} started processes:\n${calls.join("\n")}`);
+      assert.match(calls[0], /^\d+ +execve\("[^"]*\/probe\.sh", /, what);
+    });
+  }
+});
