@@ -36,5 +36,6 @@ export type { Liveness, LoadOptions } from "./src/_unit.ts";
 export type { HealthCheck, HealthFunction } from "./src/_checks.ts";
 export type { LocationOptions } from "./src/_location.ts";
 export { HealthCheckError, NotLoadedError, StateError } from "./src/errors.ts";
+export { LocationError } from "./src/_location.ts";
 export { probe } from "./src/probe.ts";
 export type { ProbeOptions, ProbeResult } from "./src/probe.ts";

@@ -2,14 +2,16 @@
  * What one probe costs, measured side by side in one run: wall time, peak
  * memory and processes started per call, for `probe.sh`, the
  * `liveness-probe` command on each runtime, and the seed-style probe
- * (`bench/seed_probe.sh`) as the baseline. Also the in-process `probe()`.
+ * (`bench/seed_probe.sh`) as the baseline, beside each runtime starting with
+ * no script (what the command itself adds is the difference). Also the
+ * in-process `probe()`.
  *
  * Run: `deno run --allow-all bench/probe_bench.ts [rounds]` (after `npm install`).
  *
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { createLiveness, probe } from "../mod.ts";
@@ -27,19 +29,26 @@ if (!existsSync("npm/src/probe_cli.js")) {
   });
 }
 const flags = ["--unit", unit, "--rundir", rundir];
+const emptyScript = `${rundir}/empty.ts`;
+writeFileSync(emptyScript, "");
+const node20 = "node";
+const nodeLts = "node_modules/node/bin/node";
+const bun = "node_modules/.bin/bun";
+const deno = "node_modules/.bin/deno";
 const candidates: { name: string; command: string[] }[] = [
   { name: "seed-style probe (bash + cat)", command: ["bash", "bench/seed_probe.sh"] },
   { name: "probe.sh", command: ["bash", "probe.sh", ...flags] },
-  { name: "liveness-probe, Node 20", command: ["node", "npm/src/probe_cli.js", ...flags] },
+  { name: "liveness-probe, Node 20", command: [node20, "npm/src/probe_cli.js", ...flags] },
+  { name: "(Node 20 starting, no script)", command: [node20, "-e", "0"] },
+  { name: "liveness-probe, Node LTS", command: [nodeLts, "npm/src/probe_cli.js", ...flags] },
+  { name: "(Node LTS starting, no script)", command: [nodeLts, "-e", "0"] },
+  { name: "liveness-probe, Bun", command: [bun, "npm/src/probe_cli.js", ...flags] },
+  { name: "(Bun starting, no script)", command: [bun, "-e", "0"] },
   {
-    name: "liveness-probe, Node LTS",
-    command: ["node_modules/node/bin/node", "npm/src/probe_cli.js", ...flags],
+    name: "liveness-probe, Deno (deno task probe)",
+    command: [deno, "run", "--allow-all", "src/probe_cli.ts", ...flags],
   },
-  { name: "liveness-probe, Bun", command: ["node_modules/.bin/bun", "src/probe_cli.ts", ...flags] },
-  {
-    name: "deno task probe",
-    command: ["node_modules/.bin/deno", "run", "--allow-all", "src/probe_cli.ts", ...flags],
-  },
+  { name: "(Deno starting, empty script)", command: [deno, "run", "--allow-all", emptyScript] },
 ];
 const env = { ...process.env, CIC_RUNDIR: rundir, CIC_UNIT: unit };
 

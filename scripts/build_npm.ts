@@ -210,7 +210,7 @@ function manifest(config: DenoConfig, version: string): Record<string, unknown> 
     // The allowlist keeps npm/tests out while the tests pack the build.
     files: [bare(jsPath(main)), bare(jsPath(main, ".d.ts")), "src/", "probe.sh"],
     sideEffects: false,
-    engines: { node: ">=20" },
+    engines: { node: ">=20.16" }, // process.getBuiltinModule()
   };
 }
 

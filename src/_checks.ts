@@ -3,10 +3,19 @@
  *
  * @module
  */
-import { pathToFileURL } from "node:url";
 import { HealthCheckError } from "./errors.ts";
 
-/** A function that tells whether something the program needs is usable. */
+/**
+ * A function that tells whether something the program needs is usable. It
+ * receives `load()`'s `args`.
+ *
+ * @example
+ * ```ts
+ * import type { HealthFunction } from "@cic/liveness";
+ *
+ * const configured: HealthFunction = (url: string) => url.startsWith("postgres://");
+ * ```
+ */
 export type HealthFunction = (
   ...args: never[]
 ) => boolean | Promise<boolean>;
@@ -14,6 +23,14 @@ export type HealthFunction = (
 /**
  * A health check: a module specifier (a string or URL; the module exports a
  * `health` function), a function, or an object with a `health` method.
+ *
+ * @example
+ * ```ts
+ * import type { HealthCheck } from "@cic/liveness";
+ *
+ * const cache = { warm: true, health() { return this.warm; } };
+ * const checks: HealthCheck[] = ["./checks/db.ts", () => true, cache];
+ * ```
  */
 export type HealthCheck = string | URL | HealthFunction | {
   health: HealthFunction;
@@ -78,7 +95,12 @@ async function healthFunction(
 function resolveSpecifier(specifier: string | URL, cwd: () => string): string {
   if (specifier instanceof URL) return specifier.href;
   if (!/^\.\.?\//.test(specifier)) return specifier;
-  return pathToFileURL(`${cwd()}/${specifier}`).href;
+  return new URL(encodePath(specifier), `file://${encodePath(cwd())}/`).href;
+}
+
+/** A path as URL text: each segment percent-encoded, so `#`, `?` and `%` stay in the name. */
+function encodePath(path: string): string {
+  return path.split("/").map(encodeURIComponent).join("/");
 }
 
 function describe(check: unknown): string {

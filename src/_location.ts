@@ -7,7 +7,17 @@
  */
 import type { Runtime } from "./_runtime.ts";
 
-/** Which unit's state to use, and under which directory. */
+/**
+ * Which unit's state to use, and under which directory.
+ *
+ * @example
+ * ```ts
+ * import { createLiveness, type LocationOptions } from "@cic/liveness";
+ *
+ * const options: LocationOptions = { unit: "api", rundir: "/run" };
+ * const liveness = createLiveness(options); // state in /run/api/
+ * ```
+ */
 export interface LocationOptions {
   /**
    * The unit's name: one path segment. Default: `$LIVENESS_UNIT_NAME`, then
@@ -73,7 +83,23 @@ export function validateRundir(rundir: unknown, source: string): string {
   throw new LocationError("rundir", source, rundir, problem);
 }
 
-/** A `TypeError` for a bad unit or rundir, with its parts for the probes' one-line reasons. */
+/**
+ * A `TypeError` for a bad unit or rundir, from an option or a variable:
+ * nothing was written. Its parts also make the probes' one-line reasons.
+ *
+ * @example
+ * ```ts
+ * import { createLiveness, LocationError } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => createLiveness({ unit: "../etc" }), (error) => {
+ *   assert(error instanceof LocationError && error instanceof TypeError);
+ *   assert.equal(error.source, "options.unit");
+ *   assert.equal(error.problem, "contains '/'");
+ *   return true;
+ * });
+ * ```
+ */
 export class LocationError extends TypeError {
   /** Which value was bad. */
   readonly what: "unit name" | "rundir";

@@ -22,10 +22,31 @@ import {
   STATE_MAX_BYTES,
 } from "./_state.ts";
 
-/** Which unit to probe, and under which directory: as for `load()`. */
+/**
+ * Which unit to probe, and under which directory: as for `load()`.
+ *
+ * @example
+ * ```ts
+ * import { probe, type ProbeOptions } from "@cic/liveness";
+ *
+ * const options: ProbeOptions = { unit: "api", rundir: await Deno.makeTempDir() };
+ * console.log(probe(options).reason); // unit api: no pid file
+ * ```
+ */
 export type ProbeOptions = LocationOptions;
 
-/** The probe's verdict: a status for programs, a line for people. */
+/**
+ * The probe's verdict: a status for programs, a line for people.
+ *
+ * @example
+ * ```ts
+ * import { probe, type ProbeResult } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const result: ProbeResult = probe({ unit: "api", rundir: await Deno.makeTempDir() });
+ * assert.deepEqual([result.healthy, result.status], [false, "no-pid"]);
+ * ```
+ */
 export interface ProbeResult {
   /** `true` exactly when `status` is `"healthy"`. */
   readonly healthy: boolean;

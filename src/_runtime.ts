@@ -4,7 +4,8 @@
  *
  * Implementations: `_runtime_deno.ts` (`Deno.*`) and `_runtime_node.ts`
  * (`node:` built-ins, also used by Bun). `_runtime_current.ts` picks one at
- * import time. Errors thrown by an implementation carry the POSIX `code`
+ * import time. Only the chosen one touches its runtime: on Deno no `node:`
+ * module loads, which would cost a probe tens of milliseconds. Errors thrown by an implementation carry the POSIX `code`
  * (`ENOENT`, `EEXIST`, `EACCES`, ...) where the runtime gives one.
  *
  * @module
@@ -40,6 +41,18 @@ export interface Runtime {
    * never reads more than asked, so a huge or hostile file costs nothing.
    */
   readHead(path: string, maxBytes: number): FileHead;
+  /** The command line after the script, for a command-line entry. */
+  args(): string[];
+  /** Writes `text` to standard output, synchronously. */
+  writeOut(text: string): void;
+  /** Sets the code the process exits with when it ends. */
+  setExitCode(code: number): void;
+  /**
+   * Whether the module `meta` belongs to is the program's main script.
+   * Where `import.meta.main` is missing (Node 20), the script's real path
+   * tells: an npm bin is a symbolic link to the module.
+   */
+  isMain(meta: { url: string; main?: boolean }): boolean;
 }
 
 /** The POSIX code of an error thrown by a {@linkcode Runtime}, if any. */

@@ -28,9 +28,20 @@ export interface DenoNamespace {
   renameSync(from: string, to: string): void;
   removeSync(path: string): void;
   readDirSync(path: string): Iterable<{ name: string }>;
+  readonly args: string[];
+  readonly stdout: { writeSync(data: Uint8Array): number };
+  exitCode: number;
 }
 
 const encoder = new TextEncoder();
+
+/** Writes all of `text`: one write may take only part of it. */
+function writeAll(file: { writeSync(data: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  for (let done = 0; done < bytes.length;) {
+    done += file.writeSync(bytes.subarray(done));
+  }
+}
 
 /** The Deno implementation of {@linkcode Runtime}. */
 export function denoRuntime(deno: DenoNamespace): Runtime {
@@ -47,10 +58,7 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       const file = deno.openSync(path, { write: true, createNew: true, mode });
       try {
         deno.chmodSync(path, mode);
-        const bytes = encoder.encode(data);
-        for (let done = 0; done < bytes.length;) {
-          done += file.writeSync(bytes.subarray(done));
-        }
+        writeAll(file, data);
       } finally {
         file.close();
       }
@@ -58,6 +66,12 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     rename: (from, to) => deno.renameSync(from, to),
     remove: (path) => deno.removeSync(path),
     readDir: (path) => Array.from(deno.readDirSync(path), (entry) => entry.name),
+    args: () => [...deno.args],
+    writeOut: (text) => writeAll(deno.stdout, text),
+    setExitCode(code) {
+      deno.exitCode = code;
+    },
+    isMain: (meta) => meta.main === true,
     readHead(path, maxBytes): FileHead {
       let stat;
       try {

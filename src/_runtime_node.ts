@@ -1,59 +1,67 @@
 /**
  * The {@linkcode Runtime} on Node and Bun, built on `node:` built-ins.
  *
+ * The built-ins come from `process.getBuiltinModule()` when this runtime is
+ * chosen, not from static imports: Deno would load its whole Node layer for
+ * them even where this file is never used.
+ *
  * @module
  */
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
-import { hostname } from "node:os";
-import process from "node:process";
+import type * as Fs from "node:fs";
+import type * as Os from "node:os";
+import type * as Url from "node:url";
 import { type FileHead, readFileHead, type Runtime } from "./_runtime.ts";
+
+/** The part of Node's `process` this adapter uses. */
+export interface NodeProcess {
+  readonly pid: number;
+  readonly argv: string[];
+  readonly env: Record<string, string | undefined>;
+  exitCode?: number | string | null | undefined;
+  cwd(): string;
+  getBuiltinModule(id: "node:fs"): typeof Fs;
+  getBuiltinModule(id: "node:os"): typeof Os;
+  getBuiltinModule(id: "node:url"): typeof Url;
+}
 
 const encoder = new TextEncoder();
 
 /** The Node/Bun implementation of {@linkcode Runtime}. */
-export function nodeRuntime(): Runtime {
+export function nodeRuntime(process: NodeProcess): Runtime {
+  const fs = process.getBuiltinModule("node:fs");
+  const { O_RDONLY, O_NONBLOCK } = fs.constants;
+  const writeAll = (fd: number, text: string) => {
+    const bytes = encoder.encode(text);
+    for (let done = 0; done < bytes.length;) {
+      done += fs.writeSync(fd, bytes, done);
+    }
+  };
   return {
     pid: process.pid,
-    hostname,
+    hostname: () => process.getBuiltinModule("node:os").hostname(),
     env: (name) => process.env[name],
     cwd: () => process.cwd(),
     mkdir(path, mode) {
-      mkdirSync(path, { mode });
-      chmodSync(path, mode); // the umask may have taken bits off `mode`
+      fs.mkdirSync(path, { mode });
+      fs.chmodSync(path, mode); // the umask may have taken bits off `mode`
     },
     writeNewFile(path, data, mode) {
-      const fd = openSync(path, "wx", mode);
+      const fd = fs.openSync(path, "wx", mode);
       try {
-        fchmodSync(fd, mode); // the umask may have taken bits off `mode`
-        const bytes = encoder.encode(data);
-        for (let done = 0; done < bytes.length;) {
-          done += writeSync(fd, bytes, done);
-        }
+        fs.fchmodSync(fd, mode); // the umask may have taken bits off `mode`
+        writeAll(fd, data);
       } finally {
-        closeSync(fd);
+        fs.closeSync(fd);
       }
     },
-    rename: renameSync,
-    remove: unlinkSync,
-    readDir: (path) => readdirSync(path),
+    rename: (from, to) => fs.renameSync(from, to),
+    remove: (path) => fs.unlinkSync(path),
+    readDir: (path) => fs.readdirSync(path),
     readHead(path, maxBytes): FileHead {
       let fd: number;
       try {
         // O_NONBLOCK: opening a FIFO with no writer must not hang the probe.
-        fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+        fd = fs.openSync(path, O_RDONLY | O_NONBLOCK);
       } catch (error) {
         if ((error as { code?: string }).code === "ENOENT") {
           return { kind: "missing" };
@@ -61,12 +69,29 @@ export function nodeRuntime(): Runtime {
         throw error;
       }
       try {
-        const stat = fstatSync(fd);
+        const stat = fs.fstatSync(fd);
         if (stat.isDirectory()) return { kind: "directory" };
         if (!stat.isFile()) return { kind: "other" };
-        return readFileHead((buffer) => readSync(fd, buffer), maxBytes);
+        return readFileHead((buffer) => fs.readSync(fd, buffer), maxBytes);
       } finally {
-        closeSync(fd);
+        fs.closeSync(fd);
+      }
+    },
+    args: () => process.argv.slice(2),
+    // Not process.stdout: setting up its stream costs Bun about 10 ms.
+    writeOut: (text) => writeAll(1, text),
+    setExitCode(code) {
+      process.exitCode = code;
+    },
+    isMain(meta) {
+      if (typeof meta.main === "boolean") return meta.main;
+      const script = process.argv[1];
+      if (!script) return false;
+      try {
+        const { pathToFileURL } = process.getBuiltinModule("node:url");
+        return meta.url === pathToFileURL(fs.realpathSync(script)).href;
+      } catch {
+        return false;
       }
     },
   };

@@ -21,13 +21,36 @@ import {
 } from "./_state.ts";
 import { NotLoadedError } from "./errors.ts";
 
-/** Options of `load()`: where the state goes, and what the checks receive. */
+/**
+ * Options of `load()`: where the state goes, and what the checks receive.
+ *
+ * @example
+ * ```ts
+ * import { load, type LoadOptions, reset } from "@cic/liveness";
+ *
+ * const options: LoadOptions = { unit: "api", rundir: await Deno.makeTempDir(), args: ["primary"] };
+ * await load([(role: string) => role === "primary"], options);
+ * reset(options);
+ * ```
+ */
 export interface LoadOptions extends LocationOptions {
   /** The arguments every health check is called with. Default: none. */
   args?: readonly unknown[];
 }
 
-/** One unit's life cycle, with its location resolved once. */
+/**
+ * One unit's life cycle, with its location resolved once: what
+ * `createLiveness()` returns.
+ *
+ * @example
+ * ```ts
+ * import { createLiveness, type Liveness } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const liveness: Liveness = createLiveness({ unit: "api", rundir: "/run" });
+ * assert.equal(liveness.dir, "/run/api");
+ * ```
+ */
 export interface Liveness {
   /** The unit's name. */
   readonly unit: string;

@@ -19,10 +19,6 @@
  *
  * @module
  */
-import { realpathSync } from "node:fs";
-import process from "node:process";
-import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import { type OptionNames, printable, type ProbeOptions, probeUnit } from "./_probe.ts";
 import { runtime } from "./_runtime_current.ts";
 
@@ -55,7 +51,7 @@ const SHOWN_BYTES = 64;
  */
 export function main(
   args: readonly string[],
-  write: (text: string) => void = (text) => process.stdout.write(text),
+  write: (text: string) => void = runtime.writeOut,
 ): number {
   const parsed = parseCommandLine(args);
   if (parsed === "help") {
@@ -91,57 +87,36 @@ healthy. Prints one line saying why; exits 0 when healthy, 1 when not.
 /**
  * The options, `"help"`, or what is wrong with `args`, read left to right as
  * `probe.sh` reads them: the first `--help` or problem ends the reading, and
- * a later flag wins over an earlier one.
+ * a later flag wins over an earlier one. An option's value may start with
+ * `-`, as in bash's `unit=$2`.
  */
 function parseCommandLine(args: readonly string[]): ProbeOptions | "help" | string {
-  // Not strict: every problem is reported in the probe's own words, and an
-  // option's value may start with "-", as in bash's `unit=$2`.
-  const { tokens } = parseArgs({
-    args: [...args],
-    options: {
-      unit: { type: "string" },
-      rundir: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
   const options: { unit?: string; rundir?: string } = {};
-  for (const token of tokens) {
-    if (token.kind === "option-terminator") continue;
-    if (token.kind === "positional") {
-      return `unexpected argument '${printable(token.value, SHOWN_BYTES)}'`;
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index];
+    const [flag, value] = splitFlag(arg);
+    if (arg === "-h" || arg === "--help") return "help";
+    if (flag === "--help") return "--help takes no value";
+    if (flag === "--unit" || flag === "--rundir") {
+      const given = value ?? args[++index];
+      if (given === undefined) return `${flag} needs a value`;
+      options[flag === "--unit" ? "unit" : "rundir"] = given;
+    } else if (arg === "--") {
+      const next = args[index + 1];
+      return next === undefined ? options : `unexpected argument '${printable(next, SHOWN_BYTES)}'`;
+    } else if (arg.length > 1 && arg.startsWith("-")) {
+      return `unknown option '${printable(arg.split("=")[0], SHOWN_BYTES)}'`;
+    } else {
+      return `unexpected argument '${printable(arg, SHOWN_BYTES)}'`;
     }
-    // What was typed: parseArgs splits "-hx" into -h and -x, bash does not.
-    const raw = args[token.index];
-    if (token.name === "help" && (raw === "--help" || raw === "-h")) return "help";
-    if (token.name === "help" && raw.startsWith("--help=")) return "--help takes no value";
-    if ((token.name === "unit" || token.name === "rundir") && raw.startsWith("--")) {
-      if (token.value === undefined) return `--${token.name} needs a value`;
-      options[token.name] = token.value;
-      continue;
-    }
-    return `unknown option '${printable(raw.split("=")[0], SHOWN_BYTES)}'`;
   }
   return options;
 }
 
-/**
- * Whether this module is the program's main script: Deno, Bun and Node 24
- * say so in `import.meta.main`; on Node 20 compare with the script's real
- * path (the npm bin is a symbolic link to this file).
- */
-function isMain(): boolean {
-  const { main } = import.meta as { main?: boolean };
-  if (typeof main === "boolean") return main;
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
+/** `--unit=api` to `["--unit", "api"]`; anything else to `[arg]`. */
+function splitFlag(arg: string): [string, string?] {
+  const equals = arg.indexOf("=");
+  return arg.startsWith("--") && equals > 2 ? [arg.slice(0, equals), arg.slice(equals + 1)] : [arg];
 }
 
-if (isMain()) process.exitCode = main(process.argv.slice(2));
+if (runtime.isMain(import.meta)) runtime.setExitCode(main(runtime.args()));

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import {
   chmodSync,
+  copyFileSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -248,6 +249,22 @@ test("relative specifiers resolve against the working directory", async () => {
       process.chdir(previous);
     }
     assert.equal(readState(`${rundir}/real-cwd`).pid, `${process.pid}\n`);
+  });
+});
+
+test("relative specifiers work in a directory whose name URLs treat specially", async () => {
+  await withTempDir(async (tmp) => {
+    // No "?": Bun's import() cannot load a file whose path holds one, however encoded.
+    const odd = `${tmp}/a b#c%41é`;
+    mkdirSync(`${odd}/sub dir`, { recursive: true });
+    const name = fixture("check_fail").replace(/^.*\//, "");
+    copyFileSync(fixture("check_fail"), `${odd}/sub dir/${name}`);
+    const liveness = openUnit(runtimeWith({ cwd: odd }), { unit: "api", rundir: tmp });
+    // The module is found, and runs: it fails, naming its specifier.
+    await assert.rejects(
+      liveness.load([`./sub dir/${name}`, `../${odd.replace(/^.*\//, "")}/sub dir/${name}`]),
+      (error: HealthCheckError) => error.failed.length === 2,
+    );
   });
 });
 
