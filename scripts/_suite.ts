@@ -14,6 +14,8 @@ export interface SuiteResult {
   readonly label: string;
   readonly passed: number;
   readonly failed: number;
+  /** Tests that did not run, each saying why in the runner's output. */
+  readonly skipped?: number;
 }
 
 /** Where to run a command, and what to add to its environment. */
@@ -23,10 +25,11 @@ export interface RunOptions {
 }
 
 /** How each runner ends its output. */
+/** How each runner ends its output: passed, failed, skipped. */
 const SUMMARIES = {
-  deno: [/(\d+) passed/g, /(\d+) failed/g],
-  bun: [/^\s*(\d+) pass$/gm, /^\s*(\d+) fail$/gm],
-  node: [/^\S* ?pass (\d+)$/gm, /^\S* ?fail (\d+)$/gm],
+  deno: [/(\d+) passed/g, /(\d+) failed/g, /(\d+) ignored/g],
+  bun: [/^\s*(\d+) pass$/gm, /^\s*(\d+) fail$/gm, /^\s*(\d+) skip$/gm],
+  node: [/^\S* ?pass (\d+)$/gm, /^\S* ?fail (\d+)$/gm, /^\S* ?skipped (\d+)$/gm],
 } as const;
 
 /** Strips terminal colour codes. */
@@ -77,19 +80,19 @@ export async function runSuite(
 ): Promise<SuiteResult> {
   console.log(`\n=== ${label}`);
   const { status, output } = await run(command, args, options);
-  const [passed, failed] = SUMMARIES[runner].map((pattern) => {
+  const [passed, failed, skipped = 0] = SUMMARIES[runner].map((pattern) => {
     const last = [...output.matchAll(pattern)].at(-1);
     return last ? Number(last[1]) : undefined;
   });
   if (passed === undefined || failed === undefined) {
     console.log(`${label}: no test summary (exit ${status}); counted as one failure`);
-    return { label, passed: passed ?? 0, failed: (failed ?? 0) + 1 };
+    return { label, passed: passed ?? 0, failed: (failed ?? 0) + 1, skipped };
   }
   if (status !== 0 && failed === 0) {
     console.log(`${label}: exit ${status} with no failed test; counted as one failure`);
-    return { label, passed, failed: 1 };
+    return { label, passed, failed: 1, skipped };
   }
-  return { label, passed, failed };
+  return { label, passed, failed, skipped };
 }
 
 /**

@@ -25,6 +25,7 @@ export interface DenoNamespace {
     options: { read?: boolean; write?: boolean; createNew?: boolean; mode?: number },
   ): DenoFile;
   statSync(path: string): { isFile: boolean; isDirectory: boolean };
+  lstatSync(path: string): { isDirectory: boolean };
   renameSync(from: string, to: string): void;
   removeSync(path: string): void;
   readDirSync(path: string): Iterable<{ name: string }>;
@@ -64,7 +65,13 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       }
     },
     rename: (from, to) => deno.renameSync(from, to),
-    remove: (path) => deno.removeSync(path),
+    remove(path) {
+      // Deno.removeSync also removes an empty directory; unlink() does not.
+      if (deno.lstatSync(path).isDirectory) {
+        throw Object.assign(new Error(`Is a directory: ${path}`), { code: "EISDIR" });
+      }
+      deno.removeSync(path);
+    },
     readDir: (path) => Array.from(deno.readDirSync(path), (entry) => entry.name),
     args: () => [...deno.args],
     writeOut: (text) => writeAll(deno.stdout, text),

@@ -24,7 +24,7 @@ export const STATE_FILES = [ERROR_FILE, STARTTIME_FILE, PID_FILE] as const;
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
 /** `.error.<pid>.<random>.tmp`: a temporary file on its way to replace a state file. */
-const TEMP_FILE = /^\.[a-z]+\.\d+\.[0-9a-f]+\.tmp$/;
+const TEMP_FILE = /^\.[a-z]+\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 /** Creates `dir` and its missing parents, each with mode 0755. */
 export function ensureDir(runtime: Runtime, dir: string): void {
@@ -64,7 +64,7 @@ export function writeStateFile(
     runtime.writeNewFile(temp, `${value}\n`, FILE_MODE);
   } catch (error) {
     removeQuietly(runtime, temp);
-    throw new StateError("write", temp, error, errorCode(error));
+    throw new StateError("write", path, error, errorCode(error));
   }
   try {
     runtime.rename(temp, path);
@@ -85,8 +85,15 @@ export function removeStateFile(runtime: Runtime, dir: string, name: string) {
   }
 }
 
-/** Removes the temporary files a writer that died mid-write left in `dir`. */
-export function removeStaleTempFiles(runtime: Runtime, dir: string): void {
+/**
+ * Removes the temporary files that writers left in `dir` when they died
+ * mid-write; `isLive(pid)` tells which writers are still running.
+ */
+export function removeStaleTempFiles(
+  runtime: Runtime,
+  dir: string,
+  isLive: (pid: number) => boolean,
+): void {
   let names: string[];
   try {
     names = runtime.readDir(dir);
@@ -94,11 +101,13 @@ export function removeStaleTempFiles(runtime: Runtime, dir: string): void {
     throw new StateError("list", dir, error, errorCode(error));
   }
   for (const name of names) {
-    if (TEMP_FILE.test(name)) removeStateFile(runtime, dir, name);
+    const writer = TEMP_FILE.exec(name)?.[1];
+    if (writer && !isLive(Number(writer))) removeStateFile(runtime, dir, name);
   }
 }
 
-function removeQuietly(runtime: Runtime, path: string): void {
+/** Removes `path` if it can; for clean-ups after a failure that is already being reported. */
+export function removeQuietly(runtime: Runtime, path: string): void {
   try {
     runtime.remove(path);
   } catch {
@@ -130,4 +139,23 @@ const SIGNED = /^(?:0|-?[1-9][0-9]*)$/;
 export function parseStateNumber(text: string, signed: boolean): string | undefined {
   const value = text.endsWith("\n") ? text.slice(0, -1) : text;
   return (signed ? SIGNED : UNSIGNED).test(value) ? value : undefined;
+}
+
+/**
+ * The number in `<dir>/<name>`, or `undefined` when the file is missing,
+ * unreadable or holds anything else.
+ */
+export function readStateNumber(
+  runtime: Runtime,
+  dir: string,
+  name: string,
+): string | undefined {
+  try {
+    const head = runtime.readHead(`${dir}/${name}`, STATE_MAX_BYTES);
+    return head.kind === "file" && !head.truncated
+      ? parseStateNumber(head.text, name === ERROR_FILE)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

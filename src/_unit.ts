@@ -13,13 +13,15 @@ import {
   ensureDir,
   ERROR_FILE,
   PID_FILE,
+  removeQuietly,
   removeStaleTempFiles,
   removeStateFile,
   STARTTIME_FILE,
   STATE_FILES,
   writeStateFile,
 } from "./_state.ts";
-import { NotLoadedError } from "./errors.ts";
+import { NotLoadedError, UnitInUseError } from "./errors.ts";
+import { isOtherLiveProcess, isRunning, isThisProcess, readOwner } from "./_owner.ts";
 
 /**
  * Options of `load()`: where the state goes, and what the checks receive.
@@ -81,16 +83,26 @@ export function openUnit(
   options: LocationOptions = {},
 ): Liveness {
   const { unit, rundir, dir } = resolveLocation(runtime, options);
+  const refuseLiveOwner = () => {
+    const owner = readOwner(runtime, dir);
+    if (owner && isOtherLiveProcess(runtime, owner)) throw new UnitInUseError(dir, owner.pid);
+  };
   return {
     unit,
     rundir,
     dir,
     async load(checks, { args = [] } = {}) {
+      refuseLiveOwner();
       await runChecks(checks, args, runtime.cwd);
       ensureDir(runtime, dir);
+      refuseLiveOwner(); // another process may have loaded while the checks ran
       // The error file goes first, so that no moment shows a healthy state.
       for (const name of STATE_FILES) removeStateFile(runtime, dir, name);
-      removeStaleTempFiles(runtime, dir);
+      removeStaleTempFiles(
+        runtime,
+        dir,
+        (pid) => pid !== runtime.pid && isRunning(runtime, pid),
+      );
       const starttime = ownStartTime(runtime);
       if (starttime) writeStateFile(runtime, dir, STARTTIME_FILE, starttime);
       writeStateFile(runtime, dir, PID_FILE, runtime.pid);
@@ -105,10 +117,19 @@ export function openUnit(
         );
       }
       if (!loaded.has(dir)) throw new NotLoadedError(dir);
-      writeStateFile(runtime, dir, ERROR_FILE, error);
+      try {
+        writeStateFile(runtime, dir, ERROR_FILE, error);
+      } catch (failure) {
+        // The old code may be 0: that must not outlive a report of trouble.
+        if (error !== 0) removeQuietly(runtime, `${dir}/${ERROR_FILE}`);
+        throw failure;
+      }
     },
     reset() {
       loaded.delete(dir);
+      // Another process's state stays: this one may never have owned it.
+      const owner = readOwner(runtime, dir);
+      if (owner && !isThisProcess(runtime, owner)) return;
       for (const name of STATE_FILES) removeStateFile(runtime, dir, name);
     },
   };

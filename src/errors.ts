@@ -1,12 +1,13 @@
 /**
- * The errors the library throws, besides `TypeError` for bad arguments.
+ * The errors the library throws, besides `TypeError` for bad arguments and
+ * `LocationError` for a bad unit or rundir.
  *
  * @module
  */
 
 /**
  * `load()` ran every health check and at least one returned `false`. Nothing
- * was written: the probe keeps reporting unhealthy.
+ * was written.
  *
  * @example Name the failing checks
  * ```ts
@@ -15,12 +16,11 @@
  *
  * const rundir = await Deno.makeTempDir();
  * const cacheIsWarm = () => false;
- * try {
- *   await load([() => true, cacheIsWarm], { unit: "api", rundir });
- * } catch (error) {
+ * await assert.rejects(load([() => true, cacheIsWarm], { unit: "api", rundir }), (error) => {
  *   assert(error instanceof HealthCheckError);
  *   assert.deepEqual(error.failed, ["#2 cacheIsWarm"]);
- * }
+ *   return true;
+ * });
  * ```
  */
 export class HealthCheckError extends Error {
@@ -41,9 +41,15 @@ export class HealthCheckError extends Error {
   }
 }
 
+/** What {@linkcode StateError} was doing. */
+export type StateOperation = "create" | "write" | "replace" | "remove" | "list";
+
 /**
- * Reading or writing a state file under `<rundir>/<unit>` failed. The previous
- * state is left as it was, and no temporary file is left behind.
+ * Writing or removing a state file under `<rundir>/<unit>` failed. No
+ * temporary file is left behind, and the unit is never left looking
+ * healthier than it is: a failed `set(0)` keeps the previous state, a failed
+ * `set(error)` with another code removes the error file (the probe then says
+ * unhealthy), and a failed `load()` leaves no error file.
  *
  * @example Handle a read-only rundir
  * ```ts
@@ -57,13 +63,13 @@ export class HealthCheckError extends Error {
 export class StateError extends Error {
   /** The file or directory the operation was on. */
   readonly path: string;
-  /** What was being done: `"create"`, `"write"`, `"replace"`, `"remove"` or `"list"`. */
-  readonly operation: string;
+  /** What was being done: `"create"` a directory, `"write"` or `"replace"` a file, ... */
+  readonly operation: StateOperation;
   /** The POSIX error code (`"EACCES"`, `"ENOSPC"`, ...), when the runtime gave one. */
   readonly code: string | undefined;
 
   /** Builds the error from the failed operation and the runtime's error. */
-  constructor(operation: string, path: string, cause: unknown, code?: string) {
+  constructor(operation: StateOperation, path: string, cause: unknown, code?: string) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(
       `Cannot ${operation} liveness state ${path}: ${reason}. ${hint(code, path)}`,
@@ -101,6 +107,45 @@ export class NotLoadedError extends Error {
     );
     this.name = "NotLoadedError";
     this.dir = dir;
+  }
+}
+
+/**
+ * `load()` found the unit's state owned by another process that is still
+ * running (its pid is live and started when the state says). One unit
+ * belongs to one process: give this one a unit of its own, or stop the
+ * other first. Nothing was written.
+ *
+ * @example Start a second process of the same program beside the first
+ * ```ts
+ * import { createLiveness, UnitInUseError } from "@cic/liveness";
+ *
+ * const liveness = createLiveness({ unit: "api", rundir: await Deno.makeTempDir() });
+ * try {
+ *   await liveness.load([]);
+ * } catch (error) {
+ *   if (!(error instanceof UnitInUseError)) throw error;
+ *   console.error(`unit api is process ${error.pid}'s: run this one as another unit`);
+ * }
+ * liveness.reset();
+ * ```
+ */
+export class UnitInUseError extends Error {
+  /** The unit directory. */
+  readonly dir: string;
+  /** The process that owns it. */
+  readonly pid: number;
+
+  /** Builds the error for the unit directory `dir`, owned by `pid`. */
+  constructor(dir: string, pid: number) {
+    super(
+      `Unit ${dir} belongs to process ${pid}, which is still running. ` +
+        "Give this process a unit of its own (options.unit or $LIVENESS_UNIT_NAME), " +
+        `or stop process ${pid} first.`,
+    );
+    this.name = "UnitInUseError";
+    this.dir = dir;
+    this.pid = pid;
   }
 }
 

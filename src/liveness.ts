@@ -41,7 +41,10 @@ export function createLiveness(options?: LocationOptions): Liveness {
  * @throws {HealthCheckError} naming every check that returned `false`.
  * @throws {TypeError} for a module without a `health` export, a check that
  * returns something other than a boolean, or a bad unit or rundir.
- * @throws {StateError} when the state cannot be written.
+ * @throws {UnitInUseError} when the unit's state belongs to another process
+ * that is still running; nothing is written.
+ * @throws {StateError} when the state cannot be written; the unit is left
+ * without an error file, so the probe says unhealthy.
  * Any exception a check throws reaches the caller untouched.
  *
  * @example
@@ -67,7 +70,9 @@ export async function load(
  *
  * @throws {TypeError} when `error` is not a safe integer; nothing changes.
  * @throws {NotLoadedError} when this process has not loaded the unit.
- * @throws {StateError} when the file cannot be written; the previous state stays.
+ * @throws {StateError} when the file cannot be written. After a failed
+ * `set(0)` the previous state stays; after any other failed `set()` the error
+ * file is removed, so the probe says unhealthy rather than keep a stale `0`.
  *
  * @example
  * ```ts
@@ -86,7 +91,9 @@ export function set(error: number = 0, options?: LocationOptions): void {
 
 /**
  * Removes the unit's state, error file first: the probe reports unhealthy.
- * Synchronous and idempotent.
+ * Synchronous and idempotent. State that names another process (one that
+ * took the unit over, or owned it when this one's `load()` was refused) is
+ * left alone, so a `reset()` in a `finally` block is always safe.
  *
  * @throws {StateError} when a file cannot be removed.
  *

@@ -54,10 +54,18 @@ export function holdState(rundir: string, unit: string, error: number): Promise<
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
+    // No test runner here times a test out by default: do not wait forever.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("hold_state did not say ready within 20 s"));
+    }, 20_000);
     child.on("error", reject);
     child.on("exit", (code) => reject(new Error(`hold_state exited with ${code}`)));
     child.stdout!.on("data", (chunk) => {
-      if (String(chunk).includes("ready")) resolve(child);
+      if (String(chunk).includes("ready")) {
+        clearTimeout(timer);
+        resolve(child);
+      }
     });
   });
 }

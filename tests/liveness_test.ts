@@ -18,9 +18,11 @@ import {
   HealthCheckError,
   load,
   NotLoadedError,
+  probe,
   reset,
   set,
   StateError,
+  UnitInUseError,
 } from "../mod.ts";
 import { openUnit } from "../src/_unit.ts";
 import { faultyRuntime, runtimeWith } from "./_fake_runtime.ts";
@@ -236,10 +238,18 @@ test("each kind of check runs with the load options' args", async () => {
 test("relative specifiers resolve against the working directory", async () => {
   await withTempDir(async (rundir) => {
     const fixtures = fixture("check_pass").replace(/\/[^/]+$/, "");
-    const liveness = openUnit(runtimeWith({ cwd: `${fixtures}/..` }), { unit: "api", rundir });
     const name = fixture("check_pass").slice(fixtures.length + 1);
-    await liveness.load([`./fixtures/${name}`, `../fixtures/${name}`.replace("../", "./")]);
+    const failing = fixture("check_fail").slice(fixtures.length + 1);
+    const liveness = openUnit(runtimeWith({ cwd: `${fixtures}/..` }), { unit: "api", rundir });
+    await liveness.load([`./fixtures/${name}`]);
     assert.equal(readState(liveness.dir).pid, `${process.pid}\n`);
+    // From inside fixtures/, "../fixtures/" comes back to it: the failing
+    // module is found (and fails) only if "../" resolves against the cwd.
+    const inside = openUnit(runtimeWith({ cwd: fixtures }), { unit: "api", rundir });
+    await assert.rejects(
+      inside.load([`./${name}`, `../fixtures/${failing}`]),
+      (error: HealthCheckError) => error.failed[0] === `#2 "../fixtures/${failing}"`,
+    );
 
     const previous = process.cwd();
     process.chdir(fixtures);
@@ -363,37 +373,135 @@ test("load() clears the state a dead earlier process left, and only that", async
   });
 });
 
+test("load() refuses a unit a live process owns, and reset() leaves that state alone", async () => {
+  await withTempDir(async (rundir) => {
+    const owner = await holdState(rundir, "api", 0);
+    try {
+      const owned = readState(`${rundir}/api`);
+      const liveness = createLiveness({ unit: "api", rundir });
+      await assert.rejects(liveness.load([]), (error: UnitInUseError) => {
+        assert.ok(error instanceof UnitInUseError);
+        assert.equal(error.pid, owner.pid);
+        assert.equal(error.dir, `${rundir}/api`);
+        assert.match(error.message, /Give this process a unit of its own/);
+        return true;
+      });
+      // The usual shutdown path after a failed start.
+      liveness.reset();
+      reset({ unit: "api", rundir });
+      assert.deepEqual(readState(`${rundir}/api`), owned);
+      assert.throws(() => liveness.set(0), NotLoadedError);
+
+      await kill(owner);
+      await liveness.load([]); // a dead owner's state is stale: taken over
+      assert.equal(readState(`${rundir}/api`).pid, `${process.pid}\n`);
+    } finally {
+      await kill(owner);
+    }
+  });
+});
+
+test("state without a start time proves no owner alive, as in the seed", async () => {
+  await withTempDir(async (rundir) => {
+    const owner = await holdState(rundir, "api", 0);
+    try {
+      rmSync(`${rundir}/api/starttime`);
+      await load([], { unit: "api", rundir });
+      assert.equal(readState(`${rundir}/api`).pid, `${process.pid}\n`);
+    } finally {
+      await kill(owner);
+    }
+  });
+});
+
+test("load() keeps the temporary files of writers that still run", async () => {
+  await withTempDir(async (rundir) => {
+    const other = await holdState(rundir, "other", 0);
+    try {
+      mkdirSync(`${rundir}/api`);
+      const live = `.error.${other.pid}.0a1b2c.tmp`;
+      writeFileSync(`${rundir}/api/${live}`, "1");
+      writeFileSync(`${rundir}/api/.error.${process.pid}.0a1b2c.tmp`, "1"); // an earlier self
+      await load([], { unit: "api", rundir });
+      assert.deepEqual(readdirSync(`${rundir}/api`).sort(), [live, "pid", "starttime"]);
+    } finally {
+      await kill(other);
+    }
+  });
+});
+
+test("a failed set() of a non-zero code removes the error file rather than keep a 0", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir };
+    await load([], options);
+    set(0, options);
+    const full = openUnit(faultyRuntime("writeNewFile", "ENOSPC"), options);
+    assert.throws(() => full.set(0), StateError);
+    assert.equal(readState(`${rundir}/api`).error, "0\n", "a failed set(0) changes nothing");
+    assert.throws(() => full.set(3), (error: StateError) => error.code === "ENOSPC");
+    assert.equal(readState(`${rundir}/api`).error, undefined);
+    assert.equal(probe(options).status, "no-error");
+  });
+});
+
+test("a state file that is a directory is a StateError, on every runtime", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    await liveness.load([]);
+    mkdirSync(`${liveness.dir}/error`);
+    assert.throws(() => liveness.reset(), (error: StateError) => {
+      assert.equal(error.operation, "remove");
+      assert.equal(error.path, `${liveness.dir}/error`);
+      return true;
+    });
+    assert.ok(statSync(`${liveness.dir}/error`).isDirectory(), "the directory stays");
+  });
+});
+
 test("a reader never sees a partial or missing error file while set() flips it", async () => {
   await withTempDir(async (rundir) => {
     const liveness = createLiveness({ unit: "api", rundir });
     await liveness.load([]);
     liveness.set(0);
-    // A separate process reads the file as fast as it can and reports
-    // anything that is not "0" or "1", until the stop file appears.
+    // A separate process reads the file as fast as it can, counting what it
+    // sees, until the stop file appears (or 30 s pass).
     const reader = spawn("bash", [
       "-c",
       `
-      seen=0 bad=0
-      until [[ -e "$1/stop" ]]; do
-        if IFS= read -r value < "$1/api/error" && [[ $value == [01] ]]; then
-          seen=$((seen + 1))
-        else
-          bad=$((bad + 1)); printf 'bad: [%s]\\n' "\${value-}" >&2
-        fi
+      zeros=0 ones=0 bad=0
+      until [[ -e "$1/stop" ]] || ((SECONDS > 30)); do
+        value=
+        IFS= read -r value < "$1/api/error"
+        case $value in
+          0) zeros=$((zeros + 1)) ;;
+          1) ones=$((ones + 1)) ;;
+          *) bad=$((bad + 1)); printf 'bad: [%s]\\n' "$value" >&2 ;;
+        esac
+        ((zeros == 1)) && echo ready
       done
-      echo "$seen $bad"`,
+      echo "$zeros $ones $bad"`,
       "reader",
       rundir,
     ], { stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
-    reader.stdout.on("data", (chunk) => (output += chunk));
+    const ready = new Promise((resolve) => {
+      reader.stdout.on("data", (chunk) => {
+        output += chunk;
+        if (output.includes("ready")) resolve(undefined);
+      });
+    });
     const done = new Promise((resolve) => reader.on("close", resolve));
-    for (let i = 0; i < 5000; i++) liveness.set(i % 2);
-    writeFileSync(`${rundir}/stop`, "");
-    await done;
-    const [seen, bad] = output.trim().split(" ").map(Number);
+    try {
+      await ready;
+      for (let i = 1; i <= 5000; i++) liveness.set(i % 2);
+    } finally {
+      writeFileSync(`${rundir}/stop`, "");
+      await done;
+    }
+    const [zeros, ones, bad] = output.trim().split("\n").at(-1)!.split(" ").map(Number);
     assert.equal(bad, 0, "reads that were not 0 or 1");
-    assert.ok(seen > 0, "the reader read the file");
+    // The file holds 0 before and after the flips: a 1 proves the reads overlapped them.
+    assert.ok(ones > 0 && zeros > 0, `the reader saw ${zeros} zeros and ${ones} ones`);
     assert.deepEqual(readdirSync(`${rundir}/api`).sort(), ["error", "pid", "starttime"]);
   });
 });
@@ -414,7 +522,7 @@ test("a write that fails keeps the previous state and leaves no temporary file",
       assert.throws(() => liveness.set(0), (error: StateError) => {
         assert.ok(error instanceof StateError);
         assert.ok(error.code === "ENOSPC" || error.code === "EACCES" || error.code === "EIO");
-        assert.ok(error.message.includes(`${rundir}/api`), error.message);
+        assert.equal(error.path, `${rundir}/api/error`, "the file meant, not the temporary one");
         assert.ok(error.cause instanceof Error);
         return true;
       });
