@@ -39,4 +39,4 @@ export { HealthCheckError, NotLoadedError, StateError, UnitInUseError } from "./
 export type { StateOperation } from "./src/errors.ts";
 export { LocationError } from "./src/_location.ts";
 export { probe } from "./src/probe.ts";
-export type { ProbeOptions, ProbeResult } from "./src/probe.ts";
+export type { ProbeOptions, ProbeResult, ProbeStatus } from "./src/probe.ts";

@@ -1,8 +1,12 @@
-#!/bin/bash
+#!/bin/bash -p
 # probe.sh: the liveness probe of @cic/liveness, for a Kubernetes exec probe
 # or a Docker HEALTHCHECK, with nothing but bash (4 or later).
 #
 #   probe.sh [--unit NAME] [--rundir DIR]
+#
+# Run it as a program (not as `bash probe.sh`): -p in the first line keeps
+# the environment out of the script ($BASH_ENV, imported functions,
+# $SHELLOPTS, $BASHOPTS).
 #
 # Reads the state the library writes in <rundir>/<unit>/ (pid, starttime,
 # error), prints one short line saying why, and exits 0 when the unit is
@@ -20,11 +24,27 @@ LC_ALL=C
 
 # As STATE_MAX_BYTES in src/_state.ts: any valid state fits many times over.
 readonly MAX_BYTES=32
+# Linux's longest path, with its NUL.
+readonly PATH_MAX=4096
 # The kernel's PID_MAX_LIMIT, where /proc/sys/kernel/pid_max does not say.
 readonly PID_MAX_FALLBACK=4194304
 # The numbers the library writes: canonical decimal, '-' only for an error.
 readonly UNSIGNED='^(0|[1-9][0-9]*)$'
 readonly SIGNED='^(0|-?[1-9][0-9]*)$'
+# The sequences of valid UTF-8 beyond ASCII (RFC 3629: no overlong form, no
+# surrogate, nothing past U+10FFFF), as patterns of bytes. Each starts with a
+# byte no other sequence holds, so they match only where a character starts.
+readonly UTF8_SEQUENCES=(
+  $'[\xc2-\xdf][\x80-\xbf]'
+  $'\xe0[\xa0-\xbf][\x80-\xbf]'
+  $'[\xe1-\xec\xee\xef][\x80-\xbf][\x80-\xbf]'
+  $'\xed[\x80-\x9f][\x80-\xbf]'
+  $'\xf0[\x90-\xbf][\x80-\xbf][\x80-\xbf]'
+  $'[\xf1-\xf3][\x80-\xbf][\x80-\xbf][\x80-\xbf]'
+  $'\xf4[\x80-\x8f][\x80-\xbf][\x80-\xbf]'
+)
+# U+FFFD, which the runtimes put where bytes are not UTF-8.
+readonly REPLACEMENT=$'\xef\xbf\xbd'
 
 usage() {
   printf '%s\n' \
@@ -56,6 +76,42 @@ bad_usage() {
   verdict 1 "bad usage: $1 (try --help)"
 }
 
+# Whether $1 is text the runtimes read as it is: valid UTF-8 without U+FFFD
+# (they cannot tell it from bytes that are not UTF-8). Each valid sequence
+# becomes '.', in time linear in the length (a regex would take quadratic);
+# no byte beyond ASCII may remain.
+is_utf8() {
+  local text=$1 sequence
+  [[ $text == *[$'\x80'-$'\xff']* ]] || return 0
+  [[ $text != *"$REPLACEMENT"* ]] || return 1
+  for sequence in "${UTF8_SEQUENCES[@]}"; do
+    text=${text//$sequence/.}
+  done
+  [[ $text != *[$'\x80'-$'\xff']* ]]
+}
+
+# Whether $1 ends with $2; in linear time, as [[ $1 == *"$2" ]] is not.
+ends_with() {
+  ((${#2} <= ${#1})) && [[ ${1:${#1}-${#2}} == "$2" ]]
+}
+
+# Whether stat() of the missing path $1 failed for want of search permission
+# on a directory on the way (EACCES, as open() tells the TypeScript probe),
+# not because something on the way is missing or no directory. A path of
+# PATH_MAX bytes or more fails before any directory is searched.
+is_blocked() {
+  local rest=$1 prefix='' segment
+  ((${#rest} < PATH_MAX)) || return 1
+  while [[ $rest == */* ]]; do
+    segment=${rest%%/*}
+    rest=${rest:${#segment}+1}
+    prefix+=$segment/
+    [[ -d $prefix ]] || return 1
+    [[ -x $prefix ]] || return 0
+  done
+  return 1
+}
+
 # Reads the number in <dir>/$1 ($2: the pattern it must match) into $value.
 # Sets $problem to "missing" when there is no such file, else to what is
 # wrong with it, else to ''.
@@ -64,6 +120,7 @@ read_number() {
   value='' problem=''
   if [[ ! -e $file ]]; then
     problem=missing
+    is_blocked "$file" && problem="$name file is not readable"
   elif [[ ! -f $file ]]; then
     # Never open a FIFO: that would wait for a writer.
     problem="$name file is not a regular file"
@@ -142,6 +199,8 @@ else
 fi
 if [[ -z $unit ]]; then
   problem='is empty'
+elif ! is_utf8 "$unit"; then
+  problem='is not valid UTF-8'
 elif [[ $unit == */* ]]; then
   problem="contains '/'"
 elif [[ $unit == .* ]]; then
@@ -163,9 +222,27 @@ elif [[ -n ${CIC_RUNDIR:-} ]]; then
 else
   rundir=/run source=default
 fi
-[[ $rundir == /* ]] || verdict 1 "invalid rundir from $source: is not an absolute path (the probe runs in another working directory)"
+if ! is_utf8 "$rundir"; then
+  problem='is not valid UTF-8'
+elif [[ $rundir != /* ]]; then
+  problem='is not an absolute path (the probe runs in another working directory)'
+elif [[ $rundir/ == */./* || $rundir/ == */../* ]]; then
+  problem="contains a '.' or '..' segment"
+else
+  problem=''
+fi
+[[ -z $problem ]] || verdict 1 "invalid rundir from $source: $problem"
 
-while [[ $rundir == */ ]]; do rundir=${rundir%/}; done
+# Without its trailing slashes, as resolveLocation() drops them: their run
+# is measured in doubling, then halving steps, as dropping one slash at a
+# time takes time quadratic in the length in bash.
+step=/ slashes=''
+while ends_with "$rundir" "$step"; do step+=$step; done
+while [[ -n $step ]]; do
+  ends_with "$rundir" "$slashes$step" && slashes+=$step
+  step=${step:0:${#step}/2}
+done
+rundir=${rundir:0:${#rundir}-${#slashes}}
 dir=$rundir/$unit
 show "$unit" 255
 label="unit $shown"
@@ -197,8 +274,10 @@ while IFS= read -r line; do
 done 2>/dev/null <"/proc/$pid/status"
 [[ -n $tgid ]] || verdict 1 "$label: pid $pid is not running"
 [[ $tgid == "$pid" ]] || verdict 1 "$label: pid $pid is a thread of process $tgid"
+# The whole file, not its first line: the command name may hold newlines
+# (read stops at the end of the file, with a status that means nothing here).
 line=''
-IFS= read -r line 2>/dev/null <"/proc/$pid/stat"
+IFS= read -r -d '' line 2>/dev/null <"/proc/$pid/stat"
 # Fields count from after the last ')': the command name may hold spaces
 # and parentheses. The state is field 3, the start time field 22.
 rest=${line##*)}

@@ -37,7 +37,7 @@ const bun = "node_modules/.bin/bun";
 const deno = "node_modules/.bin/deno";
 const candidates: { name: string; command: string[] }[] = [
   { name: "seed-style probe (bash + cat)", command: ["bash", "bench/seed_probe.sh"] },
-  { name: "probe.sh", command: ["bash", "probe.sh", ...flags] },
+  { name: "probe.sh", command: ["./probe.sh", ...flags] }, // as a probe runs it: its shebang
   { name: "liveness-probe, Node 20", command: [node20, "npm/src/probe_cli.js", ...flags] },
   { name: "(Node 20 starting, no script)", command: [node20, "-e", "0"] },
   { name: "liveness-probe, Node LTS", command: [nodeLts, "npm/src/probe_cli.js", ...flags] },

@@ -50,6 +50,14 @@ export const DEFAULT_RUNDIR = "/run";
 
 const MAX_NAME_BYTES = 255;
 const encoder = new TextEncoder();
+/**
+ * U+FFFD, what the runtimes make of bytes that are not UTF-8 (so the name
+ * on disk may be another), or a lone surrogate, which no UTF-8 spells.
+ */
+const NOT_UTF8 = /[\p{Cs}\uFFFD]/u;
+const NOT_UTF8_PROBLEM = "is not valid UTF-8";
+/** A `.` or `..` segment: `/run/../etc` would lead out of the directory named. */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 /** Throws a `TypeError` unless `unit` is a usable directory name. */
 export function validateUnit(unit: unknown, source: string): string {
@@ -57,6 +65,8 @@ export function validateUnit(unit: unknown, source: string): string {
     ? `must be a string, got ${typeof unit}`
     : unit === ""
     ? "is empty"
+    : NOT_UTF8.test(unit)
+    ? NOT_UTF8_PROBLEM
     : unit.includes("/")
     ? "contains '/'"
     : unit.includes("\0")
@@ -70,14 +80,21 @@ export function validateUnit(unit: unknown, source: string): string {
   throw new LocationError("unit name", source, unit, problem);
 }
 
-/** Throws a `TypeError` unless `rundir` is an absolute directory path. */
+/**
+ * Throws a `TypeError` unless `rundir` is an absolute directory path without
+ * `.` or `..` segments.
+ */
 export function validateRundir(rundir: unknown, source: string): string {
   const problem = typeof rundir !== "string"
     ? `must be a string, got ${typeof rundir}`
+    : NOT_UTF8.test(rundir)
+    ? NOT_UTF8_PROBLEM
     : !rundir.startsWith("/")
     ? "is not an absolute path (the probe runs in another working directory)"
     : rundir.includes("\0")
     ? "contains a NUL byte"
+    : DOT_SEGMENT.test(rundir)
+    ? "contains a '.' or '..' segment"
     : undefined;
   if (problem === undefined) return rundir as string;
   throw new LocationError("rundir", source, rundir, problem);
@@ -111,8 +128,8 @@ export class LocationError extends TypeError {
   /** Builds the error; the message also shows the value and what a good one is. */
   constructor(what: "unit name" | "rundir", source: string, value: unknown, problem: string) {
     const advice = what === "rundir"
-      ? "Give an absolute directory such as /run."
-      : "A unit is one directory name: no '/', no NUL, no leading '.', at most 255 bytes.";
+      ? "Give an absolute directory such as /run, in UTF-8, without '.' or '..' segments."
+      : "A unit is one directory name in UTF-8: no '/', no NUL, no leading '.', at most 255 bytes.";
     super(`Invalid ${what} from ${source}: ${describe(value)} ${problem}. ${advice}`);
     this.what = what;
     this.source = source;
@@ -147,10 +164,24 @@ function fromEnvironment(
   validate: (value: unknown, source: string) => string,
 ): string | undefined {
   for (const name of names) {
-    const value = runtime.env(name);
+    const value = readVariable(runtime, name);
     if (value) return validate(value, `$${name}`);
   }
   return undefined;
+}
+
+/**
+ * A variable, with U+FFFD standing for a value that is not UTF-8 where the
+ * runtime refuses it (Deno's `InvalidData`) rather than decoding each bad
+ * byte to U+FFFD as Node and Bun do: the same problem either way.
+ */
+function readVariable(runtime: Runtime, name: string): string | undefined {
+  try {
+    return runtime.env(name);
+  } catch (error) {
+    if ((error as { name?: unknown }).name === "InvalidData") return "\uFFFD";
+    throw error;
+  }
 }
 
 function describe(value: unknown): string {

@@ -12,7 +12,7 @@ import {
   type LocationOptions,
   resolveLocation,
 } from "./_location.ts";
-import { parseProcessStat, parseStatusTgid, readPidMax } from "./_proc.ts";
+import { type HeadReader, readPidMax, readProcessStat, readStatusTgid } from "./_proc.ts";
 import type { FileHead, Runtime } from "./_runtime.ts";
 import {
   ERROR_FILE,
@@ -36,6 +36,50 @@ import {
 export type ProbeOptions = LocationOptions;
 
 /**
+ * Which check decided a probe's verdict, in the order the checks run:
+ *
+ * - `"healthy"`: the pid file names a live process, its start time matches
+ *   (where recorded), and the error is `0`.
+ * - `"bad-location"`: the unit or the rundir is not valid; nothing was read.
+ * - `"no-pid"`: there is no pid file: `load()` has not run, or `reset()` has.
+ * - `"bad-pid"`: the pid file is not a regular file, cannot be read, is
+ *   empty, is not a number or is out of the range of pids.
+ * - `"not-running"`: no process has that pid.
+ * - `"thread"`: that id is a thread of another process, not a process.
+ * - `"zombie"`: that process has exited and nobody has reaped it.
+ * - `"bad-starttime"`: the starttime file is there but does not hold a number.
+ * - `"restarted"`: that pid belongs to a later process than the one that
+ *   wrote the state (a new pid 1 after a container restart).
+ * - `"no-error"`: there is no error file: `set()` has not run yet.
+ * - `"bad-error"`: the error file is not a regular file, cannot be read, is
+ *   empty or is not a number.
+ * - `"unhealthy"`: the error code is not `0`.
+ *
+ * @example Tell a unit that has not started from one that failed
+ * ```ts
+ * import { probe, type ProbeStatus } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const starting: readonly ProbeStatus[] = ["no-pid", "no-error"];
+ * const { status } = probe({ unit: "api", rundir: await Deno.makeTempDir() });
+ * assert.ok(starting.includes(status));
+ * ```
+ */
+export type ProbeStatus =
+  | "healthy"
+  | "bad-location"
+  | "no-pid"
+  | "bad-pid"
+  | "not-running"
+  | "thread"
+  | "zombie"
+  | "bad-starttime"
+  | "restarted"
+  | "no-error"
+  | "bad-error"
+  | "unhealthy";
+
+/**
  * The probe's verdict: a status for programs, a line for people.
  *
  * @example
@@ -50,39 +94,8 @@ export type ProbeOptions = LocationOptions;
 export interface ProbeResult {
   /** `true` exactly when `status` is `"healthy"`. */
   readonly healthy: boolean;
-  /**
-   * Which check decided, in the order they run:
-   *
-   * - `"healthy"`: the pid file names a live process, its start time matches
-   *   (where recorded), and the error is `0`.
-   * - `"bad-location"`: the unit or the rundir is not valid; nothing was read.
-   * - `"no-pid"`: there is no pid file: `load()` has not run, or `reset()` has.
-   * - `"bad-pid"`: the pid file is not a regular file, cannot be read, is
-   *   empty, is not a number or is out of the range of pids.
-   * - `"not-running"`: no process has that pid.
-   * - `"thread"`: that id is a thread of another process, not a process.
-   * - `"zombie"`: that process has exited and nobody has reaped it.
-   * - `"bad-starttime"`: the starttime file is there but does not hold a number.
-   * - `"restarted"`: that pid belongs to a later process than the one that
-   *   wrote the state (a new pid 1 after a container restart).
-   * - `"no-error"`: there is no error file: `set()` has not run yet.
-   * - `"bad-error"`: the error file is not a regular file, cannot be read, is
-   *   empty or is not a number.
-   * - `"unhealthy"`: the error code is not `0`.
-   */
-  readonly status:
-    | "healthy"
-    | "bad-location"
-    | "no-pid"
-    | "bad-pid"
-    | "not-running"
-    | "thread"
-    | "zombie"
-    | "bad-starttime"
-    | "restarted"
-    | "no-error"
-    | "bad-error"
-    | "unhealthy";
+  /** Which check decided: see {@linkcode ProbeStatus}. */
+  readonly status: ProbeStatus;
   /**
    * One short line saying why, as the probe commands print it, for example
    * `unit api: healthy (pid 1)` or `unit api: error 3`. Bytes of the unit
@@ -108,8 +121,6 @@ export interface OptionNames {
 }
 
 const API_NAMES: OptionNames = { unit: "options.unit", rundir: "options.rundir" };
-/** More than any stat or status file's part the probe reads. */
-const PROC_MAX_BYTES = 4096;
 
 /** Probes the unit the options name, on `runtime`. */
 export function probeUnit(
@@ -148,16 +159,15 @@ function judge(runtime: Runtime, dir: string): Verdict {
     return { status: "bad-pid", reason: `pid ${pidText} is out of range (1 to ${limit})` };
   }
 
-  const status = look(runtime, `/proc/${pid}/status`, PROC_MAX_BYTES);
-  const tgid = status.kind === "file" ? parseStatusTgid(status.text) : undefined;
+  const read: HeadReader = (path, maxBytes) => look(runtime, path, maxBytes);
+  const tgid = readStatusTgid(runtime, pid, read);
   if (tgid === undefined) {
     return { status: "not-running", reason: `pid ${pid} is not running`, pid };
   }
   if (tgid !== pid) {
     return { status: "thread", reason: `pid ${pid} is a thread of process ${tgid}`, pid };
   }
-  const statHead = look(runtime, `/proc/${pid}/stat`, PROC_MAX_BYTES);
-  const stat = statHead.kind === "file" ? parseProcessStat(statHead.text) : undefined;
+  const stat = readProcessStat(runtime, pid, read);
   if (stat === undefined) {
     return { status: "not-running", reason: `pid ${pid} is not running`, pid };
   }
@@ -217,8 +227,12 @@ function readNumber(
 
 /**
  * {@linkcode Runtime.readHead}, with the errors that mean "nothing usable
- * there" as verdicts, as bash's `[[ -e ]]` and `[[ -r ]]` see them. Other
- * errors (Deno without `--allow-all`) are thrown: the probe cannot judge.
+ * there" as verdicts, as bash's `[[ -e ]]` and `[[ -r ]]` see them:
+ * `EACCES` and `EPERM` (also from a directory on the way that may not be
+ * searched) make the file unreadable; `ENOENT`, `ENOTDIR`, `ELOOP`,
+ * `ENAMETOOLONG` and `ESRCH` make it missing. Any other error (`EIO`,
+ * `EMFILE`, Deno without `--allow-all`, ...) is thrown: the probe cannot
+ * judge.
  */
 function look(
   runtime: Runtime,

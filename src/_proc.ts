@@ -1,9 +1,10 @@
 /**
- * What `/proc/<pid>/stat` says of a process: its state and its start time.
+ * What `/proc/<pid>/stat` and `status` say of a process: its state, its start
+ * time, the process a thread belongs to.
  *
  * @module
  */
-import type { Runtime } from "./_runtime.ts";
+import type { FileHead, Runtime } from "./_runtime.ts";
 
 /** The two fields of `/proc/<pid>/stat` the library and the probes use. */
 export interface ProcessStat {
@@ -13,26 +14,35 @@ export interface ProcessStat {
   readonly starttime: string;
 }
 
-/** The stat line of a process is far shorter than this; more is not stat. */
-const STAT_MAX_BYTES = 4096;
+/**
+ * How a `/proc` file is read: {@linkcode Runtime.readHead}, or the probe's
+ * wrapper of it, which turns the errors that are verdicts into kinds.
+ */
+export type HeadReader = (
+  path: string,
+  maxBytes: number,
+) => FileHead | { readonly kind: "unreadable" };
+
+/** The stat line, and the status lines up to `Tgid`, are far shorter than this. */
+export const PROC_MAX_BYTES = 4096;
 
 /**
  * Reads `/proc/<pid>/stat`, or returns `undefined` when there is no such
- * process. Throws when `/proc` cannot be read (no procfs, or Deno without
- * `--allow-all`).
+ * process. Throws what `read` throws: by default, when `/proc` cannot be
+ * read (no procfs, or Deno without `--allow-all`).
  */
 export function readProcessStat(
   runtime: Runtime,
   pid: number | "self",
+  read: HeadReader = (path, maxBytes) => runtime.readHead(path, maxBytes),
 ): ProcessStat | undefined {
-  const head = runtime.readHead(`/proc/${pid}/stat`, STAT_MAX_BYTES);
-  if (head.kind !== "file") return undefined;
-  return parseProcessStat(head.text);
+  const head = read(`/proc/${pid}/stat`, PROC_MAX_BYTES);
+  return head.kind === "file" ? parseProcessStat(head.text) : undefined;
 }
 
 /**
- * Parses a stat line. The command name (field 2) may hold spaces and
- * parentheses, so the fields are counted after the last `)`.
+ * Parses a stat line. The command name (field 2) may hold spaces,
+ * parentheses and newlines, so the fields are counted after the last `)`.
  */
 export function parseProcessStat(text: string): ProcessStat | undefined {
   const fields = text.slice(text.lastIndexOf(")") + 1).trim().split(" ");
@@ -40,6 +50,19 @@ export function parseProcessStat(text: string): ProcessStat | undefined {
   const starttime = fields[22 - 3];
   if (!state || !starttime || !/^\d+$/.test(starttime)) return undefined;
   return { state, starttime };
+}
+
+/**
+ * The `Tgid` of `/proc/<id>/status` (see {@linkcode parseStatusTgid}), or
+ * `undefined` when there is no such task. Throws what `read` throws.
+ */
+export function readStatusTgid(
+  runtime: Runtime,
+  id: number,
+  read: HeadReader = (path, maxBytes) => runtime.readHead(path, maxBytes),
+): number | undefined {
+  const head = read(`/proc/${id}/status`, PROC_MAX_BYTES);
+  return head.kind === "file" ? parseStatusTgid(head.text) : undefined;
 }
 
 /**

@@ -64,7 +64,11 @@ export function errorCode(error: unknown): string | undefined {
   return name === "NotCapable" || name === "PermissionDenied" ? "EACCES" : undefined;
 }
 
-const decoder = new TextDecoder();
+/**
+ * Keeps a byte-order mark, which the default decoder drops: bash sees its
+ * bytes, so `\uFEFF0` must not read as `0`.
+ */
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Reads a regular file's first `maxBytes` through `read`, which fills the

@@ -63,9 +63,11 @@ export function nodeRuntime(process: NodeProcess): Runtime {
         // O_NONBLOCK: opening a FIFO with no writer must not hang the probe.
         fd = fs.openSync(path, O_RDONLY | O_NONBLOCK);
       } catch (error) {
-        if ((error as { code?: string }).code === "ENOENT") {
-          return { kind: "missing" };
-        }
+        const code = (error as { code?: string }).code;
+        if (code === "ENOENT") return { kind: "missing" };
+        // A unix socket cannot be opened (nor can a device with nothing
+        // behind it): it is no regular file, as Deno's stat() and bash say.
+        if (code === "ENXIO") return { kind: "other" };
         throw error;
       }
       try {

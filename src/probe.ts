@@ -8,7 +8,7 @@
 import { type ProbeOptions, type ProbeResult, probeUnit } from "./_probe.ts";
 import { runtime } from "./_runtime_current.ts";
 
-export type { ProbeOptions, ProbeResult } from "./_probe.ts";
+export type { ProbeOptions, ProbeResult, ProbeStatus } from "./_probe.ts";
 
 /**
  * Reads the unit's state and tells whether it is healthy. Healthy only when
@@ -32,8 +32,13 @@ export type { ProbeOptions, ProbeResult } from "./_probe.ts";
  * FIFOs and huge files are judged, never waited for nor read whole.
  * Synchronous, and it writes nothing.
  *
- * @throws {Error} when `/proc` or the state cannot be read for lack of
- * permission from the runtime (Deno reads `/proc` only with `--allow-all`).
+ * @throws {Error} when `/proc` or a state file cannot be read for a reason
+ * that is no verdict: the file system's refusal (`EACCES`, `EPERM`) makes a
+ * state file "not readable" and a missing path (`ENOENT`, `ENOTDIR`, ...)
+ * makes it absent, but anything else is thrown as the runtime reports it,
+ * for example Deno's `NotCapable` without `--allow-all` (Deno reads `/proc`
+ * only with it), `EIO` from a failing disk or `EMFILE` when no file
+ * descriptor is left.
  *
  * @example The verdicts over a unit's life cycle
  * ```ts

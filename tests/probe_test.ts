@@ -29,9 +29,9 @@ import { fixture, holdState, kill, readState, runtimeCommand, withTempDir } from
 /** One case of `probe_cases.json`: its `$comment` says what each field does. */
 interface Case {
   name: string;
-  pid?: "self" | "dead" | "zombie" | "thread";
+  pid?: "self" | "dead" | "zombie" | "thread" | "comm";
   dir?: string;
-  files?: Record<string, string | { kind: "directory" | "fifo" | "huge" }>;
+  files?: Record<string, string | { kind: "directory" | "fifo" | "socket" | "huge" }>;
   args?: string[];
   env?: Record<string, string>;
   code: number;
@@ -114,7 +114,41 @@ async function startSubject(kind: Case["pid"] = "self"): Promise<Subject> {
     }
     case "zombie":
       return await startZombie();
+    case "comm":
+      return await startOddComm();
   }
+}
+
+/** The command name of the "comm" subject: a newline, then a `)` that is not the last. */
+const ODD_COMM = "a\n) b";
+
+/**
+ * A live process whose command name holds a newline and a `)`, as Node's
+ * `process.title = "my\napp"` makes it. Python sets its own (a process may
+ * set only its own; bash would write the name in two parts, line by line),
+ * then waits on a pipe that never ends.
+ */
+async function startOddComm(): Promise<Subject> {
+  const script = "import sys\n" +
+    "open('/proc/self/comm', 'wb', buffering=0).write(sys.argv[1].encode())\n" +
+    "sys.stdin.read()";
+  const child = spawn("python3", ["-c", script, ODD_COMM], {
+    stdio: ["pipe", "ignore", "ignore"],
+  });
+  const pid = child.pid;
+  assert.ok(pid, "python3 did not start");
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8") === `${ODD_COMM}\n`) {
+        return { pid, starttime: startTime(pid), stop: () => kill(child) };
+      }
+    } catch {
+      // Not there yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await kill(child);
+  throw new Error("the command name did not change");
 }
 
 /**
@@ -157,8 +191,16 @@ function writeFiles(dir: string, files: NonNullable<Case["files"]>, vars: Record
     if (typeof file === "string") writeFileSync(path, fill(file, vars));
     else if (file.kind === "directory") mkdirSync(path);
     else if (file.kind === "huge") writeFileSync(path, "1".repeat(1 << 20));
+    else if (file.kind === "socket") makeSocket(path);
     else assert.equal(spawnSync("mkfifo", [path]).status, 0, `mkfifo ${path} failed`);
   }
+}
+
+/** A unix socket at `path`: the file stays after the process that bound it exits. */
+function makeSocket(path: string): void {
+  const script = "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])";
+  const result = spawnSync("python3", ["-c", script, path], { encoding: "utf8" });
+  assert.equal(result.status, 0, `python3 could not make a socket at ${path}: ${result.stderr}`);
 }
 
 /** Sets up `testCase` in a fresh rundir and runs `body` on it. */
@@ -380,7 +422,7 @@ test("probe: a new pid 1 facing the state of the old one is not healthy", {
   });
 });
 
-test("probe: a state file the probe may not read", {
+test("probe: a state file or directory the probe may not read", {
   skip: canDropRoot ? false : "needs root and setpriv(1) to run the probes as another user",
 }, async () => {
   await withTempDir((rundir) => {
@@ -395,17 +437,94 @@ test("probe: a state file the probe may not read", {
     writeFileSync(`${dir}/starttime`, `${startTime(process.pid)}\n`);
     writeFileSync(`${dir}/error`, "0\n");
     const nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
-    for (const name of ["error", "pid"]) {
-      chmodSync(`${dir}/${name}`, 0);
+    const assertProbes = (probeRundir: string, output: string) => {
       for (const [command, probeCommand] of COMMANDS) {
-        const result = run([...nobody, ...probeCommand], ["--unit", "api", "--rundir", rundir], {
-          HOME: home,
-        });
-        assert.equal(result.stdout, `unit api: ${name} file is not readable\n`, command);
+        const args = ["--unit", "api", "--rundir", probeRundir];
+        const result = run([...nobody, ...probeCommand], args, { HOME: home });
+        assert.equal(result.stdout, output, command);
         assert.equal(result.stderr, "", command);
         assert.equal(result.status, 1, command);
       }
+    };
+    for (const name of ["error", "pid"]) {
+      chmodSync(`${dir}/${name}`, 0);
+      assertProbes(rundir, `unit api: ${name} file is not readable\n`);
     }
+    // A directory on the way that may not be searched: the file may be there.
+    chmodSync(`${dir}/pid`, 0o644);
+    chmodSync(dir, 0);
+    assertProbes(rundir, "unit api: pid file is not readable\n");
+    chmodSync(dir, 0o755);
+    const locked = `${rundir}/locked`;
+    mkdirSync(`${locked}/api`, { recursive: true });
+    chmodSync(locked, 0o700);
+    assertProbes(locked, "unit api: pid file is not readable\n");
+    // Missing is still missing, however deep.
+    assertProbes(`${rundir}/missing/deeper`, "unit api: no pid file\n");
+  });
+});
+
+/**
+ * Runs `command` with its arguments and the location variables passed through
+ * `printf %b` (`\\xe9` becomes that byte): spawn() passes strings as UTF-8.
+ */
+const WITH_BYTES = [
+  "bash",
+  "-c",
+  `for name in ${LOCATION_VARIABLES.join(" ")}; do
+     [[ -v $name ]] && printf -v "$name" %b "\${!name}"
+   done
+   for arg; do printf -v arg %b "$arg"; set -- "$@" "$arg"; shift; done
+   exec "$@"`,
+  "bash",
+];
+
+test("probe: a unit or rundir that is not valid UTF-8 is refused by both", async () => {
+  await withTempDir((rundir) => {
+    // Valid state where the bytes lead, which a runtime cannot name: it
+    // decodes each bad byte to U+FFFD (Deno refuses such a variable).
+    const setup = run([
+      ...WITH_BYTES,
+      "bash",
+      "-c",
+      'mkdir -p "$1/$2" && cd "$1/$2" && echo "$3" >pid && echo "$4" >starttime && echo 0 >error',
+      "bash",
+    ], [rundir, "caf\\xe9", String(process.pid), startTime(process.pid)]);
+    assert.equal(setup.status, 0, setup.stderr);
+    const notUtf8 = "is not valid UTF-8";
+    const cases: [string[], Record<string, string>, string][] = [
+      [["--unit", "caf\\xe9", "--rundir", rundir], {}, `unit name from --unit: ${notUtf8}`],
+      [
+        ["--rundir", rundir],
+        { LIVENESS_UNIT_NAME: "caf\\xe9" },
+        `unit name from $LIVENESS_UNIT_NAME: ${notUtf8}`,
+      ],
+      [["--unit", "api", "--rundir", `${rundir}/\\xff`], {}, `rundir from --rundir: ${notUtf8}`],
+      [
+        ["--unit", "api"],
+        { LIVENESS_RUNDIR: "/\\xed\\xa0\\x80" },
+        `rundir from $LIVENESS_RUNDIR: ${notUtf8}`,
+      ],
+    ];
+    for (const [args, env, problem] of cases) {
+      for (const [name, command] of COMMANDS) {
+        const result = run([...WITH_BYTES, ...command], args, env);
+        const what = `${name} ${JSON.stringify(args)} ${JSON.stringify(env)}`;
+        assert.equal(result.stdout, `invalid ${problem}\n`, what);
+        assert.equal(result.stderr, "", what);
+        assert.equal(result.status, 1, what);
+      }
+    }
+    // From a program, a lone surrogate is what cannot be written as UTF-8.
+    assert.equal(
+      probe({ unit: "caf\ud800", rundir }).reason,
+      `invalid unit name from options.unit: ${notUtf8}`,
+    );
+    assert.equal(
+      probe({ unit: "api", rundir: `${rundir}/\udc00` }).reason,
+      `invalid rundir from options.rundir: ${notUtf8}`,
+    );
+    assert.equal(probe({ unit: "caf\u00e9\u{1f600}", rundir }).status, "no-pid");
   });
 });
 
@@ -445,6 +564,31 @@ test("probe: without --allow-all, Deno's probe command says what is missing", {
     assert.equal(result.status, 1);
     assert.match(result.stdout, /^probe failed: .*--allow-all.*\n$/);
   });
+});
+
+test("probe: probe.sh judges arguments of 60 kB", () => {
+  // Bash's patterns can take quadratic time; probe.sh avoids them (the time
+  // is not asserted here: machines are noisy).
+  const long = 60_000;
+  const cases: [string[], string][] = [
+    [["--rundir", "/".repeat(long)], "unit api: no pid file"],
+    [["--rundir", "/a".repeat(long / 2)], "unit api: no pid file"],
+    [["--rundir", `/${".".repeat(long)}`], "unit api: no pid file"],
+    [["--rundir", `/${"\u{1f600}".repeat(long / 4)}`], "unit api: no pid file"],
+    [
+      ["--rundir", `/${"\u{1f600}".repeat(long / 4)}\ufffd`],
+      "invalid rundir from --rundir: is not valid UTF-8",
+    ],
+    [
+      ["--unit", "\u00e9".repeat(long / 2)],
+      "invalid unit name from --unit: is longer than 255 bytes",
+    ],
+  ];
+  for (const [args, output] of cases) {
+    const result = run([PROBE_SH], ["--unit", "api", ...args]);
+    const what = `probe.sh ${args[0]} ${JSON.stringify(args[1].slice(0, 8))}...`;
+    assert.equal(result.stdout, `${output}\n`, what);
+  }
 });
 
 test("probe: probe.sh starts no process, on every path of the cases (strace)", {
