@@ -145,7 +145,10 @@ test("the environment of the real process is read", async () => {
 
 test("bad unit names are a TypeError and write nothing", async () => {
   await withTempDir(async (rundir) => {
-    const bad = ["", ".", "..", "a/b", "/abs", "a\0b", ".hidden", "x".repeat(256), "é".repeat(128)];
+    const bad = [
+      ...["", ".", "..", "a/b", "/abs", "a\0b", ".hidden", "x".repeat(256), "é".repeat(128)],
+      ...["caf\ufffd", "lone\ud800"], // what a runtime makes of bytes that are not UTF-8
+    ];
     for (const unit of bad) {
       assert.throws(() => createLiveness({ unit, rundir }), TypeError, JSON.stringify(unit));
       await assert.rejects(load([], { unit, rundir }), TypeError);
@@ -164,7 +167,9 @@ test("bad unit names are a TypeError and write nothing", async () => {
 });
 
 test("a rundir that is not absolute is a TypeError", () => {
-  for (const rundir of ["", "run", "./run", "/ru\0n"]) {
+  for (
+    const rundir of ["", "run", "./run", "/ru\0n", "/tmp/x/../y", "/a/./b", "/a/..", "/\ufffd"]
+  ) {
     assert.throws(() => createLiveness({ unit: "api", rundir }), TypeError, JSON.stringify(rundir));
   }
   const env = runtimeWith({ env: { LIVENESS_RUNDIR: "relative" } });
