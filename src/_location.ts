@@ -154,7 +154,9 @@ export function resolveLocation(
     ? validateRundir(options.rundir, "options.rundir")
     : fromEnvironment(runtime, RUNDIR_VARIABLES, validateRundir) ??
       DEFAULT_RUNDIR;
-  const base = rundir.replace(/\/+$/, "");
+  let end = rundir.length; // not a regex: /\/+$/ takes quadratic time on a long run of slashes
+  while (end > 0 && rundir[end - 1] === "/") end--;
+  const base = rundir.slice(0, end);
   return { unit, rundir, dir: `${base}/${unit}` };
 }
 

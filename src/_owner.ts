@@ -39,6 +39,8 @@ export function isThisProcess(runtime: Runtime, owner: Owner): boolean {
  */
 export function isOtherLiveProcess(runtime: Runtime, owner: Owner): boolean {
   if (owner.pid === runtime.pid || owner.starttime === undefined) return false;
+  // Only a /proc of this process's own pid namespace can prove anything.
+  if (ownStartTime(runtime) === undefined) return false;
   const stat = statOf(runtime, owner.pid);
   return stat !== undefined && stat.starttime === owner.starttime;
 }

@@ -8,6 +8,8 @@ import type { FileHead, Runtime } from "./_runtime.ts";
 
 /** The two fields of `/proc/<pid>/stat` the library and the probes use. */
 export interface ProcessStat {
+  /** Field 1: the process id, as this `/proc` numbers it. */
+  readonly pid: number;
   /** Field 3: `R`, `S`, `D`, `Z` (zombie), `X` (dead), ... */
   readonly state: string;
   /** Field 22: start time in clock ticks since boot, as decimal text. */
@@ -49,7 +51,7 @@ export function parseProcessStat(text: string): ProcessStat | undefined {
   const [state] = fields;
   const starttime = fields[22 - 3];
   if (!state || !starttime || !/^\d+$/.test(starttime)) return undefined;
-  return { state, starttime };
+  return { pid: Number(text.slice(0, text.indexOf(" "))), state, starttime };
 }
 
 /**
@@ -67,12 +69,16 @@ export function readStatusTgid(
 
 /**
  * This process's start time, or `undefined` where `/proc` cannot be read
- * (not Linux; Deno without `--allow-all`). The probes then fall back to the
- * seed's check of the pid alone.
+ * (not Linux; Deno without `--allow-all`) or is not this process's pid
+ * namespace's. The probes then fall back to the seed's check of the pid
+ * alone.
  */
 export function ownStartTime(runtime: Runtime): string | undefined {
   try {
-    return readProcessStat(runtime, runtime.pid)?.starttime;
+    const stat = readProcessStat(runtime, "self");
+    // A /proc of another pid namespace (mounted before an unshare, say)
+    // numbers this process otherwise: nothing there is about this process.
+    return stat?.pid === runtime.pid ? stat.starttime : undefined;
   } catch {
     return undefined;
   }

@@ -30,6 +30,12 @@ export interface Runtime {
   mkdir(path: string, mode: number): void;
   /** Creates a new file (never an existing one: `EEXIST`) with exactly `mode` and `data`. */
   writeNewFile(path: string, data: string, mode: number): void;
+  /**
+   * Writes `data` over an existing file in place, truncating it; never
+   * creates one. Not atomic: only a last resort where a file can be neither
+   * replaced nor removed.
+   */
+  overwrite(path: string, data: string): void;
   /** Replaces `to` with `from` atomically. */
   rename(from: string, to: string): void;
   /** Removes a file; throws `ENOENT` when there is none. */

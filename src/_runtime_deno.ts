@@ -22,7 +22,13 @@ export interface DenoNamespace {
   chmodSync(path: string, mode: number): void;
   openSync(
     path: string,
-    options: { read?: boolean; write?: boolean; createNew?: boolean; mode?: number },
+    options: {
+      read?: boolean;
+      write?: boolean;
+      createNew?: boolean;
+      truncate?: boolean;
+      mode?: number;
+    },
   ): DenoFile;
   statSync(path: string): { isFile: boolean; isDirectory: boolean };
   lstatSync(path: string): { isDirectory: boolean };
@@ -59,6 +65,14 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       const file = deno.openSync(path, { write: true, createNew: true, mode });
       try {
         deno.chmodSync(path, mode);
+        writeAll(file, data);
+      } finally {
+        file.close();
+      }
+    },
+    overwrite(path, data) {
+      const file = deno.openSync(path, { write: true, truncate: true });
+      try {
         writeAll(file, data);
       } finally {
         file.close();

@@ -54,6 +54,14 @@ export function nodeRuntime(process: NodeProcess): Runtime {
         fs.closeSync(fd);
       }
     },
+    overwrite(path, data) {
+      const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+      try {
+        writeAll(fd, data);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
     rename: (from, to) => fs.renameSync(from, to),
     remove: (path) => fs.unlinkSync(path),
     readDir: (path) => fs.readdirSync(path),

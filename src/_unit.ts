@@ -13,7 +13,6 @@ import {
   ensureDir,
   ERROR_FILE,
   PID_FILE,
-  removeQuietly,
   removeStaleTempFiles,
   removeStateFile,
   STARTTIME_FILE,
@@ -121,7 +120,7 @@ export function openUnit(
         writeStateFile(runtime, dir, ERROR_FILE, error);
       } catch (failure) {
         // The old code may be 0: that must not outlive a report of trouble.
-        if (error !== 0) removeQuietly(runtime, `${dir}/${ERROR_FILE}`);
+        if (error !== 0) invalidateError(runtime, dir, error);
         throw failure;
       }
     },
@@ -133,4 +132,22 @@ export function openUnit(
       for (const name of STATE_FILES) removeStateFile(runtime, dir, name);
     },
   };
+}
+
+/**
+ * After a failed write of a non-zero `error`: removes the error file, or,
+ * where the directory forbids that, writes the code over the file in place.
+ * On a read-only file system nothing can change it.
+ */
+function invalidateError(runtime: Runtime, dir: string, error: number): void {
+  const path = `${dir}/${ERROR_FILE}`;
+  try {
+    runtime.remove(path);
+  } catch {
+    try {
+      runtime.overwrite(path, `${error}\n`);
+    } catch {
+      // Read-only, or gone: the StateError being thrown says what to do.
+    }
+  }
 }

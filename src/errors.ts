@@ -47,9 +47,11 @@ export type StateOperation = "create" | "write" | "replace" | "remove" | "list";
 /**
  * Writing or removing a state file under `<rundir>/<unit>` failed. No
  * temporary file is left behind, and the unit is never left looking
- * healthier than it is: a failed `set(0)` keeps the previous state, a failed
- * `set(error)` with another code removes the error file (the probe then says
- * unhealthy), and a failed `load()` leaves no error file.
+ * healthier than the file system allows: a failed `set(0)` keeps the
+ * previous state, a failed `set(error)` with another code removes the error
+ * file (or writes over it where it cannot be removed; only a read-only file
+ * system keeps the old code, and then the program should exit), and a failed
+ * `load()` leaves no error file.
  *
  * @example Handle a read-only rundir
  * ```ts

@@ -72,7 +72,8 @@ export async function load(
  * @throws {NotLoadedError} when this process has not loaded the unit.
  * @throws {StateError} when the file cannot be written. After a failed
  * `set(0)` the previous state stays; after any other failed `set()` the error
- * file is removed, so the probe says unhealthy rather than keep a stale `0`.
+ * file is removed (or written over in place), so the probe says unhealthy
+ * rather than keep a stale `0`.
  *
  * @example
  * ```ts

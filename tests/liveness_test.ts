@@ -449,6 +449,41 @@ test("a failed set() of a non-zero code removes the error file rather than keep 
   });
 });
 
+test("where the error file cannot be removed, a failed set() writes the code over it", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir };
+    await load([], options);
+    set(0, options);
+    // A unit directory this process may no longer write (chmod 555 on it).
+    const locked = openUnit(faultyRuntime(["writeNewFile", "remove"], "EACCES"), options);
+    assert.throws(() => locked.set(3), (error: StateError) => error.code === "EACCES");
+    assert.equal(readState(`${rundir}/api`).error, "3\n");
+    assert.equal(probe(options).reason, "unit api: error 3");
+    // Read-only: nothing can change it, and the error still says so.
+    const readOnly = faultyRuntime(["writeNewFile", "remove", "overwrite"], "EROFS");
+    assert.throws(() => openUnit(readOnly, options).set(4), /read-only file system/);
+  });
+});
+
+test("a /proc of another pid namespace proves nothing about this process", async () => {
+  await withTempDir(async (rundir) => {
+    const owner = await holdState(rundir, "api", 0);
+    try {
+      // /proc mounted for another namespace: /proc/self is someone else.
+      const foreign = runtimeWith({
+        files: {
+          "/proc/self/stat": `${process.pid + 1} (other) S 1 1 1 0 -1 0 ${"0 ".repeat(14)}42 0`,
+        },
+      });
+      const liveness = openUnit(foreign, { unit: "api", rundir });
+      await liveness.load([]); // no refusal: the owner's liveness is not provable here
+      assert.deepEqual(Object.keys(readState(liveness.dir)), ["pid"], "and no starttime");
+    } finally {
+      await kill(owner);
+    }
+  });
+});
+
 test("a state file that is a directory is a StateError, on every runtime", async () => {
   await withTempDir(async (rundir) => {
     const liveness = createLiveness({ unit: "api", rundir });
