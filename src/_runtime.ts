@@ -36,6 +36,8 @@ export interface Runtime {
    * replaced nor removed.
    */
   overwrite(path: string, data: string): void;
+  /** Makes `to` a new name of the file `from`; throws `EEXIST` if `to` exists. */
+  link(from: string, to: string): void;
   /** Replaces `to` with `from` atomically. */
   rename(from: string, to: string): void;
   /** Removes a file; throws `ENOENT` when there is none. */

@@ -33,6 +33,7 @@ export interface DenoNamespace {
   statSync(path: string): { isFile: boolean; isDirectory: boolean };
   lstatSync(path: string): { isDirectory: boolean };
   renameSync(from: string, to: string): void;
+  linkSync(from: string, to: string): void;
   removeSync(path: string): void;
   readDirSync(path: string): Iterable<{ name: string }>;
   readonly args: string[];
@@ -78,6 +79,7 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
         file.close();
       }
     },
+    link: (from, to) => deno.linkSync(from, to),
     rename: (from, to) => deno.renameSync(from, to),
     remove(path) {
       // Deno.removeSync also removes an empty directory; unlink() does not.

@@ -62,6 +62,7 @@ export function nodeRuntime(process: NodeProcess): Runtime {
         fs.closeSync(fd);
       }
     },
+    link: (from, to) => fs.linkSync(from, to),
     rename: (from, to) => fs.renameSync(from, to),
     remove: (path) => fs.unlinkSync(path),
     readDir: (path) => fs.readdirSync(path),

@@ -59,19 +59,34 @@ export function writeStateFile(
   value: number | string,
 ): void {
   const path = `${dir}/${name}`;
-  const temp = `${dir}/.${name}.${runtime.pid}.${randomHex()}.tmp`;
-  try {
-    runtime.writeNewFile(temp, `${value}\n`, FILE_MODE);
-  } catch (error) {
-    removeQuietly(runtime, temp);
-    throw new StateError("write", path, error, errorCode(error));
-  }
+  const temp = writeTempFile(runtime, dir, name, `${value}\n`, path);
   try {
     runtime.rename(temp, path);
   } catch (error) {
     removeQuietly(runtime, temp);
     throw new StateError("replace", path, error, errorCode(error));
   }
+}
+
+/**
+ * Writes `data` to a new, uniquely named file in `dir` (the temporary file
+ * of `name`) and returns its path. Failures name `target`, the file meant.
+ */
+export function writeTempFile(
+  runtime: Runtime,
+  dir: string,
+  name: string,
+  data: string,
+  target: string,
+): string {
+  const temp = `${dir}/.${name}.${runtime.pid}.${randomHex()}.tmp`;
+  try {
+    runtime.writeNewFile(temp, data, FILE_MODE);
+  } catch (error) {
+    removeQuietly(runtime, temp);
+    throw new StateError("write", target, error, errorCode(error));
+  }
+  return temp;
 }
 
 /** Removes `<dir>/<name>`; a file that is not there is fine. */

@@ -7,6 +7,7 @@
  */
 import { type HealthCheck, runChecks } from "./_checks.ts";
 import { type LocationOptions, resolveLocation } from "./_location.ts";
+import { withUnitLock } from "./_lock.ts";
 import { ownStartTime } from "./_proc.ts";
 import type { Runtime } from "./_runtime.ts";
 import {
@@ -94,18 +95,20 @@ export function openUnit(
       refuseLiveOwner();
       await runChecks(checks, args, runtime.cwd);
       ensureDir(runtime, dir);
-      refuseLiveOwner(); // another process may have loaded while the checks ran
-      // The error file goes first, so that no moment shows a healthy state.
-      for (const name of STATE_FILES) removeStateFile(runtime, dir, name);
-      removeStaleTempFiles(
-        runtime,
-        dir,
-        (pid) => pid !== runtime.pid && isRunning(runtime, pid),
-      );
-      const starttime = ownStartTime(runtime);
-      if (starttime) writeStateFile(runtime, dir, STARTTIME_FILE, starttime);
-      writeStateFile(runtime, dir, PID_FILE, runtime.pid);
-      loaded.add(dir);
+      await withUnitLock(runtime, dir, () => {
+        refuseLiveOwner(); // another process may have loaded while the checks ran
+        // The error file goes first, so that no moment shows a healthy state.
+        for (const name of STATE_FILES) removeStateFile(runtime, dir, name);
+        removeStaleTempFiles(
+          runtime,
+          dir,
+          (pid) => pid !== runtime.pid && isRunning(runtime, pid),
+        );
+        const starttime = ownStartTime(runtime);
+        if (starttime) writeStateFile(runtime, dir, STARTTIME_FILE, starttime);
+        writeStateFile(runtime, dir, PID_FILE, runtime.pid);
+        loaded.add(dir);
+      });
     },
     set(error = 0) {
       if (!Number.isSafeInteger(error)) {

@@ -42,7 +42,7 @@ export class HealthCheckError extends Error {
 }
 
 /** What {@linkcode StateError} was doing. */
-export type StateOperation = "create" | "write" | "replace" | "remove" | "list";
+export type StateOperation = "create" | "write" | "replace" | "remove" | "list" | "lock";
 
 /**
  * Writing or removing a state file under `<rundir>/<unit>` failed. No

@@ -12,6 +12,7 @@ export type Operation =
   | "mkdir"
   | "writeNewFile"
   | "overwrite"
+  | "link"
   | "rename"
   | "remove"
   | "readDir";

@@ -26,7 +26,7 @@ import {
 } from "../mod.ts";
 import { openUnit } from "../src/_unit.ts";
 import { faultyRuntime, runtimeWith } from "./_fake_runtime.ts";
-import { fixture, holdState, kill, readState, withTempDir } from "./_helpers.ts";
+import { fixture, holdState, kill, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
 
 const ownStartTime = () => {
   const stat = readFileSync(`/proc/${process.pid}/stat`, "utf8");
@@ -402,6 +402,35 @@ test("load() refuses a unit a live process owns, and reset() leaves that state a
       assert.equal(readState(`${rundir}/api`).pid, `${process.pid}\n`);
     } finally {
       await kill(owner);
+    }
+  });
+});
+
+test("processes that load one unit at the same instant: exactly one gets it", async () => {
+  await withTempDir(async (rundir) => {
+    const [command, args] = runtimeCommand(fixture("hold_state"));
+    const children = Array.from(
+      { length: 4 },
+      () => spawn(command, [...args, rundir, "api", "0"], { stdio: ["ignore", "pipe", "pipe"] }),
+    );
+    try {
+      const outcomes = await Promise.all(children.map((child) =>
+        new Promise<string>((resolve) => {
+          let output = "";
+          child.stdout!.on("data", (chunk) => {
+            if (String(chunk).includes("ready")) resolve("ready");
+          });
+          child.stderr!.on("data", (chunk) => (output += chunk));
+          child.on("exit", () => resolve(/UnitInUseError/.test(output) ? "refused" : output));
+        })
+      ));
+      assert.deepEqual([...outcomes].sort(), ["ready", "refused", "refused", "refused"]);
+      const winner = children[outcomes.indexOf("ready")];
+      assert.equal(readState(`${rundir}/api`).pid, `${winner.pid}\n`);
+      assert.equal(readState(`${rundir}/api`).error, "0\n");
+      assert.deepEqual(readdirSync(`${rundir}/api`).sort(), ["error", "pid", "starttime"]);
+    } finally {
+      await Promise.all(children.map(kill));
     }
   });
 });
