@@ -71,9 +71,17 @@ export function readStatusTgid(
  * This process's start time, or `undefined` where `/proc` cannot be read
  * (not Linux; Deno without `--allow-all`) or is not this process's pid
  * namespace's. The probes then fall back to the seed's check of the pid
- * alone.
+ * alone. Read once per runtime: a process's start time never changes, and
+ * `load()` asks for it several times.
  */
 export function ownStartTime(runtime: Runtime): string | undefined {
+  if (!startTimes.has(runtime)) startTimes.set(runtime, readOwnStartTime(runtime));
+  return startTimes.get(runtime);
+}
+
+const startTimes = new WeakMap<Runtime, string | undefined>();
+
+function readOwnStartTime(runtime: Runtime): string | undefined {
   try {
     const stat = readProcessStat(runtime, "self");
     // A /proc of another pid namespace (mounted before an unshare, say)
