@@ -1,0 +1,249 @@
+/**
+ * The verdict's vocabulary: every status, every reason line, and the checks
+ * that need no I/O. The probes judge the state they read from files with
+ * these; the owner judges the state it holds in memory with the same, so
+ * that `probe()`, the commands, `probe.sh` (by the shared case table) and the
+ * HTTP answers never say two things of one state.
+ *
+ * @module
+ */
+
+/**
+ * Which check decided a probe's verdict, in the order the checks run:
+ *
+ * - `"healthy"`: the pid file names a live process, its start time matches
+ *   (where recorded), the error is `0`, the heartbeat (where there is one)
+ *   is fresh and, for a readiness probe, the unit is ready.
+ * - `"bad-location"`: the unit or the rundir is not valid; nothing was read.
+ * - `"no-pid"`: there is no pid file: `load()` has not run, or `reset()` has.
+ * - `"bad-pid"`: the pid file is a symbolic link, not a regular file, cannot
+ *   be read, is empty, is not a number or is out of the range of pids.
+ * - `"not-running"`: no process has that pid.
+ * - `"thread"`: that id is a thread of another process, not a process.
+ * - `"zombie"`: that process has exited and nobody has reaped it.
+ * - `"bad-starttime"`: the starttime file is there but does not hold a number.
+ * - `"restarted"`: that pid belongs to a later process than the one that
+ *   wrote the state (a new pid 1 after a container restart).
+ * - `"no-error"`: there is no error file: `set()` has not run yet.
+ * - `"bad-error"`: the error file is not a regular file holding a number.
+ * - `"unhealthy"`: the error code is not `0`.
+ * - `"bad-heartbeat"`: the heartbeat file is there but is not valid.
+ * - `"stale"`: the last heartbeat is older than the maximum age: the
+ *   program's event loop (or its work, with manual beats) is stuck.
+ * - `"bad-ready"`: (readiness probes) the ready file is not valid.
+ * - `"not-ready"`: (readiness probes) the program said it is not ready.
+ * - `"draining"`: (readiness probes) the program is shutting down.
+ * - `"failed"`: the probe could not judge (a disk error, no file descriptor
+ *   left, Deno without `--allow-all`): unhealthy, never healthy.
+ *
+ * @example Tell a unit that has not started from one that failed
+ * ```ts
+ * import { probe, type ProbeStatus } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const starting: readonly ProbeStatus[] = ["no-pid", "no-error"];
+ * const { status } = probe({ unit: "api", rundir: await Deno.makeTempDir() });
+ * assert.ok(starting.includes(status));
+ * ```
+ */
+export type ProbeStatus =
+  | "healthy"
+  | "bad-location"
+  | "no-pid"
+  | "bad-pid"
+  | "not-running"
+  | "thread"
+  | "zombie"
+  | "bad-starttime"
+  | "restarted"
+  | "no-error"
+  | "bad-error"
+  | "unhealthy"
+  | "bad-heartbeat"
+  | "stale"
+  | "bad-ready"
+  | "not-ready"
+  | "draining"
+  | "failed";
+
+/** A check's finding: its status and its reason, without the `unit U: ` prefix. */
+export interface Verdict {
+  readonly status: ProbeStatus;
+  readonly reason: string;
+}
+
+/**
+ * What a probe found at a state file: nothing, something unusable (with the
+ * words that say what: `is empty`, `is a symbolic link`, ...), or a value.
+ */
+export type Found<T> =
+  | { readonly kind: "missing" }
+  | { readonly kind: "problem"; readonly problem: string }
+  | { readonly kind: "value"; readonly value: T };
+
+/** The state files a verdict reads, by name. */
+export const PID_FILE = "pid";
+/** See {@linkcode PID_FILE}. */
+export const STARTTIME_FILE = "starttime";
+/** See {@linkcode PID_FILE}. */
+export const ERROR_FILE = "error";
+/** See {@linkcode PID_FILE}. */
+export const HEARTBEAT_FILE = "heartbeat";
+/** See {@linkcode PID_FILE}. */
+export const READY_FILE = "ready";
+
+/** `pid file is empty`: the line for a state file that is there but unusable. */
+export function fileProblem(name: string, problem: string): string {
+  return `${name} file ${problem}`;
+}
+
+/** `10000` ms as `10`, `1500` as `1.5`, `250` as `0.25`: seconds, as few decimals as needed. */
+export function formatSeconds(ms: number): string {
+  const whole = Math.floor(ms / 1000);
+  const fraction = String(ms % 1000).padStart(3, "0").replace(/0+$/, "");
+  return fraction === "" ? String(whole) : `${whole}.${fraction}`;
+}
+
+// --- error ---------------------------------------------------------------
+
+/** Check 5: the error code. `text` is the file's number as canonical decimal text. */
+export function judgeError(found: Found<string>): Verdict | undefined {
+  switch (found.kind) {
+    case "missing":
+      return { status: "no-error", reason: "no error file" };
+    case "problem":
+      return { status: "bad-error", reason: fileProblem(ERROR_FILE, found.problem) };
+  }
+  return found.value === "0" ? undefined : { status: "unhealthy", reason: `error ${found.value}` };
+}
+
+// --- heartbeat -----------------------------------------------------------
+
+/** A beat: when (uptime, in centiseconds), the writer's maximum age, and the writer. */
+export interface Heartbeat {
+  /** `/proc/uptime` at the beat, in hundredths of a second. */
+  readonly at: number;
+  /** The writer's maximum age in milliseconds. */
+  readonly maxAge: number;
+  readonly pid: number;
+  /** `undefined` where the writer could not read its start time (written as `-`). */
+  readonly starttime: string | undefined;
+}
+
+const HEARTBEAT_LINE =
+  /^(0|[1-9][0-9]{0,12})\.([0-9]{2}) ([1-9][0-9]{0,12}) ([1-9][0-9]{0,12}) (0|[1-9][0-9]{0,19}|-)\n?$/;
+
+/** The heartbeat file's line as the writer makes it. */
+export function formatHeartbeat(beat: Heartbeat): string {
+  const seconds = Math.floor(beat.at / 100);
+  const hundredths = String(beat.at % 100).padStart(2, "0");
+  return `${seconds}.${hundredths} ${beat.maxAge} ${beat.pid} ${beat.starttime ?? "-"}\n`;
+}
+
+/** Parses a heartbeat line; `undefined` when it is not one. */
+export function parseHeartbeat(text: string): Heartbeat | undefined {
+  const match = HEARTBEAT_LINE.exec(text);
+  if (!match) return undefined;
+  return {
+    at: Number(match[1]) * 100 + Number(match[2]),
+    maxAge: Number(match[3]),
+    pid: Number(match[4]),
+    starttime: match[5] === "-" ? undefined : match[5],
+  };
+}
+
+/** `/proc/uptime`'s first field (`12345.67`) in hundredths of a second. */
+export function parseUptime(text: string): number | undefined {
+  const match = /^(0|[1-9][0-9]{0,12})\.([0-9]{2})[ \n]/.exec(text);
+  return match ? Number(match[1]) * 100 + Number(match[2]) : undefined;
+}
+
+/**
+ * Check 6: the heartbeat's age, against `maxAge` (ms) when given, else the
+ * writer's own. `now` is the uptime in hundredths of a second. A beat from
+ * the future (another clock) is not valid.
+ */
+export function judgeHeartbeat(beat: Heartbeat, now: number, maxAge?: number): Verdict | undefined {
+  const age = (now - beat.at) * 10;
+  const limit = maxAge ?? beat.maxAge;
+  if (age < 0) {
+    return { status: "bad-heartbeat", reason: fileProblem(HEARTBEAT_FILE, "is from the future") };
+  }
+  if (age <= limit) return undefined;
+  return {
+    status: "stale",
+    reason: `no heartbeat for ${Math.floor(age / 1000)}s (max ${formatSeconds(limit)}s)`,
+  };
+}
+
+// --- readiness -----------------------------------------------------------
+
+/** What the program said of its readiness. */
+export type Readiness =
+  | { readonly state: "ready" }
+  | { readonly state: "not-ready"; readonly reason?: string }
+  | { readonly state: "draining" };
+
+/** The most a probe reads of the ready file: a reason is a short phrase. */
+export const READY_MAX_BYTES = 256;
+
+/** The ready file's line as the writer makes it. */
+export function formatReadiness(readiness: Readiness): string {
+  return readiness.state === "not-ready" && readiness.reason
+    ? `not-ready ${readiness.reason}\n`
+    : `${readiness.state}\n`;
+}
+
+/** Parses the ready file; `undefined` when it is not valid. */
+export function parseReadiness(text: string): Readiness | undefined {
+  const line = text.endsWith("\n") ? text.slice(0, -1) : text;
+  if (line === "ready" || line === "draining") return { state: line };
+  if (line === "not-ready") return { state: "not-ready" };
+  if (line.startsWith("not-ready ") && !line.includes("\n")) {
+    return { state: "not-ready", reason: line.slice("not-ready ".length) };
+  }
+  return undefined;
+}
+
+/** Check 7 (readiness probes only): a missing ready file is ready (the seed's state). */
+export function judgeReadiness(found: Found<Readiness>): Verdict | undefined {
+  switch (found.kind) {
+    case "missing":
+      return undefined;
+    case "problem":
+      return { status: "bad-ready", reason: fileProblem(READY_FILE, found.problem) };
+  }
+  const readiness = found.value;
+  switch (readiness.state) {
+    case "ready":
+      return undefined;
+    case "draining":
+      return { status: "draining", reason: "draining" };
+    case "not-ready":
+      return {
+        status: "not-ready",
+        reason: readiness.reason ? `not ready (${printable(readiness.reason)})` : "not ready",
+      };
+  }
+}
+
+/** Check 8: nothing failed. */
+export function healthyVerdict(pid: number, ready: boolean): Verdict {
+  return { status: "healthy", reason: `${ready ? "ready" : "healthy"} (pid ${pid})` };
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * `text` safe for one line of a log: each UTF-8 byte outside printable ASCII
+ * becomes `?` (as bash does it byte by byte, so every probe prints the
+ * same), and at most `maxBytes` are kept.
+ */
+export function printable(text: string, maxBytes = Infinity): string {
+  let line = "";
+  for (const byte of encoder.encode(text)) {
+    if (line.length >= maxBytes) break;
+    line += byte >= 0x20 && byte <= 0x7e ? String.fromCharCode(byte) : "?";
+  }
+  return line;
+}
