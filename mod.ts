@@ -32,11 +32,27 @@
  * @module
  */
 export { createLiveness, load, reset, set } from "./src/liveness.ts";
-export type { Liveness, LoadOptions } from "./src/_unit.ts";
+export type {
+  HeartbeatOptions,
+  Liveness,
+  LivenessOptions,
+  LoadOptions,
+  ShutdownContext,
+  ShutdownOptions,
+  ShutdownResult,
+  SignalOptions,
+} from "./src/liveness.ts";
 export type { HealthCheck, HealthFunction } from "./src/_checks.ts";
 export type { LocationOptions } from "./src/_location.ts";
-export { HealthCheckError, NotLoadedError, StateError, UnitInUseError } from "./src/errors.ts";
+export {
+  HealthCheckError,
+  LivenessError,
+  LocationError,
+  NotLoadedError,
+  StateError,
+  UnitInUseError,
+  UnitLostError,
+} from "./src/errors.ts";
 export type { StateOperation } from "./src/errors.ts";
-export { LocationError } from "./src/_location.ts";
 export { probe } from "./src/probe.ts";
 export type { ProbeOptions, ProbeResult, ProbeStatus } from "./src/probe.ts";

@@ -6,6 +6,9 @@
  * @module
  */
 import type { Runtime } from "./_runtime.ts";
+import { LocationError } from "./errors.ts";
+
+export { LocationError };
 
 /**
  * Which unit's state to use, and under which directory.
@@ -101,43 +104,6 @@ export function validateRundir(rundir: unknown, source: string): string {
 }
 
 /**
- * A `TypeError` for a bad unit or rundir, from an option or a variable:
- * nothing was written. Its parts also make the probes' one-line reasons.
- *
- * @example
- * ```ts
- * import { createLiveness, LocationError } from "@cic/liveness";
- * import assert from "node:assert/strict";
- *
- * assert.throws(() => createLiveness({ unit: "../etc" }), (error) => {
- *   assert(error instanceof LocationError && error instanceof TypeError);
- *   assert.equal(error.source, "options.unit");
- *   assert.equal(error.problem, "contains '/'");
- *   return true;
- * });
- * ```
- */
-export class LocationError extends TypeError {
-  /** Which value was bad. */
-  readonly what: "unit name" | "rundir";
-  /** Where it came from: `options.unit`, `$LIVENESS_RUNDIR`, `the host name`, ... */
-  readonly source: string;
-  /** What is wrong with it, for example `contains '/'`. */
-  readonly problem: string;
-
-  /** Builds the error; the message also shows the value and what a good one is. */
-  constructor(what: "unit name" | "rundir", source: string, value: unknown, problem: string) {
-    const advice = what === "rundir"
-      ? "Give an absolute directory such as /run, in UTF-8, without '.' or '..' segments."
-      : "A unit is one directory name in UTF-8: no '/', no NUL, no leading '.', at most 255 bytes.";
-    super(`Invalid ${what} from ${source}: ${describe(value)} ${problem}. ${advice}`);
-    this.what = what;
-    this.source = source;
-    this.problem = problem;
-  }
-}
-
-/**
  * Resolves and validates the location: each value from its option, else the
  * first non-empty variable, else the default. Reads the environment and the
  * host name only when needed.
@@ -184,9 +150,4 @@ function readVariable(runtime: Runtime, name: string): string | undefined {
     if ((error as { name?: unknown }).name === "InvalidData") return "\uFFFD";
     throw error;
   }
-}
-
-function describe(value: unknown): string {
-  if (typeof value !== "string") return String(value);
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
 }

@@ -1,77 +1,198 @@
 /**
- * A short lock on a unit directory, held while `load()` looks at who owns
- * the unit and writes the new owner, so that two processes loading one unit
- * at the same instant take turns: the second then finds the first running
- * and is refused.
+ * A short lock on a unit directory, held while `load()` (or a `set()` that
+ * restores lost state) looks at who owns the unit and writes the new owner,
+ * so that two processes doing it at the same instant take turns.
  *
- * The lock is the file `.lock`, made by `link()`, which is atomic and makes
- * the file appear complete. It holds the holder's pid and start time; a lock
- * whose holder no longer runs is broken.
+ * The lock is the directory `.lock`, holding one file `owner.<pid>.<start>`
+ * named after its holder. It is taken by renaming a complete temporary
+ * directory to `.lock`, which the kernel refuses while `.lock` holds
+ * anything: a lock never appears half made. A lock whose holder died is
+ * broken by removing the dead holder's file, then the directory if it is
+ * empty. Both steps are safe however many processes race through them: the
+ * holder's name belongs to that one process for ever (pid and start time),
+ * so no breaker can remove a living holder's file, and `rmdir()` removes
+ * only an empty directory, never a lock that was just taken.
  *
  * @module
  */
-import { isOtherLiveProcess, type Owner } from "./_owner.ts";
-import { ownStartTime } from "./_proc.ts";
+import {
+  type Identity,
+  IDENTITY_PATTERN,
+  identityName,
+  isRunning,
+  parseIdentity,
+} from "./_identity.ts";
 import { errorCode, type Runtime } from "./_runtime.ts";
-import { removeQuietly, removeStateFile, STATE_MAX_BYTES, writeTempFile } from "./_state.ts";
-import { StateError, UnitInUseError } from "./errors.ts";
+import {
+  removeDirectoryQuietly,
+  removeQuietly,
+  STATE_MAX_BYTES,
+  tempName,
+  type UnitDirectory,
+} from "./_state.ts";
+import { StateError } from "./errors.ts";
 
-const LOCK_FILE = ".lock";
+const LOCK = ".lock";
+const HOLDER = new RegExp(`^owner\\.${IDENTITY_PATTERN}$`);
+/** 0.1's lock: a file holding `<pid> <starttime>`. */
+const OLD_HOLDER = /^([1-9][0-9]{0,9}) (0|[1-9][0-9]{0,19})?\n$/;
 /** How long to wait between tries, and at most, for a lock held by a running process. */
 const RETRY_MS = 5;
 const GIVE_UP_MS = 2_000;
+/** Where nothing can tell whether a holder runs, a lock this old is taken for stale. */
+const UNPROVABLE_STALE_MS = 10_000;
+
+/** Another process holds the lock: its pid, when known. */
+export class LockBusy {
+  readonly pid: number | undefined;
+  constructor(pid: number | undefined) {
+    this.pid = pid;
+  }
+}
 
 /**
- * Runs `body` holding the lock of `dir`. Waits while a running process holds
- * it (its critical section takes microseconds), breaks it when the holder
- * has died.
+ * Runs `body` holding the lock of `dir`. Waits up to 2 s while a running
+ * process holds it (its critical section takes microseconds) unless `wait`
+ * is `false`, and breaks it when the holder has died. Returns a
+ * {@linkcode LockBusy} instead of running `body` when the lock stays busy.
  */
 export async function withUnitLock<T>(
-  runtime: Runtime,
-  dir: string,
+  dir: UnitDirectory,
+  holder: Identity,
   body: () => T,
-): Promise<T> {
-  const path = `${dir}/${LOCK_FILE}`;
-  const holder = `${runtime.pid} ${ownStartTime(runtime) ?? ""}\n`;
-  const temp = writeTempFile(runtime, dir, "lock", holder, path);
-  try {
-    for (let waited = 0; !tryLink(runtime, temp, path); waited += RETRY_MS) {
-      const current = readHolder(runtime, path);
-      if (current === undefined || !isOtherLiveProcess(runtime, current)) {
-        removeStateFile(runtime, dir, LOCK_FILE); // its holder died holding it
-      } else if (waited >= GIVE_UP_MS) {
-        throw new UnitInUseError(dir, current.pid);
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-      }
+  wait = true,
+): Promise<T | LockBusy> {
+  const runtime = dir.runtime;
+  const started = Date.now();
+  for (;;) {
+    const busy = tryLock(dir, holder);
+    if (busy === undefined) break;
+    if (!wait) return busy;
+    if (Date.now() - started >= GIVE_UP_MS) {
+      throw new StateError(
+        "lock",
+        `${dir.path}/${LOCK}`,
+        `held by process ${busy.pid ?? "(unknown)"} for more than ${GIVE_UP_MS} ms`,
+        "EBUSY",
+      );
     }
-  } finally {
-    removeQuietly(runtime, temp);
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
   try {
     return body();
   } finally {
-    removeQuietly(runtime, path);
+    unlock(dir, holder, runtime);
   }
 }
 
-function tryLink(runtime: Runtime, temp: string, path: string): boolean {
+/** The same without waiting, for synchronous callers. */
+export function withUnitLockSync<T>(
+  dir: UnitDirectory,
+  holder: Identity,
+  body: () => T,
+): T | LockBusy {
+  const busy = tryLock(dir, holder);
+  if (busy !== undefined) return busy;
   try {
-    runtime.link(temp, path);
-    return true;
+    return body();
+  } finally {
+    unlock(dir, holder, dir.runtime);
+  }
+}
+
+/** Takes the lock, breaking a stale one; `undefined` once held, else who holds it. */
+function tryLock(dir: UnitDirectory, holder: Identity): LockBusy | undefined {
+  const runtime = dir.runtime;
+  const fs = runtime.fs;
+  const temp = dir.entry(tempName("lock", holder));
+  const mine = `owner.${identityName(holder)}`;
+  try {
+    fs.mkdir(temp, 0o755);
+    fs.createFile(`${temp}/${mine}`, "", 0o644);
   } catch (error) {
-    const code = errorCode(error);
-    if (code === "EEXIST") return false;
-    throw new StateError("lock", path, error, code);
+    removeTemp(runtime, temp, mine);
+    throw new StateError("lock", `${dir.path}/${LOCK}`, error, errorCode(error));
+  }
+  try {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        fs.rename(temp, dir.entry(LOCK));
+        return undefined;
+      } catch (error) {
+        const code = errorCode(error);
+        if (code !== "ENOTEMPTY" && code !== "EEXIST" && code !== "ENOTDIR" && code !== "EISDIR") {
+          throw new StateError("lock", `${dir.path}/${LOCK}`, error, code);
+        }
+      }
+      const busy = breakIfStale(dir);
+      if (busy) return busy;
+    }
+    throw new StateError("lock", `${dir.path}/${LOCK}`, "it keeps changing", "EBUSY");
+  } finally {
+    removeTemp(runtime, temp, mine);
   }
 }
 
-function readHolder(runtime: Runtime, path: string): Owner | undefined {
-  try {
-    const head = runtime.readHead(path, STATE_MAX_BYTES * 2);
-    const match = head.kind === "file" ? /^(\d+) (\d*)\n$/.exec(head.text) : null;
-    return match ? { pid: Number(match[1]), starttime: match[2] || undefined } : undefined;
-  } catch {
+/**
+ * Looks at the lock in the way: returns who holds it while that process
+ * runs, else removes it (a dead holder's, 0.1's, or a link someone put
+ * there) and returns `undefined` for another try.
+ */
+function breakIfStale(dir: UnitDirectory): LockBusy | undefined {
+  const runtime = dir.runtime;
+  const found = dir.lstat(LOCK);
+  if (found === undefined) return undefined; // released meanwhile
+  const lock = dir.entry(LOCK);
+  if (found.kind === "file") {
+    const match = OLD_HOLDER.exec(dir.read(LOCK, STATE_MAX_BYTES * 2) ?? "");
+    const holder = match && parseIdentity(match[1], match[2] ?? "-");
+    if (holder && isLive(runtime, holder, found.mtimeMs)) return new LockBusy(holder.pid);
+    // unlink() cannot remove a directory: a 0.2 lock taken meanwhile stays.
+    removeQuietly(runtime, lock);
     return undefined;
   }
+  if (found.kind !== "directory") {
+    removeQuietly(runtime, lock); // a link or a FIFO: not a lock of ours
+    return undefined;
+  }
+  let names: string[];
+  try {
+    names = runtime.fs.readDir(lock);
+  } catch {
+    return undefined; // gone meanwhile
+  }
+  for (const name of names) {
+    const match = HOLDER.exec(name);
+    if (!match) {
+      throw new StateError(
+        "lock",
+        `${dir.path}/${LOCK}`,
+        `it holds ${JSON.stringify(name)}, which is not a lock holder`,
+        "ENOTEMPTY",
+      );
+    }
+    const holder = parseIdentity(match[1], match[2]);
+    if (isLive(runtime, holder, found.mtimeMs)) return new LockBusy(holder.pid);
+    // The dead holder's own name: no living process's file is ever removed.
+    removeQuietly(runtime, `${lock}/${name}`);
+  }
+  removeDirectoryQuietly(runtime, lock); // only while empty: never a lock taken meanwhile
+  return undefined;
+}
+
+/** Whether the holder runs; where nothing can tell, whether the lock is recent. */
+function isLive(runtime: Runtime, holder: Identity, since: number): boolean {
+  return isRunning(runtime, holder) ?? Date.now() - since < UNPROVABLE_STALE_MS;
+}
+
+function unlock(dir: UnitDirectory, holder: Identity, runtime: Runtime): void {
+  const lock = dir.entry(LOCK);
+  removeQuietly(runtime, `${lock}/owner.${identityName(holder)}`);
+  // Fails where another process took it the moment it was empty: theirs now.
+  removeDirectoryQuietly(runtime, lock);
+}
+
+function removeTemp(runtime: Runtime, temp: string, mine: string): void {
+  removeQuietly(runtime, `${temp}/${mine}`);
+  removeDirectoryQuietly(runtime, temp); // fails once renamed into place: the lock now
 }

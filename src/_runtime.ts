@@ -5,11 +5,15 @@
  * Implementations: `_runtime_deno.ts` (`Deno.*`) and `_runtime_node.ts`
  * (`node:` built-ins, also used by Bun). `_runtime_current.ts` picks one at
  * import time. Only the chosen one touches its runtime: on Deno no `node:`
- * module loads, which would cost a probe tens of milliseconds. Errors thrown by an implementation carry the POSIX `code`
- * (`ENOENT`, `EEXIST`, `EACCES`, ...) where the runtime gives one.
+ * module loads for a probe, which would cost it tens of milliseconds: the
+ * state writer's `fs` loads `node:fs` on first use. Errors thrown by an
+ * implementation carry the POSIX `code` (`ENOENT`, `EEXIST`, `EACCES`, ...)
+ * where the runtime gives one.
  *
  * @module
  */
+
+import type { StateFs } from "./_state_fs.ts";
 
 /** What {@linkcode Runtime.readHead} found at a path. */
 export type FileHead =
@@ -26,24 +30,26 @@ export interface Runtime {
   env(name: string): string | undefined;
   /** The current working directory. */
   cwd(): string;
-  /** Creates one directory with exactly `mode`; throws `EEXIST` if present. */
-  mkdir(path: string, mode: number): void;
-  /** Creates a new file (never an existing one: `EEXIST`) with exactly `mode` and `data`. */
-  writeNewFile(path: string, data: string, mode: number): void;
   /**
-   * Writes `data` over an existing file in place, truncating it; never
-   * creates one. Not atomic: only a last resort where a file can be neither
-   * replaced nor removed.
+   * The state writer's file operations (`node:fs` on every runtime), loaded
+   * on first use: a probe never loads them.
    */
-  overwrite(path: string, data: string): void;
-  /** Makes `to` a new name of the file `from`; throws `EEXIST` if `to` exists. */
-  link(from: string, to: string): void;
-  /** Replaces `to` with `from` atomically. */
-  rename(from: string, to: string): void;
-  /** Removes a file; throws `ENOENT` when there is none. */
-  remove(path: string): void;
-  /** The names in a directory. */
-  readDir(path: string): string[];
+  readonly fs: StateFs;
+  /** The system's uptime in seconds, where `/proc/uptime` is missing; `undefined` if unknown. */
+  osUptime(): number | undefined;
+  /**
+   * Whether a process with this pid exists (`kill(pid, 0)`), for systems
+   * without `/proc`; `undefined` where the runtime may not ask.
+   */
+  processExists(pid: number): boolean | undefined;
+  /** The effective user id, where the runtime tells. */
+  euid(): number | undefined;
+  /** Calls `listener` on `signal`; returns what removes it. Never keeps the program alive. */
+  onSignal(signal: string, listener: () => void): () => void;
+  /** Lets the program exit while `timer` (from `setTimeout`/`setInterval`) is pending. */
+  unrefTimer(timer: unknown): void;
+  /** Ends the process now with `code`. */
+  exit(code: number): never;
   /**
    * Reads at most `maxBytes` of a regular file. Never blocks on a FIFO and
    * never reads more than asked, so a huge or hostile file costs nothing.

@@ -3,12 +3,14 @@
  *
  * @module
  */
+import type * as Fs from "node:fs";
 import { type FileHead, readFileHead, type Runtime } from "./_runtime.ts";
+import type { NodeProcess } from "./_runtime_node.ts";
+import { nodeStateFs, type StateFs } from "./_state_fs.ts";
 
 /** The part of the `Deno` namespace this adapter uses, typed here so the npm build compiles without Deno's types. */
 interface DenoFile {
   readSync(buffer: Uint8Array): number | null;
-  writeSync(data: Uint8Array): number;
   close(): void;
 }
 
@@ -18,24 +20,18 @@ export interface DenoNamespace {
   hostname(): string;
   readonly env: { get(name: string): string | undefined };
   cwd(): string;
-  mkdirSync(path: string, options: { mode: number }): void;
-  chmodSync(path: string, mode: number): void;
   openSync(
     path: string,
     options: {
       read?: boolean;
-      write?: boolean;
-      createNew?: boolean;
-      truncate?: boolean;
-      mode?: number;
     },
   ): DenoFile;
   statSync(path: string): { isFile: boolean; isDirectory: boolean };
-  lstatSync(path: string): { isDirectory: boolean };
-  renameSync(from: string, to: string): void;
-  linkSync(from: string, to: string): void;
-  removeSync(path: string): void;
-  readDirSync(path: string): Iterable<{ name: string }>;
+  osUptime(): number;
+  addSignalListener(signal: string, listener: () => void): void;
+  removeSignalListener(signal: string, listener: () => void): void;
+  unrefTimer(id: number): void;
+  exit(code: number): never;
   readonly args: string[];
   readonly stdout: { writeSync(data: Uint8Array): number };
   exitCode: number;
@@ -51,44 +47,55 @@ function writeAll(file: { writeSync(data: Uint8Array): number }, text: string): 
   }
 }
 
+/** Deno's Node layer, loaded only by the state writer and `processExists`. */
+function nodeProcess(): NodeProcess {
+  return (globalThis as unknown as { process: NodeProcess }).process;
+}
+
+function nodeFs(): typeof Fs {
+  return nodeProcess().getBuiltinModule("node:fs");
+}
+
 /** The Deno implementation of {@linkcode Runtime}. */
 export function denoRuntime(deno: DenoNamespace): Runtime {
+  let stateFs: StateFs | undefined;
   return {
     pid: deno.pid,
     hostname: () => deno.hostname(),
     env: (name) => deno.env.get(name),
     cwd: () => deno.cwd(),
-    mkdir(path, mode) {
-      deno.mkdirSync(path, { mode });
-      deno.chmodSync(path, mode); // the umask may have taken bits off `mode`
+    get fs() {
+      return stateFs ??= nodeStateFs(nodeFs());
     },
-    writeNewFile(path, data, mode) {
-      const file = deno.openSync(path, { write: true, createNew: true, mode });
+    osUptime() {
       try {
-        deno.chmodSync(path, mode);
-        writeAll(file, data);
-      } finally {
-        file.close();
+        return deno.osUptime();
+      } catch {
+        return undefined; // needs --allow-sys=osUptime
       }
     },
-    overwrite(path, data) {
-      const file = deno.openSync(path, { write: true, truncate: true });
+    processExists(pid) {
       try {
-        writeAll(file, data);
-      } finally {
-        file.close();
+        nodeProcess().kill(pid, 0);
+        return true;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        return code === "ESRCH" ? false : code === "EPERM" ? true : undefined;
       }
     },
-    link: (from, to) => deno.linkSync(from, to),
-    rename: (from, to) => deno.renameSync(from, to),
-    remove(path) {
-      // Deno.removeSync also removes an empty directory; unlink() does not.
-      if (deno.lstatSync(path).isDirectory) {
-        throw Object.assign(new Error(`Is a directory: ${path}`), { code: "EISDIR" });
+    euid() {
+      try {
+        return nodeProcess().geteuid?.();
+      } catch {
+        return undefined;
       }
-      deno.removeSync(path);
     },
-    readDir: (path) => Array.from(deno.readDirSync(path), (entry) => entry.name),
+    onSignal(signal, listener) {
+      deno.addSignalListener(signal, listener);
+      return () => deno.removeSignalListener(signal, listener);
+    },
+    unrefTimer: (timer) => deno.unrefTimer(timer as number),
+    exit: (code) => deno.exit(code),
     args: () => [...deno.args],
     writeOut: (text) => writeAll(deno.stdout, text),
     setExitCode(code) {

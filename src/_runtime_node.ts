@@ -11,6 +11,7 @@ import type * as Fs from "node:fs";
 import type * as Os from "node:os";
 import type * as Url from "node:url";
 import { type FileHead, readFileHead, type Runtime } from "./_runtime.ts";
+import { nodeStateFs, type StateFs } from "./_state_fs.ts";
 
 /** The part of Node's `process` this adapter uses. */
 export interface NodeProcess {
@@ -19,6 +20,11 @@ export interface NodeProcess {
   readonly env: Record<string, string | undefined>;
   exitCode?: number | string | null | undefined;
   cwd(): string;
+  kill(pid: number, signal: number): void;
+  geteuid?(): number;
+  on(signal: string, listener: () => void): void;
+  off(signal: string, listener: () => void): void;
+  exit(code: number): never;
   getBuiltinModule(id: "node:fs"): typeof Fs;
   getBuiltinModule(id: "node:os"): typeof Os;
   getBuiltinModule(id: "node:url"): typeof Url;
@@ -29,6 +35,7 @@ const encoder = new TextEncoder();
 /** The Node/Bun implementation of {@linkcode Runtime}. */
 export function nodeRuntime(process: NodeProcess): Runtime {
   const fs = process.getBuiltinModule("node:fs");
+  let stateFs: StateFs | undefined;
   const { O_RDONLY, O_NONBLOCK } = fs.constants;
   const writeAll = (fd: number, text: string) => {
     const bytes = encoder.encode(text);
@@ -41,31 +48,26 @@ export function nodeRuntime(process: NodeProcess): Runtime {
     hostname: () => process.getBuiltinModule("node:os").hostname(),
     env: (name) => process.env[name],
     cwd: () => process.cwd(),
-    mkdir(path, mode) {
-      fs.mkdirSync(path, { mode });
-      fs.chmodSync(path, mode); // the umask may have taken bits off `mode`
+    get fs() {
+      return stateFs ??= nodeStateFs(fs);
     },
-    writeNewFile(path, data, mode) {
-      const fd = fs.openSync(path, "wx", mode);
+    osUptime: () => process.getBuiltinModule("node:os").uptime(),
+    processExists(pid) {
       try {
-        fs.fchmodSync(fd, mode); // the umask may have taken bits off `mode`
-        writeAll(fd, data);
-      } finally {
-        fs.closeSync(fd);
+        process.kill(pid, 0);
+        return true;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        return code === "ESRCH" ? false : code === "EPERM" ? true : undefined;
       }
     },
-    overwrite(path, data) {
-      const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
-      try {
-        writeAll(fd, data);
-      } finally {
-        fs.closeSync(fd);
-      }
+    euid: () => process.geteuid?.(),
+    onSignal(signal, listener) {
+      process.on(signal, listener);
+      return () => process.off(signal, listener);
     },
-    link: (from, to) => fs.linkSync(from, to),
-    rename: (from, to) => fs.renameSync(from, to),
-    remove: (path) => fs.unlinkSync(path),
-    readDir: (path) => fs.readdirSync(path),
+    unrefTimer: (timer) => (timer as { unref?: () => void }).unref?.(),
+    exit: (code) => process.exit(code),
     readHead(path, maxBytes): FileHead {
       let fd: number;
       try {

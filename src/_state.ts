@@ -1,176 +1,363 @@
 /**
- * The state files under `<rundir>/<unit>`: their names, and how they are
- * written (atomically), removed and cleared. The probes read them.
+ * The state files under `<rundir>/<unit>`: how the writer opens the unit
+ * directory, replaces files in it atomically, removes and clears them, and
+ * never touches anything outside it.
+ *
+ * The unit directory is opened once (`O_DIRECTORY | O_NOFOLLOW`) and every
+ * file is reached through that descriptor (`/proc/self/fd/<fd>/<name>`), so
+ * a unit directory swapped for a link afterwards (by another user, in a
+ * world-writable rundir) leads nowhere else. Where `/proc` cannot be read
+ * (Deno without `--allow-all`, systems without `/proc`), files are reached
+ * by their path, after checking that the path still leads to the directory
+ * that was opened: a swap between that check and the call remains possible
+ * there (the README says so).
  *
  * @module
  */
+import {
+  type Identity,
+  IDENTITY_PATTERN,
+  identityName,
+  isRunning,
+  isThisProcess,
+  parseIdentity,
+} from "./_identity.ts";
 import { errorCode, type Runtime } from "./_runtime.ts";
+import type { Entry } from "./_state_fs.ts";
+import { ERROR_FILE, HEARTBEAT_FILE, PID_FILE, READY_FILE, STARTTIME_FILE } from "./_verdict.ts";
 import { StateError } from "./errors.ts";
 
-/** The decimal id of the process that owns the state. The seed's file. */
-export const PID_FILE = "pid";
-/** The decimal error code: `0` is healthy. The seed's file. */
-export const ERROR_FILE = "error";
-/**
- * Field 22 of `/proc/<pid>/stat` of the owning process (its start time in
- * clock ticks since boot): tells it from a later process with the same pid.
- */
-export const STARTTIME_FILE = "starttime";
+export { ERROR_FILE, HEARTBEAT_FILE, PID_FILE, READY_FILE, STARTTIME_FILE };
 
 /** Every state file, in the order they are removed: never a healthy-looking remainder. */
-export const STATE_FILES = [ERROR_FILE, STARTTIME_FILE, PID_FILE] as const;
+export const STATE_FILES = [
+  ERROR_FILE,
+  HEARTBEAT_FILE,
+  READY_FILE,
+  STARTTIME_FILE,
+  PID_FILE,
+] as const;
 
 /** State files are readable by a probe running as another user. */
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
-/** `.error.<pid>.<random>.tmp`: a temporary file on its way to replace a state file. */
-const TEMP_FILE = /^\.[a-z]+\.(\d+)\.[0-9a-f]+\.tmp$/;
+/**
+ * `.<name>.<pid>.<starttime>.<n>.tmp`: a temporary file on its way to
+ * replace a state file; the writer's start time tells it from a later
+ * process with the same pid. (0.1 wrote `.<name>.<pid>.<hex>.tmp`.)
+ */
+const TEMP_FILE = new RegExp(`^\\.[a-z]+\\.${IDENTITY_PATTERN}\\.[0-9]+\\.tmp$`);
+const OLD_TEMP_FILE = /^\.[a-z]+\.([1-9][0-9]{0,9})\.[0-9a-f]+\.tmp$/;
 
-/** Creates `dir` and its missing parents, each with mode 0755. */
-export function ensureDir(runtime: Runtime, dir: string): void {
-  const parent = dir.slice(0, dir.lastIndexOf("/"));
-  if (!makeDir(runtime, dir, parent !== "")) return;
-  ensureDir(runtime, parent);
-  makeDir(runtime, dir, false);
+/** Tells this process's temporary files apart. */
+let counter = 0;
+
+/** A new name for a temporary file (or directory) of `name`, by `writer`. */
+export function tempName(name: string, writer: Identity): string {
+  return `.${name}.${identityName(writer)}.${counter++}.tmp`;
 }
 
-/** Makes one directory; returns `true` when its parent is missing and `retry` allows that. */
-function makeDir(runtime: Runtime, dir: string, retry: boolean): boolean {
+/**
+ * The most a reader of the state reads of a pid, error or start time
+ * file: any valid one fits many times over, and a huge file costs nothing.
+ */
+export const STATE_MAX_BYTES = 32;
+
+/** A unit directory, opened. */
+export class UnitDirectory {
+  readonly runtime: Runtime;
+  /** `<rundir>/<unit>`, as errors name it. */
+  readonly path: string;
+  readonly fd: number;
+  /** What `fstat` said of the directory when it was opened. */
+  readonly identity: Entry;
+  /** Reaches the entries: `/proc/self/fd/<fd>`, or the path where `/proc` cannot be read. */
+  readonly #via: string;
+
+  private constructor(runtime: Runtime, path: string, fd: number, identity: Entry, via: string) {
+    this.runtime = runtime;
+    this.path = path;
+    this.fd = fd;
+    this.identity = identity;
+    this.#via = via;
+  }
+
+  /**
+   * Opens `path`, creating it (and a missing rundir) when `create` is set.
+   * Refuses a symbolic link or anything but a directory there.
+   */
+  static open(runtime: Runtime, path: string, create: boolean): UnitDirectory {
+    const fs = runtime.fs;
+    const found = lstat(runtime, path);
+    if (found === undefined) {
+      if (!create) throw new StateError("open", path, "no such directory", "ENOENT");
+      makeDirectories(runtime, path);
+    } else if (found.kind !== "directory") {
+      throw notOurs(path, found);
+    }
+    let fd: number;
+    try {
+      fd = fs.openDirectory(path);
+    } catch (error) {
+      const code = errorCode(error);
+      // O_NOFOLLOW refuses a link put there since the lstat.
+      if (code === "ELOOP" || code === "ENOTDIR") throw notOurs(path, lstat(runtime, path));
+      throw new StateError("open", path, error, code);
+    }
+    try {
+      const identity = fs.fstat(fd);
+      const via = `/proc/self/fd/${fd}`;
+      return new UnitDirectory(runtime, path, fd, identity, reachable(runtime, via) ? via : path);
+    } catch (error) {
+      fs.close(fd);
+      throw new StateError("open", path, error, errorCode(error));
+    }
+  }
+
+  /** Whether `<rundir>/<unit>` still leads to this directory. */
+  isCurrent(): boolean {
+    const found = this.runtime.fs.lstat(this.path);
+    return found?.kind === "directory" && sameFile(found, this.identity);
+  }
+
+  /** The path through which `name` is reached. */
+  entry(name: string): string {
+    if (this.#via === this.path && !this.isCurrent()) {
+      // Without /proc, a path is all there is: refuse one that leads elsewhere now.
+      throw new StateError("open", this.path, "it is no longer the directory loaded", "ENOENT");
+    }
+    return `${this.#via}/${name}`;
+  }
+
+  /**
+   * Replaces `name` with `value` and a newline: a new file with a unique
+   * name, then a rename, so a reader sees the old or the new content and
+   * never a partial one. No fsync: the state means nothing after a reboot.
+   * With `keep`, returns the new file's descriptor (the caller closes it).
+   */
+  write(name: string, value: number | string, writer: Identity, keep = false): number | undefined {
+    const fs = this.runtime.fs;
+    const target = `${this.path}/${name}`;
+    const temp = this.entry(tempName(name, writer));
+    let fd;
+    try {
+      fd = fs.createFile(temp, `${value}\n`, FILE_MODE, keep);
+    } catch (error) {
+      removeQuietly(this.runtime, temp);
+      throw new StateError("write", target, error, errorCode(error));
+    }
+    try {
+      fs.rename(temp, this.entry(name));
+    } catch (error) {
+      if (fd !== undefined) fs.close(fd);
+      removeQuietly(this.runtime, temp);
+      throw new StateError("replace", target, error, errorCode(error));
+    }
+    return fd;
+  }
+
+  /**
+   * Writes `value` over `name` in place: the last resort where it can be
+   * neither replaced nor removed. Never through a link, never into a file
+   * with another name.
+   */
+  overwrite(name: string, value: string): void {
+    try {
+      this.runtime.fs.overwrite(this.entry(name), value);
+    } catch (error) {
+      throw new StateError("write", `${this.path}/${name}`, error, errorCode(error));
+    }
+  }
+
+  /** Removes `name`; one that is not there is fine. A directory there is a `StateError`. */
+  remove(name: string): void {
+    try {
+      this.runtime.fs.unlink(this.entry(name));
+    } catch (error) {
+      const code = errorCode(error);
+      if (code !== "ENOENT") {
+        throw new StateError(
+          "remove",
+          `${this.path}/${name}`,
+          error,
+          code === "EPERM" ? "EISDIR" : code,
+        );
+      }
+    }
+  }
+
+  /** Reads a small regular file (never through a link, never waiting on a FIFO); `undefined` if none. */
+  read(name: string, maxBytes = STATE_MAX_BYTES): string | undefined {
+    try {
+      return this.runtime.fs.readFile(this.entry(name), maxBytes);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The names in the directory. */
+  list(): string[] {
+    try {
+      return this.runtime.fs.readDir(this.entry(""));
+    } catch (error) {
+      throw new StateError("list", this.path, error, errorCode(error));
+    }
+  }
+
+  /** `lstat` of an entry, or `undefined`. */
+  lstat(name: string): Entry | undefined {
+    return lstat(this.runtime, this.entry(name));
+  }
+
+  /**
+   * Removes the temporary files whose writers are provably gone (dead, or
+   * their pid now another process's): regular files of ours only, so a
+   * directory or a link named like one is left alone.
+   */
+  removeStaleTempFiles(): void {
+    for (const name of this.list()) {
+      const match = TEMP_FILE.exec(name) ?? OLD_TEMP_FILE.exec(name);
+      if (!match) continue;
+      const writer = parseIdentity(match[1], match[2] ?? "-");
+      const kind = this.lstat(name)?.kind;
+      // This process writes nothing while it loads: one of its names is a leftover.
+      const stale = isThisProcess(this.runtime, writer) ||
+        isRunning(this.runtime, writer) === false;
+      if (!stale) continue;
+      const path = this.entry(name);
+      if (kind === "file") removeQuietly(this.runtime, path);
+      // A lock's temporary directory holds one file, named after its writer.
+      else if (kind === "directory" && name.startsWith(".lock.")) {
+        removeQuietly(this.runtime, `${path}/owner.${identityName(writer)}`);
+        removeDirectoryQuietly(this.runtime, path);
+      }
+    }
+  }
+
+  /** Closes the directory. */
+  close(): void {
+    try {
+      this.runtime.fs.close(this.fd);
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** Whether two entries are one file. */
+export function sameFile(a: Entry, b: Entry): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+function lstat(runtime: Runtime, path: string): Entry | undefined {
   try {
-    runtime.mkdir(dir, DIR_MODE);
+    return runtime.fs.lstat(path);
+  } catch (error) {
+    throw new StateError("open", path, error, errorCode(error));
+  }
+}
+
+/** Whether the directory can be reached through `/proc/self/fd`. */
+function reachable(runtime: Runtime, via: string): boolean {
+  try {
+    return runtime.fs.lstat(via)?.kind === "symlink";
+  } catch {
+    return false; // no /proc, or Deno without --allow-all
+  }
+}
+
+/** A `StateError` for something at `path` that is not a directory of ours. */
+function notOurs(path: string, found: Entry | undefined): StateError {
+  const what = found?.kind === "symlink" ? "is a symbolic link" : "is not a directory";
+  return new StateError(
+    "open",
+    path,
+    `${what}, not a unit directory`,
+    found?.kind === "symlink" ? "ELOOP" : "ENOTDIR",
+  );
+}
+
+/**
+ * Creates `path` and the missing directories above it, each with mode 0755.
+ * The mode is set, where the umask took bits off it, through a descriptor
+ * of the new directory, and only when it is this user's: never by a path
+ * another user could have swapped, never on a directory made by another.
+ */
+function makeDirectories(runtime: Runtime, path: string, parents = true): void {
+  const fs = runtime.fs;
+  try {
+    fs.mkdir(path, DIR_MODE);
   } catch (error) {
     const code = errorCode(error);
-    if (code === "EEXIST") return false;
-    if (code === "ENOENT" && retry) return true;
-    throw new StateError("create", dir, error, code);
+    const parent = path.slice(0, path.lastIndexOf("/"));
+    if (code === "ENOENT" && parent !== "" && parents) {
+      makeDirectories(runtime, parent);
+      return makeDirectories(runtime, path, false);
+    }
+    if (code !== "EEXIST") throw new StateError("create", path, error, code);
+    return; // made by another process meanwhile
   }
-  return false;
-}
-
-/**
- * Replaces `<dir>/<name>` with `value` and a newline: a new file with a
- * unique name, then a rename, so a reader sees the old or the new content and
- * never a partial one. No fsync: the state means nothing after a reboot.
- */
-export function writeStateFile(
-  runtime: Runtime,
-  dir: string,
-  name: string,
-  value: number | string,
-): void {
-  const path = `${dir}/${name}`;
-  const temp = writeTempFile(runtime, dir, name, `${value}\n`, path);
+  let fd;
   try {
-    runtime.rename(temp, path);
-  } catch (error) {
-    removeQuietly(runtime, temp);
-    throw new StateError("replace", path, error, errorCode(error));
-  }
-}
-
-/**
- * Writes `data` to a new, uniquely named file in `dir` (the temporary file
- * of `name`) and returns its path. Failures name `target`, the file meant.
- */
-export function writeTempFile(
-  runtime: Runtime,
-  dir: string,
-  name: string,
-  data: string,
-  target: string,
-): string {
-  const temp = `${dir}/.${name}.${runtime.pid}.${randomHex()}.tmp`;
-  try {
-    runtime.writeNewFile(temp, data, FILE_MODE);
-  } catch (error) {
-    removeQuietly(runtime, temp);
-    throw new StateError("write", target, error, errorCode(error));
-  }
-  return temp;
-}
-
-/** Removes `<dir>/<name>`; a file that is not there is fine. */
-export function removeStateFile(runtime: Runtime, dir: string, name: string) {
-  const path = `${dir}/${name}`;
-  try {
-    runtime.remove(path);
+    fd = fs.openDirectory(path);
   } catch (error) {
     const code = errorCode(error);
-    if (code !== "ENOENT") throw new StateError("remove", path, error, code);
+    if (code === "ELOOP" || code === "ENOTDIR") throw notOurs(path, lstat(runtime, path));
+    throw new StateError("create", path, error, code);
   }
-}
-
-/**
- * Removes the temporary files that writers left in `dir` when they died
- * mid-write; `isLive(pid)` tells which writers are still running.
- */
-export function removeStaleTempFiles(
-  runtime: Runtime,
-  dir: string,
-  isLive: (pid: number) => boolean,
-): void {
-  let names: string[];
   try {
-    names = runtime.readDir(dir);
+    const made = fs.fstat(fd);
+    if (made.mode !== DIR_MODE && made.uid === runtime.euid()) fs.fchmod(fd, DIR_MODE);
   } catch (error) {
-    throw new StateError("list", dir, error, errorCode(error));
-  }
-  for (const name of names) {
-    const writer = TEMP_FILE.exec(name)?.[1];
-    if (writer && !isLive(Number(writer))) removeStateFile(runtime, dir, name);
+    throw new StateError("create", path, error, errorCode(error));
+  } finally {
+    fs.close(fd);
   }
 }
 
 /** Removes `path` if it can; for clean-ups after a failure that is already being reported. */
 export function removeQuietly(runtime: Runtime, path: string): void {
   try {
-    runtime.remove(path);
+    runtime.fs.unlink(path);
   } catch {
     // Nothing was created, or it is already gone.
   }
 }
 
-function randomHex(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+/** Removes the empty directory `path` if it can. */
+export function removeDirectoryQuietly(runtime: Runtime, path: string): void {
+  try {
+    runtime.fs.rmdir(path);
+  } catch {
+    // Not empty (taken by another process), or already gone.
+  }
 }
-
-/**
- * The most a probe reads of a state file: a pid, an error code or a start
- * time fits many times over, and a huge file costs nothing.
- */
-export const STATE_MAX_BYTES = 32;
 
 const UNSIGNED = /^(?:0|[1-9][0-9]*)$/;
 const SIGNED = /^(?:0|-?[1-9][0-9]*)$/;
 
 /**
- * The number in a state file's text, as {@linkcode writeStateFile} writes it:
- * canonical decimal (no `+`, no leading zero, `-` only when `signed`) and at
- * most one trailing newline, which the seed's files lack. Returns the digits
- * as text (an error code may exceed a safe integer; a start time is compared
- * as text), or `undefined` for anything else.
+ * The number in a state file's text, as the writer writes it: canonical
+ * decimal (no `+`, no leading zero, `-` only when `signed`) and at most one
+ * trailing newline, which the seed's files lack. Returns the digits as text
+ * (an error code may exceed a safe integer; a start time is compared as
+ * text), or `undefined` for anything else.
  */
 export function parseStateNumber(text: string, signed: boolean): string | undefined {
   const value = text.endsWith("\n") ? text.slice(0, -1) : text;
   return (signed ? SIGNED : UNSIGNED).test(value) ? value : undefined;
 }
 
-/**
- * The number in `<dir>/<name>`, or `undefined` when the file is missing,
- * unreadable or holds anything else.
- */
-export function readStateNumber(
-  runtime: Runtime,
-  dir: string,
-  name: string,
-): string | undefined {
-  try {
-    const head = runtime.readHead(`${dir}/${name}`, STATE_MAX_BYTES);
-    return head.kind === "file" && !head.truncated
-      ? parseStateNumber(head.text, name === ERROR_FILE)
-      : undefined;
-  } catch {
-    return undefined;
-  }
+/** The owner `dir`'s state names: its pid and start time files; `undefined` without a valid pid. */
+export function readOwner(dir: UnitDirectory): Identity | undefined {
+  const pid = parseNumberFile(dir, PID_FILE);
+  if (pid === undefined) return undefined;
+  return { pid: Number(pid), starttime: parseNumberFile(dir, STARTTIME_FILE) };
+}
+
+function parseNumberFile(dir: UnitDirectory, name: string): string | undefined {
+  const text = dir.read(name, STATE_MAX_BYTES + 1);
+  return text === undefined || text.length > STATE_MAX_BYTES
+    ? undefined
+    : parseStateNumber(text, false);
 }

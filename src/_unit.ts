@@ -1,156 +1,672 @@
 /**
- * One unit's life cycle on a given {@linkcode Runtime}: `load`, `set`,
- * `reset`. The public functions in `liveness.ts` run it on the current
- * runtime; tests run it on a fake one.
+ * The owner of one unit in this process: its state, its heartbeat timer,
+ * its signal listeners, its shutdown handlers and servers. `createLiveness()`
+ * returns one per unit directory; the free functions reach the same one.
  *
  * @module
  */
 import { type HealthCheck, runChecks } from "./_checks.ts";
-import { type LocationOptions, resolveLocation } from "./_location.ts";
-import { withUnitLock } from "./_lock.ts";
-import { ownStartTime } from "./_proc.ts";
+import { uptime } from "./_clock.ts";
+import { type Identity, isOtherLiveOwner, isThisProcess, self } from "./_identity.ts";
+import { resolveLocation } from "./_location.ts";
+import { LockBusy, withUnitLock, withUnitLockSync } from "./_lock.ts";
 import type { Runtime } from "./_runtime.ts";
 import {
-  ensureDir,
   ERROR_FILE,
+  HEARTBEAT_FILE,
   PID_FILE,
-  removeStaleTempFiles,
-  removeStateFile,
+  readOwner,
+  READY_FILE,
   STARTTIME_FILE,
   STATE_FILES,
-  writeStateFile,
+  UnitDirectory,
 } from "./_state.ts";
-import { NotLoadedError, UnitInUseError } from "./errors.ts";
-import { isOtherLiveProcess, isRunning, isThisProcess, readOwner } from "./_owner.ts";
+import {
+  formatHeartbeat,
+  formatReadiness,
+  healthyVerdict,
+  judgeError,
+  judgeHeartbeat,
+  judgeReadiness,
+  type Readiness,
+  type Verdict,
+} from "./_verdict.ts";
+import {
+  LivenessError,
+  NotLoadedError,
+  StateError,
+  UnitInUseError,
+  UnitLostError,
+} from "./errors.ts";
+import type {
+  HeartbeatOptions,
+  Liveness,
+  LivenessOptions,
+  LoadOptions,
+  ShutdownContext,
+  ShutdownOptions,
+  ShutdownResult,
+  SignalOptions,
+} from "./liveness.ts";
 
-/**
- * Options of `load()`: where the state goes, and what the checks receive.
- *
- * @example
- * ```ts
- * import { load, type LoadOptions, reset } from "@cic/liveness";
- *
- * const options: LoadOptions = { unit: "api", rundir: await Deno.makeTempDir(), args: ["primary"] };
- * await load([(role: string) => role === "primary"], options);
- * reset(options);
- * ```
- */
-export interface LoadOptions extends LocationOptions {
-  /** The arguments every health check is called with. Default: none. */
-  args?: readonly unknown[];
+/** One part of the verdict the owner holds in memory, as the HTTP answers list them. */
+export interface HealthPart {
+  readonly name: "pid" | "error" | "heartbeat" | "ready";
+  readonly ok: boolean;
+  readonly verdict: Verdict;
 }
 
-/**
- * One unit's life cycle, with its location resolved once: what
- * `createLiveness()` returns.
- *
- * @example
- * ```ts
- * import { createLiveness, type Liveness } from "@cic/liveness";
- * import assert from "node:assert/strict";
- *
- * const liveness: Liveness = createLiveness({ unit: "api", rundir: "/run" });
- * assert.equal(liveness.dir, "/run/api");
- * ```
- */
-export interface Liveness {
-  /** The unit's name. */
+const DEFAULT_HEARTBEAT = { interval: 1_000, maxAge: 10_000 };
+const DEFAULT_TIMEOUT_MS = 25_000;
+const KUBERNETES_DRAIN_MS = 5_000;
+const READY_REASON_MAX_BYTES = 200;
+const SIGNALS = ["SIGTERM", "SIGINT"] as const;
+const OPTION_KEYS = ["unit", "rundir", "heartbeat", "onError", "procfs"];
+
+/** The resolved heartbeat: off, or on with its interval (`0`: manual beats only). */
+type Beat = { readonly interval: number; readonly maxAge: number } | undefined;
+
+/** The unit this process owns, on `runtime`. */
+export class Unit implements Liveness {
   readonly unit: string;
-  /** The directory that holds unit directories. */
   readonly rundir: string;
-  /** `<rundir>/<unit>`: where the state files are. */
   readonly dir: string;
-  /**
-   * Runs the checks; when all pass, clears what an earlier process left and
-   * writes this process's pid. The unit is unhealthy until `set(0)`.
-   */
-  load(
-    checks: Iterable<HealthCheck>,
-    options?: { args?: readonly unknown[] },
-  ): Promise<void>;
-  /** Writes the error state: `0` is healthy, any other safe integer is not. */
-  set(error?: number): void;
-  /** Removes the unit's state: the probe reports unhealthy. Idempotent. */
-  reset(): void;
-}
+  readonly #runtime: Runtime;
+  readonly #heartbeat: Beat;
+  readonly #onError: (error: LivenessError) => void;
+  readonly #procfs: "warn" | "error" | "ignore";
+  readonly #onClose: () => void;
+  #directory: UnitDirectory | undefined;
+  /** The pid file this process wrote, held open: its link count tells whether it is still ours. */
+  #pidFile: number | undefined;
+  #loaded = false;
+  /** What the error file holds, as far as this process wrote it. */
+  #error: number | undefined;
+  #readiness: Readiness = { state: "ready" };
+  /** `performance.now()` of the last beat written. */
+  #lastBeat = 0;
+  #timer: unknown;
+  /** Why the unit is not this process's now, while it is not. */
+  #lost: UnitLostError | undefined;
+  /** The last write that failed, until one succeeds. */
+  #failure: LivenessError | undefined;
+  readonly #handlers: ((context: ShutdownContext) => unknown)[] = [];
+  readonly #unsubscribe: (() => void)[] = [];
+  readonly #closers = new Set<() => Promise<void>>();
+  #shutdown: Promise<ShutdownResult> | undefined;
+  #closing: Promise<void> | undefined;
 
-/** The unit directories this process has loaded and not reset. */
-const loaded = new Set<string>();
+  constructor(runtime: Runtime, options: LivenessOptions = {}, onClose: () => void = () => {}) {
+    assertKnownKeys(options, OPTION_KEYS, "createLiveness()");
+    const { unit, rundir, dir } = resolveLocation(runtime, options);
+    this.unit = unit;
+    this.rundir = rundir;
+    this.dir = dir;
+    this.#runtime = runtime;
+    this.#heartbeat = resolveHeartbeat(options.heartbeat);
+    this.#onError = options.onError ?? defaultReporter();
+    if (options.onError !== undefined && typeof options.onError !== "function") {
+      throw new TypeError(`Cannot create the unit: options.onError must be a function.`);
+    }
+    this.#procfs = options.procfs ?? "warn";
+    if (!["warn", "error", "ignore"].includes(this.#procfs)) {
+      throw new TypeError(
+        `Cannot create the unit: options.procfs must be "warn", "error" or "ignore".`,
+      );
+    }
+    this.#onClose = onClose;
+  }
 
-/** Opens the unit the options name, on `runtime`. */
-export function openUnit(
-  runtime: Runtime,
-  options: LocationOptions = {},
-): Liveness {
-  const { unit, rundir, dir } = resolveLocation(runtime, options);
-  const refuseLiveOwner = () => {
-    const owner = readOwner(runtime, dir);
-    if (owner && isOtherLiveProcess(runtime, owner)) throw new UnitInUseError(dir, owner.pid);
-  };
-  return {
-    unit,
-    rundir,
-    dir,
-    async load(checks, { args = [] } = {}) {
-      refuseLiveOwner();
-      await runChecks(checks, args, runtime.cwd);
-      ensureDir(runtime, dir);
-      await withUnitLock(runtime, dir, () => {
-        refuseLiveOwner(); // another process may have loaded while the checks ran
-        // The error file goes first, so that no moment shows a healthy state.
-        for (const name of STATE_FILES) removeStateFile(runtime, dir, name);
-        removeStaleTempFiles(
-          runtime,
-          dir,
-          (pid) => pid !== runtime.pid && isRunning(runtime, pid),
-        );
-        const starttime = ownStartTime(runtime);
-        if (starttime) writeStateFile(runtime, dir, STARTTIME_FILE, starttime);
-        writeStateFile(runtime, dir, PID_FILE, runtime.pid);
-        loaded.add(dir);
-      });
-    },
-    set(error = 0) {
-      if (!Number.isSafeInteger(error)) {
-        throw new TypeError(
-          `set() takes a safe integer error code (0 = healthy), got ${
-            typeof error === "string" ? JSON.stringify(error) : String(error)
-          }.`,
-        );
-      }
-      if (!loaded.has(dir)) throw new NotLoadedError(dir);
-      try {
-        writeStateFile(runtime, dir, ERROR_FILE, error);
-      } catch (failure) {
-        // The old code may be 0: that must not outlive a report of trouble.
-        if (error !== 0) invalidateError(runtime, dir, error);
-        throw failure;
-      }
-    },
-    reset() {
-      loaded.delete(dir);
-      // Another process's state stays: this one may never have owned it.
-      const owner = readOwner(runtime, dir);
-      if (owner && !isThisProcess(runtime, owner)) return;
-      for (const name of STATE_FILES) removeStateFile(runtime, dir, name);
-    },
-  };
-}
+  /** Whether this process has loaded the unit and not reset it. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
 
-/**
- * After a failed write of a non-zero `error`: removes the error file, or,
- * where the directory forbids that, writes the code over the file in place.
- * On a read-only file system nothing can change it.
- */
-function invalidateError(runtime: Runtime, dir: string, error: number): void {
-  const path = `${dir}/${ERROR_FILE}`;
-  try {
-    runtime.remove(path);
-  } catch {
+  async load(checks: Iterable<HealthCheck>, options: LoadOptions = {}): Promise<void> {
+    assertKnownKeys(options, ["args", "timeout"], "load()");
+    if (this.#closing) {
+      throw new TypeError(`Cannot load(): unit ${this.dir} was closed; create another owner.`);
+    }
+    const runtime = this.#runtime;
+    const me = self(runtime);
+    this.#checkProcfs(me);
+    this.#refuseLiveOwner(this.#openExisting());
+    await runChecks(checks, options.args ?? [], runtime.cwd);
+    const directory = UnitDirectory.open(runtime, this.dir, true);
+    let pidFile: number | undefined;
     try {
-      runtime.overwrite(path, `${error}\n`);
-    } catch {
-      // Read-only, or gone: the StateError being thrown says what to do.
+      await withUnitLock(directory, me, () => {
+        this.#refuseLiveOwner(directory); // another process may have loaded while the checks ran
+        // The error file goes first, so that no moment shows a healthy state.
+        for (const name of STATE_FILES) directory.remove(name);
+        directory.removeStaleTempFiles();
+        pidFile = this.#writeOwner(directory, me, { state: "ready" });
+      });
+    } catch (error) {
+      directory.close();
+      throw error;
+    }
+    this.#release();
+    this.#directory = directory;
+    this.#pidFile = pidFile;
+    this.#loaded = true;
+    this.#error = undefined;
+    this.#readiness = { state: "ready" };
+    this.#lost = undefined;
+    this.#failure = undefined;
+    this.#startHeartbeat();
+  }
+
+  set(error = 0): void {
+    if (!Number.isSafeInteger(error)) {
+      throw new TypeError(
+        `Cannot set(): the error code must be a safe integer (0 = healthy), got ${
+          typeof error === "string" ? JSON.stringify(error) : String(error)
+        }.`,
+      );
+    }
+    const directory = this.#owned("set()");
+    if (!directory) return;
+    try {
+      directory.write(ERROR_FILE, String(error), self(this.#runtime));
+      this.#error = error;
+      this.#succeeded();
+    } catch (failure) {
+      // The old code may be 0: that must not outlive a report of trouble.
+      if (error !== 0) this.#invalidateError(directory, error);
+      this.#fail(failure);
     }
   }
+
+  ready(ready: boolean, reason?: string): void {
+    if (typeof ready !== "boolean") {
+      throw new TypeError(
+        `Cannot ready(): the first argument must be true or false, got ${String(ready)}.`,
+      );
+    }
+    if (reason !== undefined && (typeof reason !== "string" || !isReason(reason))) {
+      throw new TypeError(
+        `Cannot ready(): the reason must be printable ASCII text of at most ${READY_REASON_MAX_BYTES} bytes.`,
+      );
+    }
+    if (!this.#loaded) throw new NotLoadedError(this.dir, "ready()");
+    if (this.#readiness.state === "draining") return; // shutting down: stays draining
+    this.#writeReadiness(
+      ready ? { state: "ready" } : { state: "not-ready", reason: reason || undefined },
+    );
+  }
+
+  beat(): void {
+    if (!this.#loaded) throw new NotLoadedError(this.dir, "beat()");
+    if (this.#heartbeat === undefined) {
+      throw new TypeError(
+        `Cannot beat(): unit ${this.dir} has its heartbeat off (heartbeat: false).`,
+      );
+    }
+    const directory = this.#owned("beat()");
+    if (directory) this.#writeBeat(directory);
+  }
+
+  reset(): void {
+    this.#stopHeartbeat();
+    const directory = this.#directory ?? this.#openExisting();
+    const wasLoaded = this.#loaded;
+    this.#loaded = false;
+    try {
+      if (!directory) return;
+      // Another process's state stays: this one may never have owned it.
+      const owner = readOwner(directory);
+      if (owner && !isThisProcess(this.#runtime, owner)) return;
+      if (!owner && wasLoaded && this.#lost) return;
+      for (const name of STATE_FILES) directory.remove(name);
+    } finally {
+      this.#release();
+      if (directory !== this.#directory) directory?.close();
+    }
+  }
+
+  onShutdown(handler: (context: ShutdownContext) => unknown): () => void {
+    if (typeof handler !== "function") {
+      throw new TypeError("Cannot onShutdown(): the handler must be a function.");
+    }
+    this.#handlers.push(handler);
+    return () => {
+      const index = this.#handlers.indexOf(handler);
+      if (index >= 0) this.#handlers.splice(index, 1);
+    };
+  }
+
+  handleSignals(options: SignalOptions = {}): void {
+    assertKnownKeys(options, ["drain", "timeout", "signals"], "handleSignals()");
+    const timing = this.#timing(options);
+    const signals = options.signals ?? SIGNALS;
+    if (!Array.isArray(signals) || signals.some((signal) => typeof signal !== "string")) {
+      throw new TypeError(
+        "Cannot handleSignals(): options.signals must be a list of signal names.",
+      );
+    }
+    for (const signal of signals) {
+      this.#unsubscribe.push(this.#runtime.onSignal(signal, () => {
+        // A second signal while shutting down: stop now.
+        if (this.#shutdown) this.#runtime.exit(1);
+        this.#run(timing, signal).then(({ code }) => this.#runtime.exit(code));
+      }));
+    }
+  }
+
+  shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
+    assertKnownKeys(options, ["drain", "timeout"], "shutdown()");
+    return this.#run(this.#timing(options), undefined);
+  }
+
+  close(): Promise<void> {
+    return this.#closing ??= (async () => {
+      for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+      const closers = [...this.#closers];
+      this.#closers.clear();
+      await Promise.allSettled(closers.map((close) => close()));
+      try {
+        this.reset();
+      } finally {
+        this.#onClose();
+      }
+    })();
+  }
+
+  /** Keeps `close` to be awaited by {@linkcode close} (a server's); returns what forgets it. */
+  own(close: () => Promise<void>): () => void {
+    this.#closers.add(close);
+    return () => this.#closers.delete(close);
+  }
+
+  /**
+   * The verdict of the state this process last wrote, judged now: the parts
+   * of liveness (`pid`, `error`, `heartbeat`) or of readiness (those, then
+   * `ready`). What `probe()` would say of the files, from memory.
+   */
+  health(kind: "live" | "ready"): readonly HealthPart[] {
+    const part = (name: HealthPart["name"], verdict: Verdict | undefined): HealthPart => ({
+      name,
+      ok: verdict === undefined,
+      verdict: verdict ?? { status: "healthy", reason: "ok" },
+    });
+    const parts: HealthPart[] = [];
+    const pid = this.#runtime.pid;
+    parts.push(part(
+      "pid",
+      !this.#loaded
+        ? { status: "no-pid", reason: "no pid file" }
+        : this.#lost
+        ? { status: "failed", reason: this.#lost.message }
+        : undefined,
+    ));
+    parts.push(part(
+      "error",
+      this.#failure ? { status: "failed", reason: this.#failure.message } : judgeError(
+        this.#error === undefined
+          ? { kind: "missing" }
+          : { kind: "value", value: String(this.#error) },
+      ),
+    ));
+    if (this.#heartbeat) {
+      const age = this.#loaded ? Math.floor((performance.now() - this.#lastBeat) / 10) : 0;
+      const beat = { at: 0, maxAge: this.#heartbeat.maxAge, pid, starttime: undefined };
+      parts.push(part("heartbeat", judgeHeartbeat(beat, age)));
+    }
+    if (kind === "ready") {
+      parts.push(part("ready", judgeReadiness({ kind: "value", value: this.#readiness })));
+    }
+    return parts;
+  }
+
+  /** The line `probe()` would print for {@linkcode health}'s parts. */
+  verdict(kind: "live" | "ready"): Verdict {
+    const failed = this.health(kind).find((part) => !part.ok);
+    return failed?.verdict ?? healthyVerdict(this.#runtime.pid, kind === "ready");
+  }
+
+  // --- ownership ---------------------------------------------------------
+
+  /**
+   * The unit directory when this process still owns the unit (restoring the
+   * state where it was lost and nobody else owns the unit), else
+   * `undefined`, the loss reported. Throws only {@linkcode NotLoadedError}.
+   */
+  #owned(call: string): UnitDirectory | undefined {
+    if (!this.#loaded) throw new NotLoadedError(this.dir, call);
+    const directory = this.#directory!;
+    try {
+      // Cheap: our pid file is still linked. A rename over it or a removal unlinks it.
+      if (this.#runtime.fs.fstat(this.#pidFile!).nlink > 0 && !this.#lost) return directory;
+    } catch {
+      // Not open any more: look closer.
+    }
+    return this.#reclaim();
+  }
+
+  /** The slow path of {@linkcode #owned}: who owns the unit now? */
+  #reclaim(): UnitDirectory | undefined {
+    const runtime = this.#runtime;
+    let directory = this.#directory!;
+    try {
+      if (!directory.isCurrent()) {
+        // The directory was removed (an operator cleaning /run) or replaced.
+        const current = UnitDirectory.open(runtime, this.dir, true);
+        directory.close();
+        directory = this.#directory = current;
+      }
+      const me = self(runtime);
+      const result = withUnitLockSync(directory, me, () => {
+        const owner = readOwner(directory);
+        if (owner && isOtherLiveOwner(runtime, owner)) return owner;
+        for (const name of STATE_FILES) directory.remove(name);
+        const pidFile = this.#writeOwner(directory, me, this.#readiness);
+        this.#closePidFile();
+        this.#pidFile = pidFile;
+        return undefined;
+      });
+      if (result instanceof LockBusy) {
+        return this.#loseTo(
+          new UnitLostError(this.dir, undefined, "another process holds its lock"),
+        );
+      }
+      if (result) return this.#loseTo(new UnitLostError(this.dir, result.pid));
+      this.#lost = undefined;
+      this.#error = undefined;
+      return directory;
+    } catch (error) {
+      this.#fail(error);
+      return undefined;
+    }
+  }
+
+  #loseTo(error: UnitLostError): undefined {
+    if (this.#lost?.message !== error.message) this.#onError(error);
+    this.#lost = error;
+    return undefined;
+  }
+
+  /** Writes the owner's files, pid last; returns the pid file's descriptor. */
+  #writeOwner(directory: UnitDirectory, me: Identity, readiness: Readiness): number | undefined {
+    if (me.starttime) directory.write(STARTTIME_FILE, me.starttime, me);
+    if (this.#heartbeat) this.#writeBeat(directory, true);
+    directory.write(READY_FILE, formatReadiness(readiness), me);
+    return directory.write(PID_FILE, String(me.pid), me, true);
+  }
+
+  #refuseLiveOwner(directory: UnitDirectory | undefined): void {
+    const owner = directory && readOwner(directory);
+    if (owner && isOtherLiveOwner(this.#runtime, owner)) {
+      throw new UnitInUseError(this.dir, owner.pid);
+    }
+  }
+
+  /** The unit directory where it exists (for `reset()` and the first owner check), else `undefined`. */
+  #openExisting(): UnitDirectory | undefined {
+    try {
+      return UnitDirectory.open(this.#runtime, this.dir, false);
+    } catch (error) {
+      if (error instanceof StateError && error.code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  #checkProcfs(me: Identity): void {
+    if (me.starttime !== undefined || this.#procfs === "ignore") return;
+    const error = new StateError(
+      "open",
+      "/proc/self/stat",
+      "this process cannot read /proc (not Linux, or Deno without --allow-all)",
+      "EACCES",
+    );
+    if (this.#procfs === "error") throw error;
+    this.#onError(
+      new LivenessError(
+        `Cannot tell processes apart in unit ${this.dir}: /proc cannot be read: no starttime is ` +
+          "written, a later process with the same pid looks like this one, and another live owner " +
+          'cannot be seen (on Deno: run with --allow-all; silence with procfs: "ignore").',
+        { cause: error },
+      ),
+    );
+  }
+
+  // --- writes ------------------------------------------------------------
+
+  #writeBeat(directory: UnitDirectory, rethrow = false): void {
+    const runtime = this.#runtime;
+    const heartbeat = this.#heartbeat!;
+    const at = uptime(runtime);
+    try {
+      if (at === undefined) {
+        throw new StateError(
+          "write",
+          `${this.dir}/${HEARTBEAT_FILE}`,
+          "no clock: /proc/uptime cannot be read",
+          "EACCES",
+        );
+      }
+      const me = self(runtime);
+      const line = formatHeartbeat({
+        at,
+        maxAge: heartbeat.maxAge,
+        pid: me.pid,
+        starttime: me.starttime,
+      });
+      directory.write(HEARTBEAT_FILE, line, me);
+      this.#lastBeat = performance.now();
+    } catch (error) {
+      if (rethrow) throw error;
+      this.#fail(error);
+    }
+  }
+
+  #writeReadiness(readiness: Readiness): void {
+    this.#readiness = readiness;
+    const directory = this.#owned("ready()");
+    if (!directory) return;
+    try {
+      directory.write(READY_FILE, formatReadiness(readiness), self(this.#runtime));
+      this.#succeeded();
+    } catch (failure) {
+      if (readiness.state !== "ready") {
+        // An empty file is not ready: a failed "not ready" never reads as ready.
+        try {
+          directory.overwrite(READY_FILE, "");
+        } catch {
+          // Read-only: the failure reported says so.
+        }
+      }
+      this.#fail(failure);
+    }
+  }
+
+  /**
+   * After a failed write of a non-zero `error`: removes the error file, or,
+   * where the directory forbids that, writes the code over the file in place
+   * (never through a link). On a read-only file system nothing can change it.
+   */
+  #invalidateError(directory: UnitDirectory, error: number): void {
+    try {
+      directory.remove(ERROR_FILE);
+      this.#error = undefined;
+    } catch {
+      try {
+        directory.overwrite(ERROR_FILE, `${error}\n`);
+        this.#error = error;
+      } catch {
+        // Read-only, or not ours: the failure reported says what to do.
+      }
+    }
+  }
+
+  #succeeded(): void {
+    this.#failure = undefined;
+  }
+
+  #fail(error: unknown): void {
+    const failure = error instanceof LivenessError
+      ? error
+      : new LivenessError(`Cannot write unit ${this.dir}: ${String(error)}`, { cause: error });
+    // Each new trouble is reported once, not on every call while it lasts.
+    if (this.#failure?.message !== failure.message) this.#onError(failure);
+    this.#failure = failure;
+  }
+
+  // --- heartbeat ---------------------------------------------------------
+
+  #startHeartbeat(): void {
+    this.#stopHeartbeat();
+    const heartbeat = this.#heartbeat;
+    this.#lastBeat = performance.now();
+    if (!heartbeat || heartbeat.interval === 0) return;
+    this.#timer = setInterval(() => {
+      const directory = this.#loaded ? this.#owned("beat()") : undefined;
+      if (directory) this.#writeBeat(directory);
+    }, heartbeat.interval);
+    this.#runtime.unrefTimer(this.#timer); // never what keeps the program alive
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer as number);
+    this.#timer = undefined;
+  }
+
+  #closePidFile(): void {
+    if (this.#pidFile === undefined) return;
+    try {
+      this.#runtime.fs.close(this.#pidFile);
+    } catch {
+      // Already closed.
+    }
+    this.#pidFile = undefined;
+  }
+
+  #release(): void {
+    this.#closePidFile();
+    this.#directory?.close();
+    this.#directory = undefined;
+  }
+
+  // --- shutdown ----------------------------------------------------------
+
+  #timing(options: ShutdownOptions): { drain: number; timeout: number } {
+    const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
+    const drain = options.drain ??
+      (this.#runtime.env("KUBERNETES_SERVICE_HOST") ? KUBERNETES_DRAIN_MS : 0);
+    for (const [name, value] of [["drain", drain], ["timeout", timeout]] as const) {
+      if (!Number.isFinite(value) || value < 0) {
+        throw new TypeError(
+          `Cannot shut down: options.${name} must be a number of milliseconds >= 0.`,
+        );
+      }
+    }
+    if (drain > timeout) {
+      throw new TypeError(
+        `Cannot shut down: the drain (${drain} ms) is longer than the timeout (${timeout} ms), which counts it.`,
+      );
+    }
+    return { drain, timeout };
+  }
+
+  /**
+   * The shutdown sequence: not ready (`draining`) at once, the drain, the
+   * handlers (last registered first), then `close()`; all within `timeout`
+   * from the start.
+   */
+  #run(timing: { drain: number; timeout: number }, signal: string | undefined) {
+    return this.#shutdown ??= (async (): Promise<ShutdownResult> => {
+      let timer: unknown;
+      const deadline = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timing.timeout);
+      });
+      const errors: unknown[] = [];
+      let timedOut = false;
+      try {
+        if (this.#loaded) this.#writeReadiness({ state: "draining" });
+        else this.#readiness = { state: "draining" };
+        if (timing.drain > 0) {
+          await new Promise((resolve) => setTimeout(resolve, timing.drain));
+        }
+        for (const handler of [...this.#handlers].reverse()) {
+          const outcome = await Promise.race([
+            (async () => await handler({ signal }))().then(() => "done", (error) => {
+              errors.push(error);
+              return "failed";
+            }),
+            deadline,
+          ]);
+          if (outcome === "timeout") {
+            timedOut = true;
+            break;
+          }
+        }
+      } finally {
+        clearTimeout(timer as number);
+        await this.close();
+      }
+      for (const error of errors) {
+        this.#onError(
+          new LivenessError(
+            `Cannot shut down cleanly: a shutdown handler failed: ${String(error)}`,
+            { cause: error },
+          ),
+        );
+      }
+      if (timedOut) {
+        this.#onError(
+          new LivenessError(
+            `Cannot shut down cleanly: the handlers did not finish within ${timing.timeout} ms.`,
+          ),
+        );
+      }
+      return { code: errors.length === 0 && !timedOut ? 0 : 1, signal, errors, timedOut };
+    })();
+  }
+}
+
+/** The heartbeat options, checked. */
+function resolveHeartbeat(options: false | HeartbeatOptions | undefined): Beat {
+  if (options === false) return undefined;
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new TypeError("Cannot create the unit: options.heartbeat must be false or an object.");
+  }
+  assertKnownKeys(options ?? {}, ["interval", "maxAge", "manual"], "options.heartbeat");
+  const manual = options?.manual ?? false;
+  const interval = manual ? 0 : options?.interval ?? DEFAULT_HEARTBEAT.interval;
+  const maxAge = options?.maxAge ?? Math.max(DEFAULT_HEARTBEAT.maxAge, interval * 3);
+  if (!manual && !(Number.isSafeInteger(interval) && interval > 0)) {
+    throw new TypeError(
+      "Cannot create the unit: heartbeat.interval must be a whole number of milliseconds > 0.",
+    );
+  }
+  if (!(Number.isSafeInteger(maxAge) && maxAge > interval)) {
+    throw new TypeError(
+      "Cannot create the unit: heartbeat.maxAge must be a whole number of milliseconds longer " +
+        "than the interval (else the unit would read stale between two beats).",
+    );
+  }
+  return { interval, maxAge };
+}
+
+function isReason(reason: string): boolean {
+  return reason.length <= READY_REASON_MAX_BYTES && /^[\x20-\x7e]*$/.test(reason);
+}
+
+/** A `TypeError` for a key `options` should not have (a typo in plain JavaScript). */
+export function assertKnownKeys(options: object, known: readonly string[], what: string): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Cannot use ${what}: its options must be an object.`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(
+        `Cannot use ${what}: unknown option ${JSON.stringify(key)} (known: ${known.join(", ")}).`,
+      );
+    }
+  }
+}
+
+/** Without `onError`: each trouble once on standard error, so it is never silent. */
+function defaultReporter(): (error: LivenessError) => void {
+  return (error) => console.error(`@cic/liveness: ${error.message}`);
 }

@@ -133,11 +133,11 @@ export interface Heartbeat {
 const HEARTBEAT_LINE =
   /^(0|[1-9][0-9]{0,12})\.([0-9]{2}) ([1-9][0-9]{0,12}) ([1-9][0-9]{0,12}) (0|[1-9][0-9]{0,19}|-)\n?$/;
 
-/** The heartbeat file's line as the writer makes it. */
+/** The heartbeat file's line as the writer makes it (without the newline). */
 export function formatHeartbeat(beat: Heartbeat): string {
   const seconds = Math.floor(beat.at / 100);
   const hundredths = String(beat.at % 100).padStart(2, "0");
-  return `${seconds}.${hundredths} ${beat.maxAge} ${beat.pid} ${beat.starttime ?? "-"}\n`;
+  return `${seconds}.${hundredths} ${beat.maxAge} ${beat.pid} ${beat.starttime ?? "-"}`;
 }
 
 /** Parses a heartbeat line; `undefined` when it is not one. */
@@ -187,11 +187,11 @@ export type Readiness =
 /** The most a probe reads of the ready file: a reason is a short phrase. */
 export const READY_MAX_BYTES = 256;
 
-/** The ready file's line as the writer makes it. */
+/** The ready file's line as the writer makes it (without the newline). */
 export function formatReadiness(readiness: Readiness): string {
   return readiness.state === "not-ready" && readiness.reason
-    ? `not-ready ${readiness.reason}\n`
-    : `${readiness.state}\n`;
+    ? `not-ready ${readiness.reason}`
+    : readiness.state;
 }
 
 /** Parses the ready file; `undefined` when it is not valid. */

@@ -1,9 +1,29 @@
 /**
- * The errors the library throws, besides `TypeError` for bad arguments and
- * `LocationError` for a bad unit or rundir.
+ * Every error the library defines. All but {@linkcode LocationError} (a
+ * `TypeError`, as bad arguments are) extend {@linkcode LivenessError}.
  *
  * @module
  */
+
+/**
+ * The base of the library's errors: `catch (e) { if (e instanceof
+ * LivenessError) ... }` tells them from the program's own.
+ *
+ * @example
+ * ```ts
+ * import { LivenessError, NotLoadedError } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(new NotLoadedError("/run/api") instanceof LivenessError);
+ * ```
+ */
+export class LivenessError extends Error {
+  /** Builds the error; `name` is the subclass's name. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
 
 /**
  * `load()` ran every health check and at least one returned `false`. Nothing
@@ -23,7 +43,7 @@
  * });
  * ```
  */
-export class HealthCheckError extends Error {
+export class HealthCheckError extends LivenessError {
   /** A label for each failing check: its position (from 1) and its name or specifier. */
   readonly failed: readonly string[];
   /** How many checks ran. */
@@ -35,14 +55,21 @@ export class HealthCheckError extends Error {
       `${failed.length} of ${total} health checks failed: ${failed.join(", ")}. ` +
         "No state was written; fix what these checks test, then start again.",
     );
-    this.name = "HealthCheckError";
     this.failed = failed;
     this.total = total;
   }
 }
 
 /** What {@linkcode StateError} was doing. */
-export type StateOperation = "create" | "write" | "replace" | "remove" | "list" | "lock";
+export type StateOperation =
+  | "create"
+  | "open"
+  | "write"
+  | "replace"
+  | "remove"
+  | "list"
+  | "lock"
+  | "truncate";
 
 /**
  * Writing or removing a state file under `<rundir>/<unit>` failed. No
@@ -51,7 +78,8 @@ export type StateOperation = "create" | "write" | "replace" | "remove" | "list" 
  * previous state, a failed `set(error)` with another code removes the error
  * file (or writes over it where it cannot be removed; only a read-only file
  * system keeps the old code, and then the program should exit), and a failed
- * `load()` leaves no error file.
+ * `load()` leaves no error file. `load()` and `reset()` throw it; once
+ * loaded, `set()`, `ready()` and `beat()` report it to `onError` instead.
  *
  * @example Handle a read-only rundir
  * ```ts
@@ -62,7 +90,7 @@ export type StateOperation = "create" | "write" | "replace" | "remove" | "list" 
  * await assert.rejects(liveness.load([]), StateError);
  * ```
  */
-export class StateError extends Error {
+export class StateError extends LivenessError {
   /** The file or directory the operation was on. */
   readonly path: string;
   /** What was being done: `"create"` a directory, `"write"` or `"replace"` a file, ... */
@@ -73,11 +101,7 @@ export class StateError extends Error {
   /** Builds the error from the failed operation and the runtime's error. */
   constructor(operation: StateOperation, path: string, cause: unknown, code?: string) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(
-      `Cannot ${operation} liveness state ${path}: ${reason}. ${hint(code, path)}`,
-      { cause },
-    );
-    this.name = "StateError";
+    super(`Cannot ${operation} liveness state ${path}: ${reason}: ${hint(code, path)}`, { cause });
     this.path = path;
     this.operation = operation;
     this.code = code;
@@ -85,9 +109,9 @@ export class StateError extends Error {
 }
 
 /**
- * `set()` was called for a unit this process has not loaded (or has reset).
- * Usually `load()` and `set()` were given different options: use one
- * {@linkcode createLiveness} object for both.
+ * `set()`, `ready()` or `beat()` was called for a unit this process has not
+ * loaded (or has reset). Usually `load()` and `set()` were given different
+ * options: use one {@linkcode createLiveness} object for both.
  *
  * @example
  * ```ts
@@ -97,17 +121,16 @@ export class StateError extends Error {
  * assert.throws(() => set(0, { unit: "never-loaded", rundir: "/tmp" }), NotLoadedError);
  * ```
  */
-export class NotLoadedError extends Error {
-  /** The state directory `set()` was called for. */
+export class NotLoadedError extends LivenessError {
+  /** The state directory the call was for. */
   readonly dir: string;
 
-  /** Builds the error for the unit directory `dir`. */
-  constructor(dir: string) {
+  /** Builds the error for the unit directory `dir`; `call` names what was called. */
+  constructor(dir: string, call = "set()") {
     super(
-      `Unit ${dir} was not loaded by this process: call load() before set(), ` +
+      `Cannot ${call}: unit ${dir} is not loaded by this process: call load() first, ` +
         "with the same unit and rundir (one createLiveness() object keeps them together).",
     );
-    this.name = "NotLoadedError";
     this.dir = dir;
   }
 }
@@ -129,10 +152,10 @@ export class NotLoadedError extends Error {
  *   if (!(error instanceof UnitInUseError)) throw error;
  *   console.error(`unit api is process ${error.pid}'s: run this one as another unit`);
  * }
- * liveness.reset();
+ * await liveness.close();
  * ```
  */
-export class UnitInUseError extends Error {
+export class UnitInUseError extends LivenessError {
   /** The unit directory. */
   readonly dir: string;
   /** The process that owns it. */
@@ -141,13 +164,91 @@ export class UnitInUseError extends Error {
   /** Builds the error for the unit directory `dir`, owned by `pid`. */
   constructor(dir: string, pid: number) {
     super(
-      `Unit ${dir} belongs to process ${pid}, which is still running. ` +
-        "Give this process a unit of its own (options.unit or $LIVENESS_UNIT_NAME), " +
+      `Cannot load unit ${dir}: it belongs to process ${pid}, which is still running: ` +
+        "give this process a unit of its own (options.unit or $LIVENESS_UNIT_NAME), " +
         `or stop process ${pid} first.`,
     );
-    this.name = "UnitInUseError";
     this.dir = dir;
     this.pid = pid;
+  }
+}
+
+/**
+ * Reported to `onError` (never thrown) when a loaded unit's state now names
+ * another live process, or was lost and could not be restored: this
+ * process writes nothing more for the unit until it can own it again, so it
+ * never writes over another process's state. The probes judge the state
+ * that is there; this process's HTTP answers say 503.
+ *
+ * @example
+ * ```ts
+ * import { createLiveness, UnitLostError } from "@cic/liveness";
+ *
+ * const liveness = createLiveness({
+ *   unit: "api",
+ *   rundir: await Deno.makeTempDir(),
+ *   onError(error) {
+ *     if (error instanceof UnitLostError) console.error(`lost to ${error.pid}`);
+ *   },
+ * });
+ * await liveness.close();
+ * ```
+ */
+export class UnitLostError extends LivenessError {
+  /** The unit directory. */
+  readonly dir: string;
+  /** The process the state names now; `undefined` when the state could not be restored. */
+  readonly pid: number | undefined;
+
+  /** Builds the error for the unit directory `dir`, now `pid`'s. */
+  constructor(dir: string, pid: number | undefined, why?: string) {
+    super(
+      pid === undefined
+        ? `Cannot write unit ${dir}: its state is gone and could not be restored` +
+          `${why ? ` (${why})` : ""}: it is restored at the next write that finds the unit free.`
+        : `Cannot write unit ${dir}: it now belongs to process ${pid}: this process writes ` +
+          "nothing more for it while that process owns it; give each process a unit of its own.",
+    );
+    this.dir = dir;
+    this.pid = pid;
+  }
+}
+
+/**
+ * A `TypeError` for a bad unit or rundir, from an option or a variable:
+ * nothing was written. Its parts also make the probes' one-line reasons.
+ *
+ * @example
+ * ```ts
+ * import { createLiveness, LocationError } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => createLiveness({ unit: "../etc" }), (error) => {
+ *   assert(error instanceof LocationError && error instanceof TypeError);
+ *   assert.equal(error.source, "options.unit");
+ *   assert.equal(error.problem, "contains '/'");
+ *   return true;
+ * });
+ * ```
+ */
+export class LocationError extends TypeError {
+  override name = "LocationError";
+  /** Which value was bad. */
+  readonly what: "unit name" | "rundir";
+  /** Where it came from: `options.unit`, `$LIVENESS_RUNDIR`, `the host name`, ... */
+  readonly source: string;
+  /** What is wrong with it, for example `contains '/'`. */
+  readonly problem: string;
+
+  /** Builds the error; the message also shows the value and what a good one is. */
+  constructor(what: "unit name" | "rundir", source: string, value: unknown, problem: string) {
+    const advice = what === "rundir"
+      ? "Give an absolute directory such as /run, in UTF-8, without '.' or '..' segments."
+      : "A unit is one directory name in UTF-8: no '/', no NUL, no leading '.', at most 255 bytes.";
+    super(`Cannot use the ${what} from ${source}: ${describe(value)} ${problem}: ${advice}`);
+    this.what = what;
+    this.source = source;
+    this.problem = problem;
   }
 }
 
@@ -156,15 +257,28 @@ function hint(code: string | undefined, path: string): string {
   switch (code) {
     case "EACCES":
     case "EPERM":
-      return `Give this process write access to ${dir} (on Deno: --allow-read and --allow-write for it), or choose another rundir.`;
+      return `give this process write access to ${dir} (on Deno: --allow-read and --allow-write for it), or choose another rundir.`;
     case "EROFS":
       return `${dir} is on a read-only file system: mount a writable volume there, or choose another rundir.`;
     case "ENOSPC":
     case "EDQUOT":
-      return `Free space on the file system that holds ${dir}.`;
+      return `free space on the file system that holds ${dir}.`;
     case "ENOTDIR":
-      return `A part of ${dir} is a file, not a directory: remove it or choose another rundir.`;
+      return `a part of ${dir} is a file, not a directory: remove it or choose another rundir.`;
+    case "EISDIR":
+    case "ELOOP":
+    case "EMLINK":
+      return `${path} is not a file the library wrote (a directory, a symbolic link or a hard link): remove it.`;
+    case "EBUSY":
+      return `the process named in ${path} holds it: if it is stopped (SIGSTOP), continue or kill it.`;
     default:
-      return "Check that the rundir is a writable directory.";
+      return "check that the rundir is a writable directory.";
   }
+}
+
+function describe(value: unknown): string {
+  if (typeof value !== "string") return String(value);
+  // U+FFFD stands for bytes that are not UTF-8 (Deno gives not even those).
+  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
+  return shown.replace(/\uFFFD/g, "\\ufffd");
 }

@@ -1,19 +1,228 @@
 /**
- * The life cycle of a unit: `load()` at start-up, `set()` while running,
- * `reset()` at shutdown.
+ * The life cycle of a unit: `createLiveness()` gives the one object that
+ * owns it in this process; `load`, `set` and `reset` are also free
+ * functions that reach that same object.
  *
  * @module
  */
 import type { HealthCheck } from "./_checks.ts";
-import type { LocationOptions } from "./_location.ts";
+import { type LocationOptions, resolveLocation } from "./_location.ts";
 import { runtime } from "./_runtime_current.ts";
-import { type Liveness, type LoadOptions, openUnit } from "./_unit.ts";
+import { Unit } from "./_unit.ts";
+import type { LivenessError } from "./errors.ts";
 
 /**
- * Holds one unit's life cycle, with its unit and rundir resolved once, so
- * that `load`, `set` and `reset` cannot name different units.
+ * The heartbeat: a timer on the program's event loop replaces the
+ * `heartbeat` file every `interval` ms; a probe finds a program whose last
+ * beat is older than `maxAge` ms stuck (`stale`). With `manual: true` there
+ * is no timer: the program calls `beat()` when its work progresses.
  *
- * @throws {TypeError} when the unit or the rundir is not valid.
+ * @example A queue worker that beats per job
+ * ```ts
+ * import { createLiveness } from "@cic/liveness";
+ *
+ * const liveness = createLiveness({
+ *   unit: "worker",
+ *   rundir: await Deno.makeTempDir(),
+ *   heartbeat: { manual: true, maxAge: 60_000 },
+ * });
+ * await liveness.load([]);
+ * liveness.beat(); // after each job
+ * await liveness.close();
+ * ```
+ */
+export interface HeartbeatOptions {
+  /** Milliseconds between automatic beats. Default: 1000. */
+  interval?: number;
+  /** Milliseconds after the last beat when the unit reads stale. Default: 10 000 (at least 3 intervals). */
+  maxAge?: number;
+  /** No timer: only `beat()` beats. Default: `false`. */
+  manual?: boolean;
+}
+
+/**
+ * Options of {@linkcode createLiveness}.
+ *
+ * @example
+ * ```ts
+ * import { createLiveness, type LivenessOptions } from "@cic/liveness";
+ *
+ * const options: LivenessOptions = {
+ *   unit: "api",
+ *   rundir: await Deno.makeTempDir(),
+ *   heartbeat: { interval: 1000, maxAge: 10_000 },
+ *   onError: (error) => console.error(error.message),
+ * };
+ * await createLiveness(options).close();
+ * ```
+ */
+export interface LivenessOptions extends LocationOptions {
+  /** The heartbeat, or `false` for none (probed as 0.1 was). Default: on, 1 s, 10 s. */
+  heartbeat?: false | HeartbeatOptions;
+  /**
+   * Where trouble goes once the unit is loaded (a write that failed, the
+   * unit lost to another process, a shutdown handler that threw): `set()`,
+   * `ready()` and `beat()` never throw for it. Each new trouble is reported
+   * once. Default: a line on standard error.
+   */
+  onError?: (error: LivenessError) => void;
+  /**
+   * What `load()` does where `/proc` cannot be read (off Linux; Deno
+   * without `--allow-all`): `"warn"` (to `onError`, the default), `"error"`
+   * (a `StateError`), or `"ignore"`.
+   */
+  procfs?: "warn" | "error" | "ignore";
+}
+
+/**
+ * Options of `load()`: what the checks receive, and how long each may take.
+ *
+ * @example
+ * ```ts
+ * import { createLiveness, type LoadOptions } from "@cic/liveness";
+ *
+ * const liveness = createLiveness({ unit: "api", rundir: await Deno.makeTempDir() });
+ * const options: LoadOptions = { args: ["primary"], timeout: 5000 };
+ * await liveness.load([(role: string) => role === "primary"], options);
+ * await liveness.close();
+ * ```
+ */
+export interface LoadOptions {
+  /** The arguments every health check is called with. Default: none. */
+  args?: readonly unknown[];
+  /** Milliseconds each check may take before the load fails. */
+  timeout?: number;
+}
+
+/**
+ * The shutdown sequence's timing.
+ *
+ * @example
+ * ```ts
+ * import type { ShutdownOptions } from "@cic/liveness";
+ *
+ * const options: ShutdownOptions = { drain: 5000, timeout: 25_000 };
+ * ```
+ */
+export interface ShutdownOptions {
+  /**
+   * Milliseconds to stay up, not ready, before the handlers run, so that
+   * load balancers stop sending traffic. Default: 5000 where
+   * `$KUBERNETES_SERVICE_HOST` is set, else 0.
+   */
+  drain?: number;
+  /** Milliseconds for the whole sequence, drain included. Default: 25 000. */
+  timeout?: number;
+}
+
+/**
+ * Options of `handleSignals()`.
+ *
+ * @example
+ * ```ts
+ * import type { SignalOptions } from "@cic/liveness";
+ *
+ * const options: SignalOptions = { signals: ["SIGTERM"], drain: 0 };
+ * ```
+ */
+export interface SignalOptions extends ShutdownOptions {
+  /** The signals that start the shutdown. Default: `SIGTERM`, `SIGINT`. */
+  signals?: readonly string[];
+}
+
+/**
+ * What a shutdown handler is given.
+ *
+ * @example
+ * ```ts
+ * import type { ShutdownContext } from "@cic/liveness";
+ *
+ * const handler = ({ signal }: ShutdownContext) => console.log(`stopping on ${signal}`);
+ * ```
+ */
+export interface ShutdownContext {
+  /** The signal that started the shutdown; `undefined` for `shutdown()`. */
+  readonly signal: string | undefined;
+}
+
+/**
+ * How a shutdown went.
+ *
+ * @example
+ * ```ts
+ * import { createLiveness } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const liveness = createLiveness({ unit: "api", rundir: await Deno.makeTempDir() });
+ * liveness.onShutdown(() => {});
+ * assert.equal((await liveness.shutdown({ drain: 0 })).code, 0);
+ * ```
+ */
+export interface ShutdownResult {
+  /** The exit code a signal would end the program with: 0 when every handler finished in time, else 1. */
+  readonly code: 0 | 1;
+  readonly signal: string | undefined;
+  /** What the handlers threw. */
+  readonly errors: readonly unknown[];
+  /** Whether the timeout cut the handlers short. */
+  readonly timedOut: boolean;
+}
+
+/**
+ * The one object that owns a unit in this process: its state, heartbeat,
+ * readiness, signal listeners, shutdown handlers and servers.
+ *
+ * @example
+ * ```ts
+ * import { createLiveness, type Liveness } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const liveness: Liveness = createLiveness({ unit: "api", rundir: "/run" });
+ * assert.equal(liveness.dir, "/run/api");
+ * await liveness.close();
+ * ```
+ */
+export interface Liveness {
+  /** The unit's name. */
+  readonly unit: string;
+  /** The directory that holds unit directories. */
+  readonly rundir: string;
+  /** `<rundir>/<unit>`: where the state files are. */
+  readonly dir: string;
+  /**
+   * Runs the checks; when all pass, clears what an earlier process left and
+   * writes this process's pid, its first heartbeat and `ready`. The unit is
+   * unhealthy until `set(0)`.
+   */
+  load(checks: Iterable<HealthCheck>, options?: LoadOptions): Promise<void>;
+  /** Writes the error state: `0` is healthy, any other safe integer is not. Never throws for the environment. */
+  set(error?: number): void;
+  /** Says whether the unit takes traffic (`--ready` probes); never touches liveness. */
+  ready(ready: boolean, reason?: string): void;
+  /** A manual heartbeat: "my work is progressing". */
+  beat(): void;
+  /** Removes the unit's state and stops the heartbeat: the probe reports unhealthy. Idempotent. */
+  reset(): void;
+  /** Adds a handler for the shutdown sequence (run last registered first); returns what removes it. */
+  onShutdown(handler: (context: ShutdownContext) => unknown): () => void;
+  /** Opt-in: the first SIGTERM or SIGINT runs the shutdown sequence, then exits (0 or 1). */
+  handleSignals(options?: SignalOptions): void;
+  /** The shutdown sequence without a signal and without exiting. */
+  shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
+  /** `reset()`, and stops every timer, listener and server of the unit. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The owners of this process, by unit directory: one each. */
+const owners = new Map<string, Unit>();
+
+/**
+ * The one object that owns the unit in this process: `createLiveness` with
+ * the same unit and rundir returns the same object, and the free functions
+ * reach it too. Give the options (heartbeat, `onError`) on the first call.
+ *
+ * @throws {TypeError} for an invalid unit or rundir, a bad or unknown
+ * option, or other options for a unit that already has an owner.
  *
  * @example The whole life cycle
  * ```ts
@@ -25,27 +234,42 @@ import { type Liveness, type LoadOptions, openUnit } from "./_unit.ts";
  * await liveness.load([() => true]);
  * liveness.set(0);
  * assert.equal(readFileSync(`${liveness.dir}/error`, "utf8"), "0\n");
- * liveness.reset();
+ * liveness.ready(false, "warming");
+ * liveness.ready(true);
+ * await liveness.close();
  * ```
  */
-export function createLiveness(options?: LocationOptions): Liveness {
-  return openUnit(runtime, options);
+export function createLiveness(options: LivenessOptions = {}): Liveness {
+  const { dir } = resolveLocation(runtime, options);
+  const existing = owners.get(dir);
+  const { unit: _unit, rundir: _rundir, ...rest } = options;
+  if (existing) {
+    if (Object.values(rest).some((value) => value !== undefined)) {
+      throw new TypeError(
+        `Cannot create a second owner of unit ${dir}: use the object the first createLiveness() returned.`,
+      );
+    }
+    return existing;
+  }
+  const owner = new Unit(runtime, options, () => owners.delete(dir));
+  owners.set(dir, owner);
+  return owner;
 }
 
 /**
  * Runs the health checks, in order, each with `options.args`. When all
  * return `true`: clears the state an earlier process left in
- * `<rundir>/<unit>`, then writes this process's pid (and start time). The
- * unit stays unhealthy until `set(0)`.
+ * `<rundir>/<unit>`, then writes this process's pid (and start time,
+ * heartbeat and readiness). The unit stays unhealthy until `set(0)`.
  *
  * @throws {HealthCheckError} naming every check that returned `false`.
  * @throws {TypeError} for a module without a `health` export, a check that
  * returns something other than a boolean, or a bad unit or rundir.
  * @throws {UnitInUseError} when the unit's state belongs to another process
  * that is still running; nothing is written.
- * @throws {StateError} when the state cannot be written; the unit is left
- * without an error file, so the probe says unhealthy.
- * Any exception a check throws reaches the caller untouched.
+ * @throws {StateError} when the state cannot be written, or the unit
+ * directory is a symbolic link; the unit is left without an error file, so
+ * the probe says unhealthy.
  *
  * @example
  * ```ts
@@ -59,21 +283,19 @@ export function createLiveness(options?: LocationOptions): Liveness {
  */
 export async function load(
   checks: Iterable<HealthCheck>,
-  options: LoadOptions = {},
+  options: LocationOptions & LoadOptions = {},
 ): Promise<void> {
-  await openUnit(runtime, options).load(checks, options);
+  const { args, timeout, ...location } = options;
+  await createLiveness(location).load(checks, { args, timeout });
 }
 
 /**
  * Writes the unit's error state: `0` when healthy, any other safe integer
- * when not. Synchronous, so it also works in exit handlers.
+ * when not. Synchronous, so it also works in exit handlers. Trouble with the
+ * state directory is reported to `onError`, never thrown.
  *
  * @throws {TypeError} when `error` is not a safe integer; nothing changes.
  * @throws {NotLoadedError} when this process has not loaded the unit.
- * @throws {StateError} when the file cannot be written. After a failed
- * `set(0)` the previous state stays; after any other failed `set()` the error
- * file is removed (or written over in place), so the probe says unhealthy
- * rather than keep a stale `0`.
  *
  * @example
  * ```ts
@@ -87,14 +309,13 @@ export async function load(
  * ```
  */
 export function set(error: number = 0, options?: LocationOptions): void {
-  openUnit(runtime, options).set(error);
+  createLiveness(options).set(error);
 }
 
 /**
  * Removes the unit's state, error file first: the probe reports unhealthy.
- * Synchronous and idempotent. State that names another process (one that
- * took the unit over, or owned it when this one's `load()` was refused) is
- * left alone, so a `reset()` in a `finally` block is always safe.
+ * Synchronous and idempotent. State that names another process is left
+ * alone, so a `reset()` in a `finally` block is always safe.
  *
  * @throws {StateError} when a file cannot be removed.
  *
@@ -108,5 +329,5 @@ export function set(error: number = 0, options?: LocationOptions): void {
  * ```
  */
 export function reset(options?: LocationOptions): void {
-  openUnit(runtime, options).reset();
+  createLiveness(options).reset();
 }

@@ -1,44 +1,53 @@
 /**
- * A {@linkcode Runtime} for fault injection: the real one, with chosen
- * operations failing the way a file system fails.
+ * A {@linkcode Runtime} for fault injection: the real one, with chosen file
+ * operations of the state writer failing the way a file system fails, from
+ * the moment a test says so.
  *
  * @module
  */
 import type { Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
+import type { StateFs } from "../src/_state_fs.ts";
 
 /** The operations a fault can be injected into. */
-export type Operation =
-  | "mkdir"
-  | "writeNewFile"
-  | "overwrite"
-  | "link"
-  | "rename"
-  | "remove"
-  | "readDir";
+export type Operation = keyof StateFs;
 
 /** An error shaped like the runtime's own: a message and a POSIX code. */
 export function systemError(code: string): Error {
   return Object.assign(new Error(`${code}: injected fault`), { code });
 }
 
-/**
- * The real runtime, except that `operation` throws `code`. With `after`,
- * `writeNewFile` first writes the file, then fails: a disk that filled up
- * mid-write.
- */
-export function faultyRuntime(
-  operation: Operation | Operation[],
-  code: string,
-  { after = false } = {},
-): Runtime {
-  const faults = Object.fromEntries(
-    [operation].flat().map((name) => [name, (...args: unknown[]) => {
-      if (after) (runtime[name] as (...args: unknown[]) => unknown)(...args);
-      throw systemError(code);
+/** The real runtime, whose writer fails where `fail()` says. */
+export interface FaultyRuntime extends Runtime {
+  /**
+   * From now on, `operation` throws `code`. With `after`, `createFile`
+   * first writes the file, then fails: a disk that filled up mid-write.
+   */
+  fail(operation: Operation | Operation[], code: string, options?: { after?: boolean }): void;
+  /** No more faults. */
+  heal(): void;
+}
+
+/** A runtime whose state writer fails on demand (see {@linkcode FaultyRuntime.fail}). */
+export function faultyRuntime(base: Runtime = runtime): FaultyRuntime {
+  const faults = new Map<string, { code: string; after: boolean }>();
+  const real = base.fs;
+  const fs = Object.fromEntries(
+    Object.entries(real).map(([name, operation]) => [name, (...args: unknown[]) => {
+      const fault = faults.get(name);
+      if (!fault) return (operation as (...args: unknown[]) => unknown)(...args);
+      if (fault.after) (operation as (...args: unknown[]) => unknown)(...args);
+      throw systemError(fault.code);
     }]),
-  );
-  return { ...runtime, ...faults };
+  ) as unknown as StateFs;
+  return {
+    ...base,
+    fs,
+    fail(operation, code, { after = false } = {}) {
+      for (const name of [operation].flat()) faults.set(name, { code, after });
+    },
+    heal: () => faults.clear(),
+  };
 }
 
 /**
@@ -55,6 +64,7 @@ export function runtimeWith(
 ): Runtime {
   return {
     ...runtime,
+    fs: runtime.fs,
     readHead: (path, maxBytes) => {
       const text = overrides.files?.[path];
       return text === undefined

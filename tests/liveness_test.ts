@@ -4,11 +4,13 @@ import { spawn } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
+  linkSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -24,9 +26,12 @@ import {
   StateError,
   UnitInUseError,
 } from "../mod.ts";
-import { openUnit } from "../src/_unit.ts";
-import { faultyRuntime, runtimeWith } from "./_fake_runtime.ts";
+import { Unit } from "../src/_unit.ts";
+import { faultyRuntime, type Operation, runtimeWith } from "./_fake_runtime.ts";
 import { fixture, holdState, kill, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
+
+/** The files a loaded unit with an error code holds. */
+const STATE = ["error", "heartbeat", "pid", "ready", "starttime"];
 
 const ownStartTime = () => {
   const stat = readFileSync(`/proc/${process.pid}/stat`, "utf8");
@@ -39,10 +44,13 @@ test("the life cycle writes the seed's pid and error files", async () => {
     assert.equal(liveness.dir, `${rundir}/api`);
 
     await liveness.load([() => true]);
-    assert.deepEqual(readState(liveness.dir), {
+    const { heartbeat, ...state } = readState(liveness.dir);
+    assert.deepEqual(state, {
       pid: `${process.pid}\n`,
+      ready: "ready\n",
       starttime: `${ownStartTime()}\n`,
     });
+    assert.match(heartbeat, new RegExp(`^\\d+\\.\\d\\d 10000 ${process.pid} ${ownStartTime()}\n$`));
 
     liveness.set(0);
     assert.equal(readState(liveness.dir).error, "0\n");
@@ -96,7 +104,7 @@ test("state files are 0644 and created directories 0755 whatever the umask", asy
 
 test("the unit and rundir come from options, then the environment, then the defaults", () => {
   const resolve = (env: Record<string, string>, options = {}) => {
-    const { unit, rundir, dir } = openUnit(runtimeWith({ env, hostname: "pod-7" }), options);
+    const { unit, rundir, dir } = new Unit(runtimeWith({ env, hostname: "pod-7" }), options);
     return { unit, rundir, dir };
   };
   assert.deepEqual(resolve({}), { unit: "pod-7", rundir: "/run", dir: "/run/pod-7" });
@@ -157,8 +165,8 @@ test("bad unit names are a TypeError and write nothing", async () => {
     }
     assert.throws(() => createLiveness({ unit: 42 as unknown as string, rundir }), TypeError);
     const env = runtimeWith({ env: { LIVENESS_UNIT_NAME: "../etc" } });
-    assert.throws(() => openUnit(env, { rundir }), /\$LIVENESS_UNIT_NAME/);
-    assert.throws(() => openUnit(runtimeWith({ hostname: "" }), { rundir }), /host name/);
+    assert.throws(() => new Unit(env, { rundir }), /\$LIVENESS_UNIT_NAME/);
+    assert.throws(() => new Unit(runtimeWith({ hostname: "" }), { rundir }), /host name/);
     assert.deepEqual(readdirSync(rundir), []);
     // The longest name that fits one directory entry is fine.
     await load([], { unit: "x".repeat(255), rundir });
@@ -173,7 +181,7 @@ test("a rundir that is not absolute is a TypeError", () => {
     assert.throws(() => createLiveness({ unit: "api", rundir }), TypeError, JSON.stringify(rundir));
   }
   const env = runtimeWith({ env: { LIVENESS_RUNDIR: "relative" } });
-  assert.throws(() => openUnit(env, { unit: "api" }), /\$LIVENESS_RUNDIR.*absolute/);
+  assert.throws(() => new Unit(env, { unit: "api" }), /\$LIVENESS_RUNDIR.*absolute/);
 });
 
 test("set() takes only safe integers and changes nothing otherwise", async () => {
@@ -202,7 +210,7 @@ test("set() before load() or after reset() is a NotLoadedError", async () => {
     await liveness.load([]);
     assert.throws(() => set(0, { unit: "other", rundir }), (error: NotLoadedError) => {
       assert.equal(error.dir, `${rundir}/other`);
-      assert.match(error.message, /call load\(\) before set\(\)/);
+      assert.match(error.message, /^Cannot set\(\): .* call load\(\) first/);
       return true;
     });
     set(0, { unit: "api", rundir }); // the module functions share what load() did
@@ -245,12 +253,12 @@ test("relative specifiers resolve against the working directory", async () => {
     const fixtures = fixture("check_pass").replace(/\/[^/]+$/, "");
     const name = fixture("check_pass").slice(fixtures.length + 1);
     const failing = fixture("check_fail").slice(fixtures.length + 1);
-    const liveness = openUnit(runtimeWith({ cwd: `${fixtures}/..` }), { unit: "api", rundir });
+    const liveness = new Unit(runtimeWith({ cwd: `${fixtures}/..` }), { unit: "api", rundir });
     await liveness.load([`./fixtures/${name}`]);
     assert.equal(readState(liveness.dir).pid, `${process.pid}\n`);
     // From inside fixtures/, "../fixtures/" comes back to it: the failing
     // module is found (and fails) only if "../" resolves against the cwd.
-    const inside = openUnit(runtimeWith({ cwd: fixtures }), { unit: "api", rundir });
+    const inside = new Unit(runtimeWith({ cwd: fixtures }), { unit: "api", rundir });
     await assert.rejects(
       inside.load([`./${name}`, `../fixtures/${failing}`]),
       (error: HealthCheckError) => error.failed[0] === `#2 "../fixtures/${failing}"`,
@@ -274,7 +282,7 @@ test("relative specifiers work in a directory whose name URLs treat specially", 
     mkdirSync(`${odd}/sub dir`, { recursive: true });
     const name = fixture("check_fail").replace(/^.*\//, "");
     copyFileSync(fixture("check_fail"), `${odd}/sub dir/${name}`);
-    const liveness = openUnit(runtimeWith({ cwd: odd }), { unit: "api", rundir: tmp });
+    const liveness = new Unit(runtimeWith({ cwd: odd }), { unit: "api", rundir: tmp });
     // The module is found, and runs: it fails, naming its specifier.
     await assert.rejects(
       liveness.load([`./sub dir/${name}`, `../${odd.replace(/^.*\//, "")}/sub dir/${name}`]),
@@ -370,9 +378,11 @@ test("load() clears the state a dead earlier process left, and only that", async
     writeFileSync(`${rundir}/api/notes.txt`, "not ours");
 
     await load([], { unit: "api", rundir });
-    assert.deepEqual(readState(`${rundir}/api`), {
+    const { heartbeat: _, ...state } = readState(`${rundir}/api`);
+    assert.deepEqual(state, {
       "notes.txt": "not ours",
       pid: `${process.pid}\n`,
+      ready: "ready\n",
       starttime: `${ownStartTime()}\n`,
     });
   });
@@ -388,7 +398,7 @@ test("load() refuses a unit a live process owns, and reset() leaves that state a
         assert.ok(error instanceof UnitInUseError);
         assert.equal(error.pid, owner.pid);
         assert.equal(error.dir, `${rundir}/api`);
-        assert.match(error.message, /Give this process a unit of its own/);
+        assert.match(error.message, /give this process a unit of its own/);
         return true;
       });
       // The usual shutdown path after a failed start.
@@ -428,7 +438,7 @@ test("processes that load one unit at the same instant: exactly one gets it", as
       const winner = children[outcomes.indexOf("ready")];
       assert.equal(readState(`${rundir}/api`).pid, `${winner.pid}\n`);
       assert.equal(readState(`${rundir}/api`).error, "0\n");
-      assert.deepEqual(readdirSync(`${rundir}/api`).sort(), ["error", "pid", "starttime"]);
+      assert.deepEqual(readdirSync(`${rundir}/api`).sort(), STATE);
     } finally {
       await Promise.all(children.map(kill));
     }
@@ -457,40 +467,80 @@ test("load() keeps the temporary files of writers that still run", async () => {
       writeFileSync(`${rundir}/api/${live}`, "1");
       writeFileSync(`${rundir}/api/.error.${process.pid}.0a1b2c.tmp`, "1"); // an earlier self
       await load([], { unit: "api", rundir });
-      assert.deepEqual(readdirSync(`${rundir}/api`).sort(), [live, "pid", "starttime"]);
+      assert.deepEqual(readdirSync(`${rundir}/api`).sort(), [
+        live,
+        "heartbeat",
+        "pid",
+        "ready",
+        "starttime",
+      ]);
     } finally {
       await kill(other);
     }
   });
 });
 
+/** A unit loaded on a runtime whose writer fails on demand, and what it reported. */
+async function faultyUnit(options: { unit: string; rundir: string }) {
+  const runtime = faultyRuntime();
+  const reported: StateError[] = [];
+  const liveness = new Unit(runtime, {
+    ...options,
+    onError: (error) => reported.push(error as StateError),
+  });
+  await liveness.load([]);
+  return { runtime, liveness, reported };
+}
+
 test("a failed set() of a non-zero code removes the error file rather than keep a 0", async () => {
   await withTempDir(async (rundir) => {
     const options = { unit: "api", rundir };
-    await load([], options);
-    set(0, options);
-    const full = openUnit(faultyRuntime("writeNewFile", "ENOSPC"), options);
-    assert.throws(() => full.set(0), StateError);
+    const { runtime, liveness, reported } = await faultyUnit(options);
+    liveness.set(0);
+    runtime.fail("createFile", "ENOSPC");
+    liveness.set(0); // never throws for the environment
     assert.equal(readState(`${rundir}/api`).error, "0\n", "a failed set(0) changes nothing");
-    assert.throws(() => full.set(3), (error: StateError) => error.code === "ENOSPC");
+    liveness.set(3);
+    assert.equal(reported.length, 1, "one report for one trouble");
+    assert.equal(reported[0].code, "ENOSPC");
     assert.equal(readState(`${rundir}/api`).error, undefined);
     assert.equal(probe(options).status, "no-error");
+    assert.equal(liveness.verdict("live").status, "failed", "the owner says so too");
   });
 });
 
 test("where the error file cannot be removed, a failed set() writes the code over it", async () => {
   await withTempDir(async (rundir) => {
     const options = { unit: "api", rundir };
-    await load([], options);
-    set(0, options);
+    const { runtime, liveness, reported } = await faultyUnit(options);
+    liveness.set(0);
     // A unit directory this process may no longer write (chmod 555 on it).
-    const locked = openUnit(faultyRuntime(["writeNewFile", "remove"], "EACCES"), options);
-    assert.throws(() => locked.set(3), (error: StateError) => error.code === "EACCES");
+    runtime.fail(["createFile", "unlink"], "EACCES");
+    liveness.set(3);
+    assert.equal(reported.at(-1)?.code, "EACCES");
     assert.equal(readState(`${rundir}/api`).error, "3\n");
     assert.equal(probe(options).reason, "unit api: error 3");
-    // Read-only: nothing can change it, and the error still says so.
-    const readOnly = faultyRuntime(["writeNewFile", "remove", "overwrite"], "EROFS");
-    assert.throws(() => openUnit(readOnly, options).set(4), /read-only file system/);
+    // Read-only: nothing can change it, and the report says so.
+    runtime.fail(["createFile", "unlink", "overwrite"], "EROFS");
+    liveness.set(4);
+    assert.match(reported.at(-1)!.message, /read-only file system/);
+  });
+});
+
+test("the last-resort overwrite never writes through a link or into another name", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir };
+    const { runtime, liveness } = await faultyUnit(options);
+    liveness.set(0);
+    writeFileSync(`${rundir}/outside`, "0\n");
+    for (const plant of [symlinkSync, linkSync]) {
+      rmSync(`${rundir}/api/error`, { force: true });
+      plant(`${rundir}/outside`, `${rundir}/api/error`);
+      runtime.fail(["createFile", "unlink"], "EACCES");
+      liveness.set(3);
+      runtime.heal();
+      assert.equal(readFileSync(`${rundir}/outside`, "utf8"), "0\n", plant.name);
+    }
   });
 });
 
@@ -504,9 +554,9 @@ test("a /proc of another pid namespace proves nothing about this process", async
           "/proc/self/stat": `${process.pid + 1} (other) S 1 1 1 0 -1 0 ${"0 ".repeat(14)}42 0`,
         },
       });
-      const liveness = openUnit(foreign, { unit: "api", rundir });
+      const liveness = new Unit(foreign, { unit: "api", rundir });
       await liveness.load([]); // no refusal: the owner's liveness is not provable here
-      assert.deepEqual(Object.keys(readState(liveness.dir)), ["pid"], "and no starttime");
+      assert.ok(!("starttime" in readState(liveness.dir)), "and no starttime");
     } finally {
       await kill(owner);
     }
@@ -571,32 +621,34 @@ test("a reader never sees a partial or missing error file while set() flips it",
     assert.equal(bad, 0, "reads that were not 0 or 1");
     // The file holds 0 before and after the flips: a 1 proves the reads overlapped them.
     assert.ok(ones > 0 && zeros > 0, `the reader saw ${zeros} zeros and ${ones} ones`);
-    assert.deepEqual(readdirSync(`${rundir}/api`).sort(), ["error", "pid", "starttime"]);
+    assert.deepEqual(readdirSync(`${rundir}/api`).sort(), STATE);
   });
 });
 
 test("a write that fails keeps the previous state and leaves no temporary file", async () => {
   await withTempDir(async (rundir) => {
     const options = { unit: "api", rundir };
-    await load([], options);
-    set(4, options);
-    const cases = [
-      faultyRuntime("writeNewFile", "ENOSPC"),
-      faultyRuntime("writeNewFile", "ENOSPC", { after: true }), // the disk filled mid-write
-      faultyRuntime("writeNewFile", "EACCES"),
-      faultyRuntime("rename", "EIO"),
+    const { runtime, liveness, reported } = await faultyUnit(options);
+    liveness.set(4);
+    const files = readdirSync(`${rundir}/api`).sort();
+    const cases: [Operation, string, boolean][] = [
+      ["createFile", "ENOSPC", false],
+      ["createFile", "ENOSPC", true], // the disk filled mid-write
+      ["createFile", "EACCES", false],
+      ["rename", "EIO", false],
     ];
-    for (const runtime of cases) {
-      const liveness = openUnit(runtime, options);
-      assert.throws(() => liveness.set(0), (error: StateError) => {
-        assert.ok(error instanceof StateError);
-        assert.ok(error.code === "ENOSPC" || error.code === "EACCES" || error.code === "EIO");
-        assert.equal(error.path, `${rundir}/api/error`, "the file meant, not the temporary one");
-        assert.ok(error.cause instanceof Error);
-        return true;
-      });
+    for (const [operation, code, after] of cases) {
+      runtime.fail(operation, code, { after });
+      liveness.set(0);
+      runtime.heal();
+      const error = reported.at(-1)!;
+      assert.ok(error instanceof StateError);
+      assert.equal(error.code, code);
+      assert.equal(error.path, `${rundir}/api/error`, "the file meant, not the temporary one");
+      assert.ok(error.cause instanceof Error);
       assert.deepEqual(readState(`${rundir}/api`).error, "4\n");
-      assert.deepEqual(readdirSync(`${rundir}/api`).sort(), ["error", "pid", "starttime"]);
+      assert.deepEqual(readdirSync(`${rundir}/api`).sort(), files);
+      liveness.set(4); // a success in between: the next trouble is reported again
     }
   });
 });
@@ -604,40 +656,46 @@ test("a write that fails keeps the previous state and leaves no temporary file",
 test("state errors name the operation, the code and what to do", async () => {
   await withTempDir(async (rundir) => {
     const options = { unit: "api", rundir: `${rundir}/deep` };
+    const failing = (operation: Operation, code: string) => {
+      const runtime = faultyRuntime();
+      runtime.fail(operation, code);
+      return new Unit(runtime, options);
+    };
+    await assert.rejects(failing("mkdir", "EACCES").load([]), (error: StateError) => {
+      assert.equal(error.operation, "create");
+      assert.equal(error.code, "EACCES");
+      assert.match(
+        error.message,
+        /^Cannot create liveness state .*: give this process write access/,
+      );
+      return true;
+    });
+    await assert.rejects(failing("createFile", "ENOSPC").load([]), /free space on the file system/);
     await assert.rejects(
-      openUnit(faultyRuntime("mkdir", "EACCES"), options).load([]),
-      (error: StateError) => {
-        assert.equal(error.operation, "create");
-        assert.equal(error.code, "EACCES");
-        assert.match(error.message, /Give this process write access/);
-        return true;
-      },
-    );
-    await assert.rejects(
-      openUnit(faultyRuntime("writeNewFile", "ENOSPC"), options).load([]),
-      /Free space on the file system/,
-    );
-    await assert.rejects(
-      openUnit(faultyRuntime("readDir", "EIO"), options).load([]),
+      failing("readDir", "EIO").load([]),
       (error: StateError) => error.operation === "list" && error.code === "EIO",
     );
     await load([], options);
-    assert.throws(
-      () => openUnit(faultyRuntime("remove", "EROFS"), options).reset(),
-      /read-only file system/,
-    );
+    assert.throws(() => failing("unlink", "EROFS").reset(), /read-only file system/);
     reset(options);
     assert.deepEqual(readState(`${rundir}/deep/api`), {});
   });
 });
 
-test("a unit directory removed while running makes set() fail clearly", async () => {
+test("a unit directory removed while running is restored by the next set()", async () => {
   await withTempDir(async (rundir) => {
-    const liveness = createLiveness({ unit: "api", rundir });
+    const reported: unknown[] = [];
+    const liveness = createLiveness({ unit: "api", rundir, onError: (e) => reported.push(e) });
     await liveness.load([]);
     rmSync(liveness.dir, { recursive: true });
-    assert.throws(() => liveness.set(0), (error: StateError) => error.code === "ENOENT");
-    assert.deepEqual(readdirSync(rundir), [], "set() does not recreate what it did not load");
+    liveness.set(0); // an operator cleaned /run: no throw, the state comes back
+    assert.deepEqual(reported, []);
+    assert.equal(probe({ unit: "api", rundir }).status, "healthy");
+    assert.deepEqual(
+      Object.keys(readState(liveness.dir)).sort(),
+      ["error", "heartbeat", "pid", "ready", "starttime"],
+    );
+    await liveness.close();
   });
 });
 
