@@ -1,5 +1,8 @@
 /**
- * What `set()` costs on each runtime, beside the plain write a naive
+ * What `set()` costs on each runtime, beside the same safe steps done by
+ * hand (the pid file's link count through its descriptor, then a new file
+ * made with `O_EXCL | O_NOFOLLOW` through the unit directory's descriptor,
+ * `fchmod`, write, close, rename) and beside the plain write a naive
  * implementation would do (`writeFileSync`, not atomic: a reader can see an
  * empty file), measured side by side in one run.
  *
@@ -12,7 +15,19 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -36,18 +51,37 @@ function measure(body: (i: number) => void): number {
 const worker = process.argv.indexOf("--worker");
 if (worker > 0) {
   const rundir = mkdtempSync(`${process.argv[worker + 1]}/liveness-bench-`);
-  const liveness = createLiveness({ unit: "bench", rundir });
+  const liveness = createLiveness({ unit: "bench", rundir, heartbeat: false });
   await liveness.load([]);
   const plain = `${rundir}/plain`;
-  // Interleaved pairs, so both see the same state of the machine.
-  let set = 0, write = 0;
-  for (let pair = 0; pair < 2; pair++) {
+  // The same safe steps by hand, in a directory of their own.
+  const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
+  mkdtempSync(`${rundir}/hand`);
+  const hand = openSync(rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  const via = `/proc/self/fd/${hand}`;
+  const pid = openSync(`${rundir}/bench/pid`, O_RDONLY);
+  const encoder = new TextEncoder();
+  const safe = (i: number) => {
+    if (fstatSync(pid).nlink === 0) throw new Error("lost");
+    const temp = `${via}/.hand.${process.pid}.${i}.tmp`;
+    const fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+    fchmodSync(fd, 0o644);
+    writeSync(fd, encoder.encode(`${i & 1}\n`));
+    closeSync(fd);
+    renameSync(temp, `${via}/hand`);
+  };
+  // Interleaved, so all see the same state of the machine.
+  let set = 0, steps = 0, write = 0;
+  for (let round = 0; round < 2; round++) {
     set += measure((i) => liveness.set(i & 1));
+    steps += measure(safe);
     write += measure((i) => writeFileSync(plain, `${i & 1}\n`));
   }
-  liveness.reset();
+  closeSync(pid);
+  closeSync(hand);
+  await liveness.close();
   rmSync(rundir, { recursive: true });
-  console.log(JSON.stringify({ set: set / 2, write: write / 2 }));
+  console.log(JSON.stringify({ set: set / 2, steps: steps / 2, write: write / 2 }));
 } else {
   const self = fileURLToPath(import.meta.url);
   const runtimes: [string, string[]][] = [
@@ -55,11 +89,13 @@ if (worker > 0) {
     ["Bun", ["node_modules/.bin/bun", self]],
     ["Node LTS", ["node_modules/node/bin/node", "--no-warnings", self]],
   ];
-  console.log(`\nset() against a plain writeFileSync, ${calls} calls, median of 3 runs\n`);
   console.log(
-    "| runtime | rundir on | set() µs per call | writeFileSync µs per call | × plain write |",
+    `\nset() against the same safe steps by hand and a plain writeFileSync, ${calls} calls, median of 3 runs\n`,
   );
-  console.log("| --- | --- | ---: | ---: | ---: |");
+  console.log(
+    "| runtime | rundir on | set() µs | safe steps by hand µs | × by hand | writeFileSync µs | × plain write |",
+  );
+  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
   for (const base of bases) {
     const filesystem = spawnSync("stat", ["-f", "-c", "%T", base], { encoding: "utf8" }).stdout;
     for (const [name, [command, ...args]] of runtimes) {
@@ -67,12 +103,10 @@ if (worker > 0) {
         encoding: "utf8",
       });
       if (result.status !== 0) throw new Error(`${name}: ${result.stderr}`);
-      const { set, write } = JSON.parse(result.stdout);
-      console.log(
-        `| ${name} | ${base} (${filesystem.trim()}) | ${set.toFixed(1)} | ${write.toFixed(1)} | ${
-          (set / write).toFixed(2)
-        } |`,
-      );
+      const { set, steps, write } = JSON.parse(result.stdout);
+      const cells = [set.toFixed(1), steps.toFixed(1), (set / steps).toFixed(2)];
+      cells.push(write.toFixed(1), (set / write).toFixed(2));
+      console.log(`| ${name} | ${base} (${filesystem.trim()}) | ${cells.join(" | ")} |`);
     }
   }
 }
