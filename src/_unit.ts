@@ -273,6 +273,11 @@ export class Unit implements Liveness {
     })();
   }
 
+  /** `await using liveness = createLiveness(...)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Keeps `close` to be awaited by {@linkcode close} (a server's); returns what forgets it. */
   own(close: () => Promise<void>): () => void {
     this.#closers.add(close);

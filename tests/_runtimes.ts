@@ -83,6 +83,20 @@ export class LineChild {
     }
   }
 
+  /**
+   * Sends `signal` to the child. Not `child.kill()`: Deno's `node:child_process`
+   * then reports that signal as the child's end, whatever its exit code was.
+   */
+  signal(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void {
+    process.kill(this.child.pid!, signal);
+  }
+
+  /** The child's exit code (`null` when a signal ended it). */
+  exited(): Promise<number | null> {
+    if (this.#exited) return Promise.resolve(this.child.exitCode);
+    return new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
+  }
+
   /** Ends the child and waits for it. */
   async stop(): Promise<void> {
     if (this.#exited) return;

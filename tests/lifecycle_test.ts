@@ -1,0 +1,338 @@
+/**
+ * The production life cycle: one owner per unit, the heartbeat that catches
+ * a hung program, readiness apart from liveness, the shutdown sequence on
+ * real signals, and a program that exits as if the library were not there.
+ * Child processes run on Deno, Bun and Node whatever runtime runs the suite.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import process from "node:process";
+import { test } from "node:test";
+import {
+  createLiveness,
+  type Liveness,
+  load,
+  NotLoadedError,
+  probe,
+  type ProbeOptions,
+  reset,
+  set,
+} from "../mod.ts";
+import type { Unit } from "../src/_unit.ts";
+import { fixture, readState, withTempDir } from "./_helpers.ts";
+import { commandFor, LineChild, type RuntimeName } from "./_runtimes.ts";
+
+const RUNTIMES: RuntimeName[] = ["deno", "bun", "node"];
+
+/** Polls `condition` every 20 ms; fails after `ms` (a bound on a hang, not a timing claim). */
+async function until(what: string, condition: () => boolean, ms = 20_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !condition();) {
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The probe's verdict with the readiness and max-age options of 0.2. */
+function verdict(options: ProbeOptions & { ready?: boolean; maxAge?: number }) {
+  return probe(options as ProbeOptions);
+}
+
+/** Starts the service fixture on `runtime`; resolves once it is healthy. */
+async function service(runtime: RuntimeName, rundir: string, config: object): Promise<LineChild> {
+  const child = new LineChild(runtime, fixture("service"), [rundir, "api", JSON.stringify(config)]);
+  await child.next((line) => line === "ready");
+  return child;
+}
+
+test("one owner per unit: createLiveness and the free functions reach the same object", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    assert.equal(createLiveness({ unit: "api", rundir }), liveness);
+    assert.equal(
+      createLiveness({ unit: "api", rundir: `${rundir}/` }),
+      liveness,
+      "the same directory",
+    );
+    assert.throws(
+      () => createLiveness({ unit: "api", rundir, heartbeat: false }),
+      /Cannot create a second owner/,
+    );
+    await load([], { unit: "api", rundir });
+    set(0, { unit: "api", rundir });
+    assert.equal((liveness as Unit).verdict("live").status, "healthy");
+    reset({ unit: "api", rundir });
+    assert.throws(() => liveness.set(0), NotLoadedError);
+    await liveness.close();
+    assert.notEqual(createLiveness({ unit: "api", rundir }), liveness, "closed: a new owner");
+    await createLiveness({ unit: "api", rundir }).close();
+  });
+});
+
+test("ready(), beat() and set() before load() are a NotLoadedError", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    assert.throws(
+      () => liveness.ready(true),
+      (error: NotLoadedError) => /^Cannot ready\(\)/.test(error.message),
+    );
+    assert.throws(() => liveness.beat(), NotLoadedError);
+    assert.throws(() => liveness.set(0), NotLoadedError);
+    await liveness.close();
+  });
+});
+
+test("bad options are TypeErrors that name them", async () => {
+  await withTempDir(async (rundir) => {
+    const bad: [object, RegExp][] = [
+      [{ unti: "x" }, /unknown option "unti"/],
+      [{ heartbeat: { interval: 0 } }, /heartbeat.interval/],
+      [{ heartbeat: { interval: 1000, maxAge: 1000 } }, /longer than the interval/],
+      [{ heartbeat: { intervall: 5 } }, /unknown option "intervall"/],
+      [{ heartbeat: true }, /false or an object/],
+      [{ onError: "log" }, /onError must be a function/],
+      [{ procfs: "maybe" }, /procfs/],
+    ];
+    for (const [options, message] of bad) {
+      assert.throws(() => createLiveness({ unit: "api", rundir, ...options }), message);
+    }
+    const liveness = createLiveness({ unit: "api", rundir });
+    assert.throws(
+      () => liveness.handleSignals({ drain: 30_000, timeout: 25_000 }),
+      /longer than the timeout/,
+    );
+    assert.throws(() => liveness.handleSignals({ drian: 5 } as never), /unknown option "drian"/);
+    await assert.rejects(liveness.load([], { tiemout: 5 } as never), /unknown option "tiemout"/);
+    await liveness.load([]);
+    for (const reason of ["two\nlines", "x".repeat(201), 5 as never]) {
+      assert.throws(() => liveness.ready(false, reason), TypeError);
+    }
+    assert.throws(() => liveness.ready("yes" as never), TypeError);
+    await liveness.close();
+  });
+});
+
+test("readiness is never part of liveness", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir };
+    const liveness = createLiveness(options);
+    await liveness.load([]);
+    liveness.set(0);
+    assert.equal(readState(liveness.dir).ready, "ready\n", "load() records ready");
+    liveness.ready(false, "warming");
+    assert.equal(readState(liveness.dir).ready, "not-ready warming\n");
+    assert.equal(verdict(options).status, "healthy");
+    assert.equal(verdict({ ...options, ready: true }).reason, "unit api: not ready (warming)");
+    liveness.ready(false);
+    assert.equal(verdict({ ...options, ready: true }).reason, "unit api: not ready");
+    liveness.ready(true);
+    assert.equal(
+      verdict({ ...options, ready: true }).reason,
+      `unit api: ready (pid ${process.pid})`,
+    );
+    liveness.set(2);
+    assert.equal(
+      verdict({ ...options, ready: true }).reason,
+      "unit api: error 2",
+      "not live: not ready",
+    );
+    await liveness.close();
+  });
+});
+
+test("the heartbeat: on by default, manual, or off", async () => {
+  await withTempDir(async (rundir) => {
+    const auto = createLiveness({ unit: "auto", rundir, heartbeat: { interval: 50, maxAge: 500 } });
+    await auto.load([]);
+    const first = readState(auto.dir).heartbeat;
+    await until("a second beat", () => readState(auto.dir).heartbeat !== first, 10_000);
+    await auto.close();
+
+    const manual = createLiveness({
+      unit: "manual",
+      rundir,
+      heartbeat: { manual: true, maxAge: 200 },
+    });
+    await manual.load([]);
+    manual.set(0);
+    const beat = readState(manual.dir).heartbeat;
+    assert.match(beat, new RegExp(` 200 ${process.pid} `));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(readState(manual.dir).heartbeat, beat, "no timer beats for it");
+    assert.equal(verdict({ unit: "manual", rundir }).status, "stale");
+    assert.equal((manual as Unit).verdict("live").status, "stale", "the owner agrees");
+    manual.beat();
+    assert.equal(verdict({ unit: "manual", rundir }).status, "healthy");
+    await manual.close();
+
+    const off = createLiveness({ unit: "off", rundir, heartbeat: false });
+    await off.load([]);
+    assert.ok(!("heartbeat" in readState(off.dir)));
+    assert.throws(() => off.beat(), /heartbeat off/);
+    await off.close();
+  });
+});
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: a program stuck in an endless loop reads stale, not healthy`, {
+    timeout: 60_000,
+  }, async () => {
+    await withTempDir(async (rundir) => {
+      const child = await service(runtime, rundir, { heartbeat: { interval: 100, maxAge: 800 } });
+      try {
+        assert.equal(verdict({ unit: "api", rundir }).status, "healthy");
+        child.send("hang");
+        await until(
+          "the probe says stale",
+          () => verdict({ unit: "api", rundir }).status === "stale",
+        );
+        assert.match(
+          verdict({ unit: "api", rundir }).reason,
+          /^unit api: no heartbeat for \d+s \(max 0\.8s\)$/,
+        );
+        assert.equal(existsSync(`/proc/${child.child.pid}`), true, "while the process still runs");
+      } finally {
+        await child.stop();
+      }
+    });
+  });
+
+  test(
+    `${runtime}: SIGTERM drains (not ready, still live), runs the handlers last first, exits 0, state gone`,
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      await withTempDir(async (rundir) => {
+        const child = await service(runtime, rundir, {
+          signals: { drain: 1500, timeout: 10_000 },
+          handlers: ["ok", "ok"],
+        });
+        const events: string[] = [];
+        try {
+          assert.equal(verdict({ unit: "api", rundir, ready: true }).status, "healthy");
+          child.signal("SIGTERM");
+          await until(
+            "not ready",
+            () => verdict({ unit: "api", rundir, ready: true }).status === "draining",
+          );
+          events.push("draining");
+          if (verdict({ unit: "api", rundir }).status === "healthy") {
+            events.push("live");
+          }
+          events.push(await child.next((line) => line.startsWith("handler")));
+          events.push(await child.next((line) => line.startsWith("handler")));
+          events.push(`exit ${await child.exited()}`);
+          assert.deepEqual(events, [
+            "draining",
+            "live",
+            "handler 2 SIGTERM",
+            "handler 1 SIGTERM",
+            "exit 0",
+          ]);
+          assert.deepEqual(readState(`${rundir}/api`), {}, "the state is gone");
+        } finally {
+          await child.stop();
+        }
+      });
+    },
+  );
+
+  test(`${runtime}: a handler that hangs is cut at the deadline, one that throws makes it exit 1`, {
+    timeout: 60_000,
+  }, async () => {
+    await withTempDir(async (rundir) => {
+      for (const handlers of [["ok", "hang"], ["throw"]]) {
+        const child = await service(runtime, rundir, {
+          signals: { drain: 0, timeout: 1000 },
+          handlers,
+        });
+        try {
+          child.signal("SIGTERM");
+          assert.equal(await child.exited(), 1, handlers.join());
+          assert.deepEqual(readState(`${rundir}/api`), {});
+        } finally {
+          await child.stop();
+        }
+      }
+    });
+  });
+
+  test(
+    `${runtime}: a second signal during the drain exits at once with 1`,
+    { timeout: 60_000 },
+    async () => {
+      await withTempDir(async (rundir) => {
+        const child = await service(runtime, rundir, {
+          signals: { drain: 20_000, timeout: 25_000 },
+          handlers: ["ok"],
+        });
+        try {
+          child.signal("SIGTERM");
+          await until(
+            "draining",
+            () => verdict({ unit: "api", rundir, ready: true }).status === "draining",
+          );
+          child.signal("SIGINT");
+          assert.equal(await child.exited(), 1);
+        } finally {
+          await child.stop();
+        }
+      });
+    },
+  );
+
+  test(`${runtime}: a program that has finished its work exits, timers and listeners or not`, {
+    timeout: 60_000,
+  }, async () => {
+    await withTempDir(async (rundir) => {
+      const [command, args] = commandFor(runtime, fixture("finish"));
+      const result = spawnSync(command, [...args, rundir, "api"], {
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      assert.equal(result.signal, null, "it had to be killed: something held it alive");
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout, "done\n");
+    });
+  });
+}
+
+test("shutdown() runs the sequence without a signal and without exiting", async () => {
+  await withTempDir(async (rundir) => {
+    const order: string[] = [];
+    const liveness: Liveness = createLiveness({ unit: "api", rundir });
+    await liveness.load([]);
+    liveness.set(0);
+    liveness.onShutdown(() => void order.push("first registered"));
+    const remove = liveness.onShutdown(() => void order.push("removed"));
+    liveness.onShutdown(({ signal }) => {
+      order.push(`last registered ${signal}`);
+      assert.equal(readFileSync(`${rundir}/api/ready`, "utf8"), "draining\n");
+    });
+    remove();
+    const shutdown = liveness.shutdown({ drain: 0 });
+    assert.equal(liveness.shutdown(), shutdown, "one sequence");
+    const result = await shutdown;
+    assert.deepEqual(order, ["last registered undefined", "first registered"]);
+    assert.deepEqual(result, { code: 0, signal: undefined, errors: [], timedOut: false });
+    assert.deepEqual(readState(`${rundir}/api`), {});
+    await liveness.close(); // idempotent
+  });
+});
+
+test("close() is idempotent and `await using` disposes the owner", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    await liveness.load([]);
+    const dispose = (liveness as unknown as Record<symbol, () => Promise<void>>)[
+      Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose")
+    ];
+    assert.equal(typeof dispose, "function");
+    await dispose.call(liveness);
+    await liveness.close();
+    assert.deepEqual(readState(`${rundir}/api`), {});
+  });
+});
