@@ -6,6 +6,7 @@
  */
 import { errorCode, type Runtime } from "./_runtime.ts";
 import { StateError } from "./errors.ts";
+import { parseStateNumber, STATE_MAX_BYTES } from "./_verdict.ts";
 
 /** The decimal id of the process that owns the state. The seed's file. */
 export const PID_FILE = "pid";
@@ -135,26 +136,8 @@ function randomHex(): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/**
- * The most a probe reads of a state file: a pid, an error code or a start
- * time fits many times over, and a huge file costs nothing.
- */
-export const STATE_MAX_BYTES = 32;
-
-const UNSIGNED = /^(?:0|[1-9][0-9]*)$/;
-const SIGNED = /^(?:0|-?[1-9][0-9]*)$/;
-
-/**
- * The number in a state file's text, as {@linkcode writeStateFile} writes it:
- * canonical decimal (no `+`, no leading zero, `-` only when `signed`) and at
- * most one trailing newline, which the seed's files lack. Returns the digits
- * as text (an error code may exceed a safe integer; a start time is compared
- * as text), or `undefined` for anything else.
- */
-export function parseStateNumber(text: string, signed: boolean): string | undefined {
-  const value = text.endsWith("\n") ? text.slice(0, -1) : text;
-  return (signed ? SIGNED : UNSIGNED).test(value) ? value : undefined;
-}
+// The probes read state numbers too, and load no writer code: their parser lives with the verdict.
+export { parseStateNumber, STATE_MAX_BYTES };
 
 /**
  * The number in `<dir>/<name>`, or `undefined` when the file is missing,
