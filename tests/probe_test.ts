@@ -16,6 +16,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { hostname } from "node:os";
@@ -24,6 +25,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
 import { main } from "../src/probe_cli.ts";
+import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
 import { fixture, holdState, kill, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
 
 /** One case of `probe_cases.json`: its `$comment` says what each field does. */
@@ -31,7 +33,14 @@ interface Case {
   name: string;
   pid?: "self" | "dead" | "zombie" | "thread" | "comm";
   dir?: string;
-  files?: Record<string, string | { kind: "directory" | "fifo" | "socket" | "huge" }>;
+  files?: Record<
+    string,
+    string | { kind: "directory" | "fifo" | "socket" | "huge" } | {
+      kind: "symlink";
+      target: string;
+    }
+  >;
+  elsewhere?: string;
   args?: string[];
   env?: Record<string, string>;
   code: number;
@@ -47,6 +56,8 @@ interface Setup {
   env: Record<string, string>;
   /** The expected output, newline included, unless the case expects the help. */
   output?: string;
+  /** `output`, with each `{age}` (measured at the moment of probing) as any number. */
+  matcher?: RegExp;
 }
 
 /** A process that `{pid}` names, and how to get rid of it. */
@@ -70,6 +81,8 @@ const COMMANDS: [string, string[]][] = [
   ["liveness-probe", ((command, args) => [command, ...args])(...runtimeCommand(CLI))],
 ];
 const DEFAULT_ARGS = ["--unit", "api", "--rundir", "{rundir}"];
+/** The usage line after the name, from the flag table. */
+const USAGE = escapeRegExp(helpText("NAME").split("\n")[0].slice("Usage: NAME ".length));
 const LOCATION_VARIABLES = ["LIVENESS_UNIT_NAME", "LIVENESS_RUNDIR", "CIC_UNIT", "CIC_RUNDIR"];
 const PID_MAX = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
 const UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"];
@@ -174,10 +187,21 @@ async function startZombie(): Promise<Subject> {
   throw new Error("no zombie appeared");
 }
 
-/** Fills `{name}` and `{repeat N TEXT}` placeholders. */
+/** `/proc/uptime` in hundredths of a second. */
+function uptime(): number {
+  const match = /^(\d+)\.(\d\d) /.exec(readFileSync("/proc/uptime", "latin1"));
+  assert.ok(match, "/proc/uptime is not as expected");
+  return Number(match[1]) * 100 + Number(match[2]);
+}
+
+/** Fills `{name}`, `{repeat N TEXT}` and `{uptime}` / `{uptime-20.5}` (seconds from now) placeholders. */
 function fill(text: string, vars: Record<string, string>): string {
   return text
     .replace(/\{repeat (\d+) ([^}]*)\}/g, (_, count, unit) => unit.repeat(Number(count)))
+    .replace(/\{uptime(?:([+-]\d+(?:\.\d\d?)?))?\}/g, (_, offset = "0") => {
+      const at = Number(vars.uptime) + Math.round(Number(offset) * 100);
+      return `${Math.floor(at / 100)}.${String(at % 100).padStart(2, "0")}`;
+    })
     .replace(/\{(\w+)\}/g, (placeholder, name) => {
       assert.ok(name in vars, `unknown placeholder ${placeholder}`);
       return vars[name];
@@ -191,6 +215,7 @@ function writeFiles(dir: string, files: NonNullable<Case["files"]>, vars: Record
     if (typeof file === "string") writeFileSync(path, fill(file, vars));
     else if (file.kind === "directory") mkdirSync(path);
     else if (file.kind === "huge") writeFileSync(path, "1".repeat(1 << 20));
+    else if (file.kind === "symlink") symlinkSync(fill(file.target, vars), path);
     else if (file.kind === "socket") makeSocket(path);
     else assert.equal(spawnSync("mkfifo", [path]).status, 0, `mkfifo ${path} failed`);
   }
@@ -216,22 +241,37 @@ async function withCase(testCase: Case, body: (setup: Setup) => void): Promise<v
         starttime: subject.starttime,
         pid_max: String(PID_MAX),
         pid_limit: String(PID_MAX - 1),
+        pid_plus_2_64: String(BigInt(subject.pid) + 2n ** 64n),
+        uptime: String(uptime()),
       };
       if (testCase.files) {
         writeFiles(`${rundir}/${fill(testCase.dir ?? "api", vars)}`, testCase.files, vars);
       }
+      if (testCase.elsewhere !== undefined) {
+        writeFileSync(`${rundir}/elsewhere`, fill(testCase.elsewhere, vars));
+      }
+      const output = testCase.reason === undefined
+        ? undefined
+        : `${fill(testCase.reason.replaceAll("{age}", "\0"), vars)}\n`;
       body({
         rundir,
         args: (testCase.args ?? DEFAULT_ARGS).map((arg) => fill(arg, vars)),
         env: Object.fromEntries(
           Object.entries(testCase.env ?? {}).map(([name, value]) => [name, fill(value, vars)]),
         ),
-        output: testCase.reason === undefined ? undefined : `${fill(testCase.reason, vars)}\n`,
+        output: output?.replaceAll("\0", "{age}"),
+        matcher: output?.includes("\0")
+          ? new RegExp(`^${output.split("\0").map(escapeRegExp).join("\\d+")}$`)
+          : undefined,
       });
     } finally {
       await subject.stop();
     }
   });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** This process's environment without the location variables, plus `env`. */
@@ -258,26 +298,52 @@ function run(command: readonly string[], args: readonly string[], env?: Record<s
 function assertCommands(
   args: string[],
   code: number,
-  output: string,
+  output: string | RegExp,
   env?: Record<string, string>,
 ) {
   for (const [name, command] of COMMANDS) {
     const result = run(command, args, env);
     const what = `${name} ${JSON.stringify(args)}`;
     assert.equal(result.stderr, "", `${what} wrote to stderr`);
-    assert.equal(result.stdout, output, `${what} printed the wrong line`);
+    if (typeof output === "string") {
+      assert.equal(result.stdout, output, `${what} printed the wrong line`);
+    } else {
+      assert.match(result.stdout, output, `${what} printed the wrong line`);
+    }
     assert.equal(result.status, code, `${what} exited ${result.status}`);
   }
 }
 
-/** The options a command line of only `--unit` and `--rundir` stands for. */
-function toOptions(args: readonly string[]): ProbeOptions | undefined {
-  const options: { unit?: string; rundir?: string } = {};
+/**
+ * The `probe()` options a case's command line stands for, by the flag table.
+ * A flag the table has and this mapping does not fails the case: no case
+ * with a verdict goes untried on `probe()`.
+ */
+function toOptions(args: readonly string[], name: string): ProbeOptions {
+  const options: { unit?: string; rundir?: string; ready?: boolean; maxAge?: number } = {};
   for (let i = 0; i < args.length; i++) {
-    const match = /^--(unit|rundir)(?:=(.*))?$/s.exec(args[i]);
-    const value = match?.[2] ?? args[++i];
-    if (!match || value === undefined) return undefined;
-    options[match[1] as "unit" | "rundir"] = value;
+    const arg = args[i];
+    if (arg === "--" && i === args.length - 1) break;
+    const equals = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const flag = FLAGS.find(({ name }) => name === (equals > 2 ? arg.slice(0, equals) : arg));
+    const value = flag?.value ? (equals > 2 ? arg.slice(equals + 1) : args[++i]) : undefined;
+    switch (flag?.name) {
+      case "--unit":
+        options.unit = value;
+        break;
+      case "--rundir":
+        options.rundir = value;
+        break;
+      case "--ready":
+        options.ready = true;
+        break;
+      case "--max-age":
+        options.maxAge = parseSeconds(value ?? "");
+        assert.ok(options.maxAge, `case "${name}": --max-age ${value} is no number of seconds`);
+        break;
+      default:
+        assert.fail(`case "${name}": the harness cannot map ${JSON.stringify(arg)} onto probe()`);
+    }
   }
   return options;
 }
@@ -300,7 +366,7 @@ function withEnv<T>(env: Record<string, string>, body: () => T): T {
 
 for (const testCase of CASES) {
   test(`probe: ${testCase.name}`, async () => {
-    await withCase(testCase, ({ args, env, output }) => {
+    await withCase(testCase, ({ args, env, output, matcher }) => {
       if (testCase.help) {
         const [shell, cli] = COMMANDS.map(([name, command]) => {
           const { status, stdout, stderr } = run(command, args, env);
@@ -308,7 +374,7 @@ for (const testCase of CASES) {
           assert.equal(status, testCase.code);
           assert.match(
             stdout,
-            new RegExp(`^Usage: ${name} \\[--unit NAME\\] \\[--rundir DIR\\]\n`),
+            new RegExp(`^Usage: ${name} ${USAGE}\n`),
           );
           return stdout.replace(name, "NAME");
         });
@@ -316,13 +382,21 @@ for (const testCase of CASES) {
         return;
       }
       assert.ok(output !== undefined);
-      assertCommands(args, testCase.code, output, env);
+      assertCommands(args, testCase.code, matcher ?? output, env);
 
-      const options = toOptions(args);
-      if (options === undefined) return;
+      if (testCase.status === undefined) {
+        // Only usage has no status: every verdict is also probe()'s.
+        assert.match(output, /^bad usage: /, "a case with a verdict needs a status");
+        return;
+      }
+      const options = toOptions(args, testCase.name);
       const result = withEnv(env, () => probe(options));
       const reason = output.slice(0, -1).replace(/ from --(unit|rundir):/, " from options.$1:");
-      assert.equal(result.reason, reason);
+      if (matcher) {
+        assert.match(`${result.reason}\n`, matcher);
+      } else {
+        assert.equal(result.reason, reason);
+      }
       assert.equal(result.status, testCase.status);
       assert.equal(result.healthy, testCase.code === 0);
     });
@@ -562,7 +636,21 @@ test("probe: without --allow-all, Deno's probe command says what is missing", {
       ["--unit", "api", "--rundir", rundir],
     );
     assert.equal(result.status, 1);
-    assert.match(result.stdout, /^probe failed: .*--allow-all.*\n$/);
+    assert.match(result.stdout, /^unit api: probe failed: .*--allow-all.*\n$/);
+
+    // probe() in such a program returns the same, and throws nothing.
+    const script = `${rundir}/probe.ts`;
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { probe } from ${JSON.stringify(mod)};\n` +
+        `console.log(JSON.stringify(probe({ unit: "api", rundir: ${JSON.stringify(rundir)} })));\n`,
+    );
+    const program = run([process.execPath, "run", "--no-prompt", "--allow-read", script], []);
+    assert.equal(program.status, 0, program.stderr);
+    const verdict = JSON.parse(program.stdout);
+    assert.equal(verdict.status, "failed");
+    assert.match(verdict.reason, /^unit api: probe failed: .*--allow-all/);
   });
 });
 
@@ -591,21 +679,52 @@ test("probe: probe.sh judges arguments of 60 kB", () => {
   }
 });
 
-test("probe: probe.sh starts no process, on every path of the cases (strace)", {
-  skip: canStrace ? false : "strace is missing or may not trace here (apt-get install strace)",
-}, async () => {
-  for (const testCase of CASES) {
-    await withCase(testCase, ({ rundir, args, env, output }) => {
-      const trace = `${rundir}/strace.log`;
-      const strace = ["strace", "-f", "-qq", "-o", trace, "-e", `trace=${TRACED}`, PROBE_SH];
-      const result = run(strace, args, env);
-      const what = `${testCase.name}: probe.sh ${JSON.stringify(args)}`;
-      assert.equal(result.status, testCase.code, what);
-      if (output !== undefined) assert.equal(result.stdout, output, what);
-      const calls = readFileSync(trace, "utf8").split("\n").filter((line) => line !== "");
-      // The one exec is the kernel starting probe.sh itself.
-      assert.equal(calls.length, 1, `${what} started processes:\n${calls.join("\n")}`);
-      assert.match(calls[0], /^\d+ +execve\("[^"]*\/probe\.sh", /, what);
-    });
-  }
-});
+test(
+  "probe: probe.sh starts no process and reads each /proc file in one go, on every path of the cases (strace)",
+  {
+    skip: canStrace ? false : "strace is missing or may not trace here (apt-get install strace)",
+    timeout: 120_000,
+  },
+  async () => {
+    for (const testCase of CASES) {
+      await withCase(testCase, ({ rundir, args, env, output, matcher }) => {
+        const trace = `${rundir}/strace.log`;
+        const strace = [
+          "strace",
+          "-f",
+          "-qq",
+          "-o",
+          trace,
+          "-e",
+          `trace=${TRACED},openat,lseek`,
+          PROBE_SH,
+        ];
+        const result = run(strace, args, env);
+        const what = `${testCase.name}: probe.sh ${JSON.stringify(args)}`;
+        assert.equal(result.status, testCase.code, what);
+        if (matcher) assert.match(result.stdout, matcher, what);
+        else if (output !== undefined) assert.equal(result.stdout, output, what);
+        const calls = readFileSync(trace, "utf8").split("\n").filter((line) => line !== "");
+        const started = calls.filter((line) => !/ (openat|lseek)\(/.test(line));
+        // The one exec is the kernel starting probe.sh itself.
+        assert.equal(started.length, 1, `${what} started processes:\n${started.join("\n")}`);
+        assert.match(started[0], /^\d+ +execve\("[^"]*\/probe\.sh", /, what);
+        assertReadsInOneGo(calls, what);
+      });
+    }
+  },
+);
+
+/**
+ * After bash has read the script, no read seeks (bash only asks where it
+ * is: `lseek(fd, 0, SEEK_CUR)`), and each `/proc/<pid>` file is opened at
+ * most once: the kernel makes a `/proc` file anew after a seek.
+ */
+function assertReadsInOneGo(calls: string[], what: string): void {
+  const start = calls.findIndex((line) => line.includes("/dev/null"));
+  const seeks = calls.slice(start).filter((line) => / lseek\(/.test(line));
+  for (const seek of seeks) assert.match(seek, / lseek\(\d+, 0, SEEK_CUR\)/, `${what}: ${seek}`);
+  const opens = calls.map((line) => /openat\([^"]*"(\/proc\/\d+\/[a-z]+)"/.exec(line)?.[1])
+    .filter((path) => path !== undefined);
+  assert.equal(new Set(opens).size, opens.length, `${what} opened a /proc file twice: ${opens}`);
+}
