@@ -1,29 +1,39 @@
 #!/bin/bash -p
 # probe.sh: the liveness probe of @cic/liveness, for a Kubernetes exec probe
-# or a Docker HEALTHCHECK, with nothing but bash (4 or later).
+# or a Docker HEALTHCHECK, with nothing but bash (4.2 or later).
 #
-#   probe.sh [--unit NAME] [--rundir DIR]
+#   probe.sh [--unit NAME] [--rundir DIR] [--ready] [--max-age SECONDS]
 #
 # Run it as a program (not as `bash probe.sh`): -p in the first line keeps
 # the environment out of the script ($BASH_ENV, imported functions,
 # $SHELLOPTS, $BASHOPTS).
 #
 # Reads the state the library writes in <rundir>/<unit>/ (pid, starttime,
-# error), prints one short line saying why, and exits 0 when the unit is
-# healthy, 1 when it is not and on bad usage (Docker reserves 2).
+# error, heartbeat, ready), prints one short line saying why, and exits 0
+# when the unit is healthy, 1 for anything else: bad usage (Docker reserves
+# 2), and a line it could not write (a closed pipe, a full disk).
 #
-# It starts no process: builtins only (no $(...), no pipes, no here-strings,
-# no temporary files), so it is cheap, works on a read-only root file system
-# and cannot hang on a missing command. It gives the same verdicts and lines
-# as src/_probe.ts (the liveness-probe command): keep the two in step;
-# tests/probe_cases.json runs both.
+# It starts no process, so it is cheap, works on a read-only root file system
+# and cannot hang on a missing command: no $(...), no pipes, no here-strings,
+# no temporary files. The builtins and keywords it uses, all in bash 4.2:
+#   printf, read, exit, return, local, shift, set, trap, exec, readonly, :
+#   [[ ]], (( )), case, if, while, for, { }, and function definitions.
+# Each file is opened once and read to its end (or its bound), never sought
+# back: the kernel makes /proc files anew after a seek, so two reads of one
+# could disagree. Every loop is linear in its input.
+#
+# It gives the same verdicts and lines as src/_probe.ts (the liveness-probe
+# command and probe()), check for check in the same order, and mirrors the
+# flags of src/_flags.ts: keep them in step; tests/probe_cases.json runs all.
 
 set -u
 # Bytes, not characters: ${#var}, read -n and [...] ranges below count bytes.
 LC_ALL=C
 
-# As STATE_MAX_BYTES in src/_state.ts: any valid state fits many times over.
+# As STATE_MAX_BYTES in src/_state.ts: any valid number fits many times over.
 readonly MAX_BYTES=32
+# As HEARTBEAT_MAX_BYTES and READY_MAX_BYTES in src/_verdict.ts.
+readonly HEARTBEAT_MAX_BYTES=128 READY_MAX_BYTES=256
 # Linux's longest path, with its NUL.
 readonly PATH_MAX=4096
 # The kernel's PID_MAX_LIMIT, where /proc/sys/kernel/pid_max does not say.
@@ -31,6 +41,11 @@ readonly PID_MAX_FALLBACK=4194304
 # The numbers the library writes: canonical decimal, '-' only for an error.
 readonly UNSIGNED='^(0|[1-9][0-9]*)$'
 readonly SIGNED='^(0|-?[1-9][0-9]*)$'
+# As HEARTBEAT_LINE and parseUptime() in src/_verdict.ts.
+readonly HEARTBEAT='^(0|[1-9][0-9]{0,12})\.([0-9]{2}) ([1-9][0-9]{0,12}) ([1-9][0-9]{0,12}) (0|[1-9][0-9]{0,19}|-)$'
+readonly UPTIME=$'^(0|[1-9][0-9]{0,12})\\.([0-9]{2})[ \n]'
+# As parseSeconds() in src/_flags.ts.
+readonly SECONDS_PATTERN='^(0|[1-9][0-9]{0,8})(\.([0-9]{1,3}))?$'
 # The sequences of valid UTF-8 beyond ASCII (RFC 3629: no overlong form, no
 # surrogate, nothing past U+10FFFF), as patterns of bytes. Each starts with a
 # byte no other sequence holds, so they match only where a character starts.
@@ -47,22 +62,46 @@ readonly UTF8_SEQUENCES=(
 readonly REPLACEMENT=$'\xef\xbf\xbd'
 
 usage() {
-  printf '%s\n' \
-    "Usage: ${0##*/} [--unit NAME] [--rundir DIR]" \
+  say 0 "Usage: ${0##*/} [--unit NAME] [--rundir DIR] [--ready] [--max-age SECONDS]" \
     '' \
     'Tells whether the unit whose state is in <rundir>/<unit>/ is alive and' \
-    'healthy. Prints one line saying why; exits 0 when healthy, 1 when not.' \
+    'healthy (with --ready: and ready). Prints one line saying why; exits 0' \
+    'when healthy, 1 when not.' \
     '' \
-    "  --unit NAME   the unit (default: \$LIVENESS_UNIT_NAME, \$CIC_UNIT, the host name)" \
-    '  --rundir DIR  the absolute directory of unit directories' \
-    "                (default: \$LIVENESS_RUNDIR, \$CIC_RUNDIR, /run)" \
-    '  -h, --help    print this help and exit'
+    "  --unit NAME        the unit (default: \$LIVENESS_UNIT_NAME, \$CIC_UNIT, the host name)" \
+    '  --rundir DIR       the absolute directory of unit directories' \
+    "                     (default: \$LIVENESS_RUNDIR, \$CIC_RUNDIR, /run)" \
+    '  --ready            healthy only when the unit is also ready' \
+    "  --max-age SECONDS  the oldest heartbeat that counts (default: the program's own)" \
+    '  -h, --help         print this help and exit'
+}
+
+# Prints the lines $2... and exits with $1, or with 1 when they could not be
+# written (SIGPIPE is ignored, so a closed pipe is a failed write, not 141).
+say() {
+  local code=$1
+  shift
+  printf '%s\n' "$@" || exit 1
+  exit "$code"
 }
 
 # Prints the line and exits: 0 with "healthy", 1 with anything else.
 verdict() {
-  printf '%s\n' "$2"
-  exit "$1"
+  say "$1" "$2"
+}
+
+# The unit's line for a check that failed.
+fail() {
+  verdict 1 "${label:+$label: }$1"
+}
+
+# The probe could not judge.
+failed() {
+  fail "probe failed: $1"
+}
+
+bad_usage() {
+  verdict 1 "bad usage: $1 (try --help)"
 }
 
 # Sets $shown to $1 safe for one line of a log: each byte outside printable
@@ -70,10 +109,6 @@ verdict() {
 show() {
   shown=${1//[! -~]/?}
   shown=${shown:0:$2}
-}
-
-bad_usage() {
-  verdict 1 "bad usage: $1 (try --help)"
 }
 
 # Whether $1 is text the runtimes read as it is: valid UTF-8 without U+FFFD
@@ -96,7 +131,7 @@ ends_with() {
 }
 
 # Whether stat() of the missing path $1 failed for want of search permission
-# on a directory on the way (EACCES, as open() tells the TypeScript probe),
+# on a directory on the way (EACCES, as lstat() tells the TypeScript probe),
 # not because something on the way is missing or no directory. A path of
 # PATH_MAX bytes or more fails before any directory is searched.
 is_blocked() {
@@ -112,195 +147,335 @@ is_blocked() {
   return 1
 }
 
-# Reads the number in <dir>/$1 ($2: the pattern it must match) into $value.
-# Sets $problem to "missing" when there is no such file, else to what is
-# wrong with it, else to ''.
-read_number() {
-  local name=$1 pattern=$2 file=$dir/$1 text=''
-  value='' problem=''
-  if [[ ! -e $file ]]; then
-    problem=missing
-    is_blocked "$file" && problem="$name file is not readable"
-  elif [[ ! -f $file ]]; then
-    # Never open a FIFO: that would wait for a writer.
-    problem="$name file is not a regular file"
-  elif [[ ! -r $file ]]; then
-    problem="$name file is not readable"
-  # read succeeds only when it stops before the end of the file: at a NUL
-  # byte, or after MAX_BYTES + 1 bytes. Either way there is no number.
-  elif IFS= read -r -d '' -n "$((MAX_BYTES + 1))" text 2>/dev/null <"$file"; then
-    problem="$name file is not a number"
+# Reads the file $1 into $text with one open: to its end, or (with $2 > 0)
+# at most $2 + 1 bytes. Sets $cut when the read stopped before the end (at a
+# NUL byte, or past $2 bytes). Returns 1 when the file could not be opened;
+# when /dev/null cannot be opened either, no file descriptor is left, and
+# the probe cannot judge.
+slurp() {
+  local opened=0
+  text='' cut=0
+  if (($2 > 0)); then
+    { opened=1 && IFS= read -r -d '' -n "$(($2 + 1))" text && cut=1; } <"$1"
   else
-    text=${text%$'\n'}
-    if [[ -z $text ]]; then
-      problem="$name file is empty"
-    elif [[ $text =~ $pattern ]]; then
-      value=$text
-    else
-      problem="$name file is not a number"
-    fi
+    { opened=1 && IFS= read -r -d '' text && cut=1; } <"$1"
+  fi
+  ((opened)) && return 0
+  { :; } </dev/null || failed 'too many open files'
+  return 1
+}
+
+# Reads the state file <dir>/$1 (at most $2 bytes) into $text. Sets $problem
+# to "missing" when there is none, else to what is wrong with it, as the
+# words after "<name> file" ("invalid" when the content is cut), else to ''.
+# lstat decides first: a symbolic link is never ours, and the type of what
+# is there needs no read permission.
+read_state() {
+  local file=$dir/$1
+  text='' problem=''
+  if [[ -L $file ]]; then
+    problem='is a symbolic link'
+  elif [[ ! -e $file ]]; then
+    problem=missing
+    is_blocked "$file" && problem='is not readable'
+  elif [[ ! -f $file ]]; then
+    # Never open what is no regular file: a FIFO would wait for a writer.
+    problem='is not a regular file'
+  elif [[ ! -r $file ]]; then
+    problem='is not readable'
+  elif ! slurp "$file" "$2"; then
+    # Gone since the look, or no longer ours to read.
+    problem=missing
+    [[ -e $file || -L $file ]] && problem='is not readable'
+  elif ((cut)); then
+    problem=invalid
+  elif [[ -z $text || $text == $'\n' ]]; then
+    problem='is empty'
+  fi
+}
+
+# Reads the number in <dir>/$1 ($2: the pattern it must match) into $value,
+# with $problem as read_state sets it ("is not a number" for "invalid").
+read_number() {
+  value=''
+  read_state "$1" "$MAX_BYTES"
+  [[ $problem == invalid ]] && problem='is not a number'
+  [[ -n $problem ]] && return
+  text=${text%$'\n'}
+  if [[ $text =~ $2 ]]; then
+    value=$text
+  else
+    problem='is not a number'
   fi
 }
 
 # The command line, left to right: the first --help or problem ends it, and a
-# later flag wins over an earlier one.
-unit_flag='' rundir_flag='' has_unit_flag=0 has_rundir_flag=0
-while (($# > 0)); do
-  case $1 in
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    --help=*) bad_usage '--help takes no value' ;;
-    --unit | --rundir)
-      (($# >= 2)) || bad_usage "$1 needs a value"
-      if [[ $1 == --unit ]]; then
-        unit_flag=$2 has_unit_flag=1
-      else
-        rundir_flag=$2 has_rundir_flag=1
-      fi
-      shift
-      ;;
-    --unit=*) unit_flag=${1#*=} has_unit_flag=1 ;;
-    --rundir=*) rundir_flag=${1#*=} has_rundir_flag=1 ;;
-    --)
-      shift
-      if (($# > 0)); then
+# later flag wins over an earlier one. As parseCommandLine() in src/_flags.ts.
+parse_args() {
+  local name flag_value
+  unit_flag='' rundir_flag='' has_unit_flag=0 has_rundir_flag=0 ready=0 max_age=''
+  while (($# > 0)); do
+    name=$1 flag_value=''
+    if [[ $1 == --?*=* ]]; then
+      name=${1%%=*} flag_value=${1#*=}
+    fi
+    case $name in
+      -h | --help | --ready)
+        [[ $name != "$1" ]] && bad_usage "$name takes no value"
+        [[ $name == --ready ]] || usage
+        ready=1
+        ;;
+      --unit | --rundir | --max-age)
+        if [[ $name == "$1" ]]; then
+          (($# >= 2)) || bad_usage "$1 needs a value"
+          flag_value=$2
+          shift
+        fi
+        case $name in
+          --unit) unit_flag=$flag_value has_unit_flag=1 ;;
+          --rundir) rundir_flag=$flag_value has_rundir_flag=1 ;;
+          *) parse_seconds "$flag_value" ;;
+        esac
+        ;;
+      --)
+        shift
+        if (($# > 0)); then
+          show "$1" 64
+          bad_usage "unexpected argument '$shown'"
+        fi
+        break
+        ;;
+      -?*)
+        show "${1%%=*}" 64
+        bad_usage "unknown option '$shown'"
+        ;;
+      *)
         show "$1" 64
         bad_usage "unexpected argument '$shown'"
-      fi
-      break
-      ;;
-    -?*)
-      show "${1%%=*}" 64
-      bad_usage "unknown option '$shown'"
-      ;;
-    *)
-      show "$1" 64
-      bad_usage "unexpected argument '$shown'"
+        ;;
+    esac
+    shift
+  done
+}
+
+# Sets $max_age to the milliseconds in $1, seconds with at most 3 decimals.
+parse_seconds() {
+  local fraction
+  if [[ $1 =~ $SECONDS_PATTERN ]]; then
+    fraction=${BASH_REMATCH[3]}000
+    max_age=$((BASH_REMATCH[1] * 1000 + 10#${fraction:0:3}))
+  fi
+  if [[ -z $max_age || $max_age == 0 ]]; then
+    bad_usage '--max-age takes a number of seconds such as 10 or 2.5'
+  fi
+}
+
+# 1. The location, as resolveLocation() in src/_location.ts finds and checks
+# it: the flag, else the first non-empty variable, else the default; the
+# unit first. Sets $dir and $label.
+check_location() {
+  local source problem step slashes
+  if ((has_unit_flag)); then
+    unit=$unit_flag source=--unit
+  elif [[ -n ${LIVENESS_UNIT_NAME:-} ]]; then
+    unit=$LIVENESS_UNIT_NAME source="\$LIVENESS_UNIT_NAME"
+  elif [[ -n ${CIC_UNIT:-} ]]; then
+    unit=$CIC_UNIT source="\$CIC_UNIT"
+  else
+    # gethostname(), as the runtimes read it, whole (it may hold a newline);
+    # $HOSTNAME may come from outside.
+    if slurp /proc/sys/kernel/hostname 0; then
+      unit=${text%$'\n'}
+    else
+      unit=${HOSTNAME:-}
+    fi
+    source='the host name'
+  fi
+  if [[ -z $unit ]]; then
+    problem='is empty'
+  elif ! is_utf8 "$unit"; then
+    problem='is not valid UTF-8'
+  elif [[ $unit == */* ]]; then
+    problem="contains '/'"
+  elif [[ $unit == .* ]]; then
+    problem="starts with '.'"
+  elif ((${#unit} > 255)); then
+    problem='is longer than 255 bytes'
+  else
+    problem=''
+  fi
+  # (A NUL byte, the other thing a unit must not hold, cannot reach bash.)
+  [[ -z $problem ]] || verdict 1 "invalid unit name from $source: $problem"
+
+  if ((has_rundir_flag)); then
+    rundir=$rundir_flag source=--rundir
+  elif [[ -n ${LIVENESS_RUNDIR:-} ]]; then
+    rundir=$LIVENESS_RUNDIR source="\$LIVENESS_RUNDIR"
+  elif [[ -n ${CIC_RUNDIR:-} ]]; then
+    rundir=$CIC_RUNDIR source="\$CIC_RUNDIR"
+  else
+    rundir=/run source=default
+  fi
+  if ! is_utf8 "$rundir"; then
+    problem='is not valid UTF-8'
+  elif [[ $rundir != /* ]]; then
+    problem='is not an absolute path (the probe runs in another working directory)'
+  elif [[ $rundir/ == */./* || $rundir/ == */../* ]]; then
+    problem="contains a '.' or '..' segment"
+  fi
+  [[ -z $problem ]] || verdict 1 "invalid rundir from $source: $problem"
+
+  # Without its trailing slashes, as resolveLocation() drops them: their run
+  # is measured in doubling, then halving steps, as dropping one slash at a
+  # time takes time quadratic in the length in bash.
+  step=/ slashes=''
+  while ends_with "$rundir" "$step"; do step+=$step; done
+  while [[ -n $step ]]; do
+    ends_with "$rundir" "$slashes$step" && slashes+=$step
+    step=${step:0:${#step}/2}
+  done
+  dir=${rundir:0:${#rundir}-${#slashes}}/$unit
+  show "$unit" 255
+  label="unit $shown"
+}
+
+# 2. The pid file holds a pid: 1 to below pid_max. Sets $pid.
+check_pid() {
+  local pid_max=$PID_MAX_FALLBACK limit
+  read_number pid "$UNSIGNED"
+  [[ $problem == missing ]] && fail 'no pid file'
+  [[ -z $problem ]] || fail "pid file $problem"
+  pid=$value
+  if slurp /proc/sys/kernel/pid_max 16 && ((!cut)) && [[ $text =~ ^([1-9][0-9]{0,9})$'\n'?$ ]]; then
+    pid_max=${BASH_REMATCH[1]}
+  fi
+  limit=$((pid_max - 1))
+  # Compare lengths first: a long number would overflow bash's arithmetic.
+  if ((${#pid} > ${#limit})) || ((pid < 1 || pid > limit)); then
+    fail "pid $pid is out of range (1 to $limit)"
+  fi
+}
+
+# 3. That pid is a live process: /proc/<pid> also answers for a thread id,
+# whose Tgid is its process's; a zombie's state is Z (or X). Sets $starttime,
+# the process's start time.
+check_process() {
+  local tgid='' rest state field
+  if slurp "/proc/$pid/status" 0 && [[ $text == *$'\nTgid:'* ]]; then
+    tgid=${text#*$'\nTgid:'}
+    tgid=${tgid%%$'\n'*}
+    tgid=${tgid//[[:space:]]/}
+  fi
+  [[ -n $tgid ]] || not_running
+  [[ $tgid == "$pid" ]] || fail "pid $pid is a thread of process $tgid"
+  # Fields count from after the last ')': the command name may hold spaces,
+  # parentheses and newlines. The state is field 3, the start time field 22.
+  slurp "/proc/$pid/stat" 0 || text=''
+  rest=${text##*)}
+  rest=${rest# }
+  state=${rest%% *}
+  for ((field = 3; field < 22; field++)); do rest=${rest#* }; done
+  starttime=${rest%% *}
+  if [[ -z $text || -z $state || ! $starttime =~ ^[0-9]+$ ]]; then
+    not_running
+  fi
+  [[ $state == [ZX] ]] && fail "pid $pid is a zombie"
+}
+
+# No such process, unless /proc hides it: with hidepid, /proc shows only
+# this user's processes, so not even pid 1.
+not_running() {
+  [[ -e /proc/1 ]] || failed "/proc shows no pid 1 (hidepid?), so pid $pid may be running"
+  fail "pid $pid is not running"
+}
+
+# 4. Where the writer recorded its start time (the seed did not), it is this
+# process's: else the pid is a later process's, such as a new pid 1. Sets
+# $writer to it, or '-' without a starttime file.
+check_starttime() {
+  read_number starttime "$UNSIGNED"
+  writer=-
+  [[ $problem == missing ]] && return
+  [[ -z $problem ]] || fail "starttime file $problem"
+  [[ $value == "$starttime" ]] || fail "state is from an earlier process with pid $pid"
+  writer=$value
+}
+
+# 5. The error code is 0 (compared as text: it may be beyond bash's numbers).
+check_error() {
+  read_number error "$SIGNED"
+  [[ $problem == missing ]] && fail 'no error file'
+  [[ -z $problem ]] || fail "error file $problem"
+  [[ $value == 0 ]] || fail "error $value"
+}
+
+# 6. A heartbeat that names this writer is not older than its maximum age
+# (or --max-age). Ages are in /proc/uptime's hundredths of a second.
+check_heartbeat() {
+  local at limit age now whole fraction
+  read_state heartbeat "$HEARTBEAT_MAX_BYTES"
+  [[ $problem == missing ]] && return
+  [[ $problem == invalid ]] && problem='is not valid'
+  [[ -z $problem ]] || fail "heartbeat file $problem"
+  [[ ${text%$'\n'} =~ $HEARTBEAT ]] || fail 'heartbeat file is not valid'
+  # Another writer's beat (an earlier process's) is not this one's.
+  [[ ${BASH_REMATCH[4]} == "$pid" && ${BASH_REMATCH[5]} == "$writer" ]] || return
+  at=$((BASH_REMATCH[1] * 100 + 10#${BASH_REMATCH[2]}))
+  limit=${max_age:-${BASH_REMATCH[3]}}
+  if ! slurp /proc/uptime 0 || [[ ! $text =~ $UPTIME ]]; then
+    failed 'cannot read /proc/uptime'
+  fi
+  now=$((BASH_REMATCH[1] * 100 + 10#${BASH_REMATCH[2]}))
+  age=$(((now - at) * 10))
+  ((age >= 0)) || fail 'heartbeat file is from the future'
+  ((age <= limit)) && return
+  # The limit in seconds with as few decimals as it needs.
+  whole=$((limit / 1000)) fraction=00$((limit % 1000))
+  fraction=${fraction:${#fraction}-3}
+  while [[ $fraction == *0 ]]; do fraction=${fraction%0}; done
+  fail "no heartbeat for $((age / 1000))s (max $whole${fraction:+.$fraction}s)"
+}
+
+# 7. With --ready, the program said it is ready; no ready file (the seed's
+# state) is ready. A reason shows printable.
+check_ready() {
+  local line
+  read_state ready "$READY_MAX_BYTES"
+  [[ $problem == missing ]] && return
+  [[ $problem == invalid ]] && problem='is not valid'
+  [[ -z $problem ]] || fail "ready file $problem"
+  line=${text%$'\n'}
+  case $line in
+    ready) return ;;
+    draining) fail draining ;;
+    not-ready) fail 'not ready' ;;
+    *$'\n'*) ;;
+    'not-ready '*)
+      show "${line#not-ready }" "$READY_MAX_BYTES"
+      [[ -n $shown ]] || fail 'not ready'
+      fail "not ready ($shown)"
       ;;
   esac
-  shift
-done
+  fail 'ready file is not valid'
+}
 
-# The location, as resolveLocation() in src/_location.ts finds and checks it:
-# the flag, else the first non-empty variable, else the default; the unit
-# first.
-if ((has_unit_flag)); then
-  unit=$unit_flag source=--unit
-elif [[ -n ${LIVENESS_UNIT_NAME:-} ]]; then
-  unit=$LIVENESS_UNIT_NAME source="\$LIVENESS_UNIT_NAME"
-elif [[ -n ${CIC_UNIT:-} ]]; then
-  unit=$CIC_UNIT source="\$CIC_UNIT"
-else
-  # gethostname(), as the runtimes read it; $HOSTNAME may come from outside.
-  IFS= read -r unit 2>/dev/null </proc/sys/kernel/hostname || unit=${HOSTNAME:-}
-  source='the host name'
-fi
-if [[ -z $unit ]]; then
-  problem='is empty'
-elif ! is_utf8 "$unit"; then
-  problem='is not valid UTF-8'
-elif [[ $unit == */* ]]; then
-  problem="contains '/'"
-elif [[ $unit == .* ]]; then
-  problem="starts with '.'"
-elif ((${#unit} > 255)); then
-  problem='is longer than 255 bytes'
-else
-  problem=''
-fi
-# (A NUL byte, the other thing a unit must not hold, cannot reach bash.)
-[[ -z $problem ]] || verdict 1 "invalid unit name from $source: $problem"
-
-if ((has_rundir_flag)); then
-  rundir=$rundir_flag source=--rundir
-elif [[ -n ${LIVENESS_RUNDIR:-} ]]; then
-  rundir=$LIVENESS_RUNDIR source="\$LIVENESS_RUNDIR"
-elif [[ -n ${CIC_RUNDIR:-} ]]; then
-  rundir=$CIC_RUNDIR source="\$CIC_RUNDIR"
-else
-  rundir=/run source=default
-fi
-if ! is_utf8 "$rundir"; then
-  problem='is not valid UTF-8'
-elif [[ $rundir != /* ]]; then
-  problem='is not an absolute path (the probe runs in another working directory)'
-elif [[ $rundir/ == */./* || $rundir/ == */../* ]]; then
-  problem="contains a '.' or '..' segment"
-else
-  problem=''
-fi
-[[ -z $problem ]] || verdict 1 "invalid rundir from $source: $problem"
-
-# Without its trailing slashes, as resolveLocation() drops them: their run
-# is measured in doubling, then halving steps, as dropping one slash at a
-# time takes time quadratic in the length in bash.
-step=/ slashes=''
-while ends_with "$rundir" "$step"; do step+=$step; done
-while [[ -n $step ]]; do
-  ends_with "$rundir" "$slashes$step" && slashes+=$step
-  step=${step:0:${#step}/2}
-done
-rundir=${rundir:0:${#rundir}-${#slashes}}
-dir=$rundir/$unit
-show "$unit" 255
-label="unit $shown"
-
-# 1. The pid file holds a pid: 1 to below pid_max.
-read_number pid "$UNSIGNED"
-[[ $problem == missing ]] && verdict 1 "$label: no pid file"
-[[ -z $problem ]] || verdict 1 "$label: $problem"
-pid=$value
-pid_max=$PID_MAX_FALLBACK
-if IFS= read -r text 2>/dev/null </proc/sys/kernel/pid_max && [[ $text =~ ^[1-9][0-9]*$ ]]; then
-  pid_max=$text
-fi
-limit=$((pid_max - 1))
-# Compare lengths first: a long number would overflow bash's arithmetic.
-if ((${#pid} > ${#limit})) || ((pid < 1 || pid > limit)); then
-  verdict 1 "$label: pid $pid is out of range (1 to $limit)"
-fi
-
-# 2. That pid is a live process: /proc/<pid> also answers for a thread id,
-# whose Tgid is its process's; a zombie's state is Z (or X).
-tgid=''
-while IFS= read -r line; do
-  if [[ $line == Tgid:* ]]; then
-    tgid=${line#Tgid:}
-    tgid=${tgid//[[:space:]]/}
-    break
+main() {
+  label=''
+  # Nothing of ours goes to stderr: a failed open says what it means itself.
+  exec 2>/dev/null
+  trap '' PIPE
+  parse_args "$@"
+  check_location
+  check_pid
+  check_process
+  check_starttime
+  check_error
+  check_heartbeat
+  if ((ready)); then
+    check_ready
+    verdict 0 "$label: ready (pid $pid)"
   fi
-done 2>/dev/null <"/proc/$pid/status"
-[[ -n $tgid ]] || verdict 1 "$label: pid $pid is not running"
-[[ $tgid == "$pid" ]] || verdict 1 "$label: pid $pid is a thread of process $tgid"
-# The whole file, not its first line: the command name may hold newlines
-# (read stops at the end of the file, with a status that means nothing here).
-line=''
-IFS= read -r -d '' line 2>/dev/null <"/proc/$pid/stat"
-# Fields count from after the last ')': the command name may hold spaces
-# and parentheses. The state is field 3, the start time field 22.
-rest=${line##*)}
-rest=${rest# }
-state=${rest%% *}
-for ((field = 3; field < 22; field++)); do rest=${rest#* }; done
-starttime=${rest%% *}
-if [[ -z $line || -z $state || ! $starttime =~ ^[0-9]+$ ]]; then
-  verdict 1 "$label: pid $pid is not running"
-fi
-[[ $state == [ZX] ]] && verdict 1 "$label: pid $pid is a zombie"
+  verdict 0 "$label: healthy (pid $pid)"
+}
 
-# 3. Where the writer recorded its start time (the seed did not), it is this
-# process's: else the pid is a later process's, such as a new pid 1.
-read_number starttime "$UNSIGNED"
-if [[ $problem != missing ]]; then
-  [[ -z $problem ]] || verdict 1 "$label: $problem"
-  [[ $value == "$starttime" ]] || verdict 1 "$label: state is from an earlier process with pid $pid"
-fi
-
-# 4. The error code is 0.
-read_number error "$SIGNED"
-[[ $problem == missing ]] && verdict 1 "$label: no error file"
-[[ -z $problem ]] || verdict 1 "$label: $problem"
-[[ $value == 0 ]] || verdict 1 "$label: error $value"
-verdict 0 "$label: healthy (pid $pid)"
+main "$@"

@@ -2,7 +2,11 @@
  * The probe's verdict on a given {@linkcode Runtime}. `probe()` runs it on the
  * current runtime, the `liveness-probe` command too (naming its flags in
  * reasons), and `probe.sh` says the same, line for line: keep them in step
- * (`tests/probe_cases.json` runs both).
+ * (`tests/probe_cases.json` runs all of them).
+ *
+ * The checks are one generator that yields each file it wants read, so that
+ * one sequence of checks runs on a synchronous reader (`probe()`) and on an
+ * asynchronous one (Deno's command, whose opens run under a deadline).
  *
  * @module
  */
@@ -12,72 +16,60 @@ import {
   type LocationOptions,
   resolveLocation,
 } from "./_location.ts";
-import { type HeadReader, readPidMax, readProcessStat, readStatusTgid } from "./_proc.ts";
+import { parseProcessStat, parseStatusTgid, PID_MAX_FALLBACK, PROC_MAX_BYTES } from "./_proc.ts";
 import type { FileHead, Runtime } from "./_runtime.ts";
 import {
   ERROR_FILE,
+  failedVerdict,
+  type Found,
+  healthyVerdict,
+  HEARTBEAT_FILE,
+  HEARTBEAT_MAX_BYTES,
+  judgeError,
+  judgeHeartbeat,
+  judgeHeartbeatFile,
+  judgePid,
+  judgeProcess,
+  judgeReadiness,
+  judgeStarttime,
+  parseHeartbeat,
+  parseReadiness,
   parseStateNumber,
+  parseUptime,
   PID_FILE,
+  type ProbeStatus,
+  type ProcessFacts,
+  READY_FILE,
+  READY_MAX_BYTES,
   STARTTIME_FILE,
   STATE_MAX_BYTES,
-} from "./_state.ts";
+  unitReason,
+  type Verdict,
+} from "./_verdict.ts";
+
+export type { ProbeStatus } from "./_verdict.ts";
 
 /**
- * Which unit to probe, and under which directory: as for `load()`.
+ * Which unit to probe, under which directory (as for `load()`), and what
+ * counts.
  *
- * @example
+ * @example A readiness probe that also wants a beat within 5 s
  * ```ts
  * import { probe, type ProbeOptions } from "@cic/liveness";
  *
- * const options: ProbeOptions = { unit: "api", rundir: await Deno.makeTempDir() };
- * console.log(probe(options).reason); // unit api: no pid file
+ * const options: ProbeOptions = { unit: "api", ready: true, maxAge: 5000 };
+ * console.log(probe({ ...options, rundir: await Deno.makeTempDir() }).reason); // unit api: no pid file
  * ```
  */
-export type ProbeOptions = LocationOptions;
-
-/**
- * Which check decided a probe's verdict, in the order the checks run:
- *
- * - `"healthy"`: the pid file names a live process, its start time matches
- *   (where recorded), and the error is `0`.
- * - `"bad-location"`: the unit or the rundir is not valid; nothing was read.
- * - `"no-pid"`: there is no pid file: `load()` has not run, or `reset()` has.
- * - `"bad-pid"`: the pid file is not a regular file, cannot be read, is
- *   empty, is not a number or is out of the range of pids.
- * - `"not-running"`: no process has that pid.
- * - `"thread"`: that id is a thread of another process, not a process.
- * - `"zombie"`: that process has exited and nobody has reaped it.
- * - `"bad-starttime"`: the starttime file is there but does not hold a number.
- * - `"restarted"`: that pid belongs to a later process than the one that
- *   wrote the state (a new pid 1 after a container restart).
- * - `"no-error"`: there is no error file: `set()` has not run yet.
- * - `"bad-error"`: the error file is not a regular file, cannot be read, is
- *   empty or is not a number.
- * - `"unhealthy"`: the error code is not `0`.
- *
- * @example Tell a unit that has not started from one that failed
- * ```ts
- * import { probe, type ProbeStatus } from "@cic/liveness";
- * import assert from "node:assert/strict";
- *
- * const starting: readonly ProbeStatus[] = ["no-pid", "no-error"];
- * const { status } = probe({ unit: "api", rundir: await Deno.makeTempDir() });
- * assert.ok(starting.includes(status));
- * ```
- */
-export type ProbeStatus =
-  | "healthy"
-  | "bad-location"
-  | "no-pid"
-  | "bad-pid"
-  | "not-running"
-  | "thread"
-  | "zombie"
-  | "bad-starttime"
-  | "restarted"
-  | "no-error"
-  | "bad-error"
-  | "unhealthy";
+export interface ProbeOptions extends LocationOptions {
+  /** Healthy only when the unit is also ready (a readiness probe). Default `false`. */
+  ready?: boolean;
+  /**
+   * The oldest heartbeat that counts, in milliseconds: a positive integer.
+   * Default: the maximum age the program recorded with its heartbeat.
+   */
+  maxAge?: number;
+}
 
 /**
  * The probe's verdict: a status for programs, a line for people.
@@ -122,125 +114,241 @@ export interface OptionNames {
 
 const API_NAMES: OptionNames = { unit: "options.unit", rundir: "options.rundir" };
 
-/** Probes the unit the options name, on `runtime`. */
+/** A file the checks want read: at most `maxBytes` of `path`. */
+interface Read {
+  readonly path: string;
+  readonly maxBytes: number;
+}
+
+/** What a read gave the checks: a {@linkcode FileHead}, or a file the probe may not read. */
+type Seen = FileHead | { readonly kind: "unreadable" };
+
+type Checks = Generator<Read, Judged, Seen>;
+type Judged = Verdict & { readonly pid?: number; readonly error?: number };
+
+/** Probes the unit the options name, on `runtime`, reading synchronously. */
 export function probeUnit(
   runtime: Runtime,
   options: ProbeOptions = {},
   names: OptionNames = API_NAMES,
 ): ProbeResult {
-  let location: Location;
+  const start = begin(runtime, options, names);
+  if ("status" in start) return start;
   try {
-    location = resolveLocation(runtime, options);
+    const checks = judge(start.dir, options);
+    let step = checks.next();
+    while (!step.done) {
+      const { path, maxBytes } = step.value;
+      step = checks.next(look(() => runtime.readHead(path, maxBytes)));
+    }
+    return result(start, step.value);
   } catch (error) {
-    if (!(error instanceof LocationError)) throw error;
-    return { healthy: false, status: "bad-location", reason: locationReason(error, names) };
+    return result(start, failedVerdict(failure(error)));
   }
-  const { unit, dir } = location;
-  const verdict = judge(runtime, dir);
+}
+
+/**
+ * {@linkcode probeUnit} with `runtime.readHeadAsync` where the runtime has
+ * it (Deno, whose opens may block), so that no open can hang the command.
+ */
+export async function probeUnitAsync(
+  runtime: Runtime,
+  options: ProbeOptions = {},
+  names: OptionNames = API_NAMES,
+): Promise<ProbeResult> {
+  const readAsync = runtime.readHeadAsync?.bind(runtime);
+  if (!readAsync) return probeUnit(runtime, options, names);
+  const start = begin(runtime, options, names);
+  if ("status" in start) return start;
+  try {
+    const checks = judge(start.dir, options);
+    let step = checks.next();
+    while (!step.done) {
+      const { path, maxBytes } = step.value;
+      let seen: Seen;
+      try {
+        seen = await readAsync(path, maxBytes);
+      } catch (error) {
+        seen = look(() => {
+          throw error;
+        });
+      }
+      step = checks.next(seen);
+    }
+    return result(start, step.value);
+  } catch (error) {
+    return result(start, failedVerdict(failure(error)));
+  }
+}
+
+/** The location, or the verdict when there is none to probe. */
+function begin(
+  runtime: Runtime,
+  options: ProbeOptions,
+  names: OptionNames,
+): Location | ProbeResult {
+  const { maxAge } = options;
+  if (maxAge !== undefined && !(Number.isSafeInteger(maxAge) && maxAge > 0)) {
+    throw new TypeError(
+      `Cannot probe: options.maxAge must be a positive whole number of milliseconds, got ${maxAge}`,
+    );
+  }
+  try {
+    return resolveLocation(runtime, options);
+  } catch (error) {
+    if (error instanceof LocationError) {
+      return { healthy: false, status: "bad-location", reason: locationReason(error, names) };
+    }
+    // The environment or the host name could not be read (Deno's permissions).
+    const { reason } = failedVerdict(failure(error));
+    return { healthy: false, status: "failed", reason };
+  }
+}
+
+function result({ unit, dir }: Location, judged: Judged): ProbeResult {
   return {
-    ...verdict,
-    healthy: verdict.status === "healthy",
-    reason: `unit ${printable(unit)}: ${verdict.reason}`,
+    ...judged,
+    healthy: judged.status === "healthy",
+    reason: unitReason(unit, judged),
     unit,
     dir,
   };
 }
 
-type Verdict = Pick<ProbeResult, "status" | "reason" | "pid" | "error">;
-
 /** The checks, in order; the first that fails gives the verdict. */
-function judge(runtime: Runtime, dir: string): Verdict {
-  const pidText = readNumber(runtime, dir, PID_FILE, false);
-  if (pidText === undefined) return { status: "no-pid", reason: "no pid file" };
-  if (typeof pidText !== "string") return { status: "bad-pid", reason: pidText.problem };
-  const limit = readPidMax(runtime) - 1;
-  const pid = Number(pidText);
-  if (pid < 1 || pid > limit) {
-    return { status: "bad-pid", reason: `pid ${pidText} is out of range (1 to ${limit})` };
+function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
+  // 2. The pid file holds a pid below pid_max.
+  const pidFound = yield* readState(dir, PID_FILE, STATE_MAX_BYTES, numberParser(false));
+  const pidMaxHead = yield { path: "/proc/sys/kernel/pid_max", maxBytes: 16 };
+  const pidMaxMatch = pidMaxHead.kind === "file"
+    ? /^([1-9][0-9]{0,9})\n?$/.exec(pidMaxHead.text)
+    : null;
+  const pidVerdict = judgePid(pidFound, pidMaxMatch ? Number(pidMaxMatch[1]) : PID_MAX_FALLBACK);
+  if (pidVerdict || pidFound.kind !== "value") return pidVerdict ?? unreachable();
+  const pid = Number(pidFound.value);
+
+  // 3. A live process, not a thread, not a zombie.
+  const facts = yield* processFacts(pid);
+  if (facts.kind === "not-running") {
+    // With hidepid, /proc shows only this user's processes: pid 1 is not there.
+    const init = yield { path: "/proc/1", maxBytes: 0 };
+    if (init.kind === "missing") return { ...failedVerdict(hidden(pid)), pid };
+  }
+  const processVerdict = judgeProcess(pid, facts);
+  if (processVerdict || facts.kind !== "running") return { ...(processVerdict!), pid };
+
+  // 4. Where the writer recorded its start time (the seed did not), it is this process's.
+  const starttime = yield* readState(dir, STARTTIME_FILE, STATE_MAX_BYTES, numberParser(false));
+  const starttimeVerdict = judgeStarttime(pid, starttime, facts.starttime);
+  if (starttimeVerdict) return { ...starttimeVerdict, pid };
+
+  // 5. The error code is 0.
+  const errorFound = yield* readState(dir, ERROR_FILE, STATE_MAX_BYTES, numberParser(true));
+  const errorCode = errorFound.kind === "value" ? Number(errorFound.value) : undefined;
+  const error = errorCode !== undefined && Number.isSafeInteger(errorCode)
+    ? { error: errorCode }
+    : {};
+  const errorVerdict = judgeError(errorFound);
+  if (errorVerdict) return { ...errorVerdict, pid, ...error };
+
+  // 6. A heartbeat of this writer is fresh.
+  const beat = yield* readState(dir, HEARTBEAT_FILE, HEARTBEAT_MAX_BYTES, parseHeartbeat);
+  if (beat.kind === "problem") {
+    return { ...judgeHeartbeatFile(beat.problem), pid, ...error };
+  }
+  const writer = starttime.kind === "value" ? starttime.value : undefined;
+  if (beat.kind === "value" && beat.value.pid === pid && beat.value.starttime === writer) {
+    const uptime = yield { path: "/proc/uptime", maxBytes: 64 };
+    const now = uptime.kind === "file" ? parseUptime(uptime.text) : undefined;
+    if (now === undefined) return { ...failedVerdict("cannot read /proc/uptime"), pid, ...error };
+    const heartbeatVerdict = judgeHeartbeat(beat.value, now, maxAge);
+    if (heartbeatVerdict) return { ...heartbeatVerdict, pid, ...error };
   }
 
-  const read: HeadReader = (path, maxBytes) => look(runtime, path, maxBytes);
-  const tgid = readStatusTgid(runtime, pid, read);
-  if (tgid === undefined) {
-    return { status: "not-running", reason: `pid ${pid} is not running`, pid };
+  // 7. Readiness, when asked: a missing ready file is ready.
+  if (ready) {
+    const readiness = yield* readState(dir, READY_FILE, READY_MAX_BYTES, readinessParser);
+    const readyVerdict = judgeReadiness(readiness);
+    if (readyVerdict) return { ...readyVerdict, pid, ...error };
   }
-  if (tgid !== pid) {
-    return { status: "thread", reason: `pid ${pid} is a thread of process ${tgid}`, pid };
-  }
-  const stat = readProcessStat(runtime, pid, read);
-  if (stat === undefined) {
-    return { status: "not-running", reason: `pid ${pid} is not running`, pid };
-  }
-  if (stat.state === "Z" || stat.state === "X") {
-    return { status: "zombie", reason: `pid ${pid} is a zombie`, pid };
-  }
+  return { ...healthyVerdict(pid, ready), pid, ...error };
+}
 
-  // The seed wrote no starttime file: then the pid alone has to do.
-  const starttime = readNumber(runtime, dir, STARTTIME_FILE, false);
-  if (starttime !== undefined && typeof starttime !== "string") {
-    return { status: "bad-starttime", reason: starttime.problem, pid };
-  }
-  if (starttime !== undefined && starttime !== stat.starttime) {
-    return {
-      status: "restarted",
-      reason: `state is from an earlier process with pid ${pid}`,
-      pid,
-    };
-  }
+/** Why a probe cannot tell whether `pid` runs: `/proc` hides other users' processes, or is missing. */
+function hidden(pid: number): string {
+  return `/proc shows no pid 1 (hidepid?), so pid ${pid} may be running`;
+}
 
-  const errorText = readNumber(runtime, dir, ERROR_FILE, true);
-  if (errorText === undefined) return { status: "no-error", reason: "no error file", pid };
-  if (typeof errorText !== "string") return { status: "bad-error", reason: errorText.problem, pid };
-  const verdict: Verdict = errorText === "0"
-    ? { status: "healthy", reason: `healthy (pid ${pid})`, pid }
-    : { status: "unhealthy", reason: `error ${errorText}`, pid };
-  const error = Number(errorText);
-  return Number.isSafeInteger(error) ? { ...verdict, error } : verdict;
+function unreachable(): never {
+  throw new Error("unreachable");
+}
+
+/** `/proc/<pid>/status` then `/proc/<pid>/stat`, each read whole in one open. */
+function* processFacts(pid: number): Generator<Read, ProcessFacts, Seen> {
+  const status = yield { path: `/proc/${pid}/status`, maxBytes: PROC_MAX_BYTES };
+  const tgid = status.kind === "file" ? parseStatusTgid(status.text) : undefined;
+  if (tgid === undefined) return { kind: "not-running" };
+  if (tgid !== pid) return { kind: "thread", tgid };
+  const statHead = yield { path: `/proc/${pid}/stat`, maxBytes: PROC_MAX_BYTES };
+  const stat = statHead.kind === "file" ? parseProcessStat(statHead.text) : undefined;
+  if (stat === undefined) return { kind: "not-running" };
+  if (stat.state === "Z" || stat.state === "X") return { kind: "zombie" };
+  return { kind: "running", starttime: stat.starttime };
 }
 
 /**
- * The number in `<dir>/<name>` as text; `undefined` when there is no such
- * file; else what is wrong with it.
+ * What is at `<dir>/<name>`: nothing, a problem (`is a symbolic link`,
+ * `is empty`, ...), or what `parse` makes of its text. Text longer than
+ * `maxBytes`, or with a NUL byte (where bash's `read` stops), is not valid.
  */
-function readNumber(
-  runtime: Runtime,
+function* readState<T>(
   dir: string,
   name: string,
-  signed: boolean,
-): string | { problem: string } | undefined {
-  const head = look(runtime, `${dir}/${name}`, STATE_MAX_BYTES);
+  maxBytes: number,
+  parse: ((text: string) => T | undefined) & { invalid?: string },
+): Generator<Read, Found<T>, Seen> {
+  const head = yield { path: `${dir}/${name}`, maxBytes };
+  const invalid = parse.invalid ?? "is not valid";
+  const problem = (problem: string) => ({ kind: "problem" as const, problem });
   switch (head.kind) {
     case "missing":
-      return undefined;
+      return { kind: "missing" };
+    case "link":
+      return problem("is a symbolic link");
     case "unreadable":
-      return { problem: `${name} file is not readable` };
+      return problem("is not readable");
     case "directory":
     case "other":
-      return { problem: `${name} file is not a regular file` };
+      return problem("is not a regular file");
   }
-  if (!head.truncated && (head.text === "" || head.text === "\n")) {
-    return { problem: `${name} file is empty` };
-  }
-  const value = head.truncated ? undefined : parseStateNumber(head.text, signed);
-  return value ?? { problem: `${name} file is not a number` };
+  if (!head.truncated && (head.text === "" || head.text === "\n")) return problem("is empty");
+  const value = head.truncated || head.text.includes("\0") ? undefined : parse(head.text);
+  return value === undefined ? problem(invalid) : { kind: "value", value };
+}
+
+function numberParser(signed: boolean) {
+  return Object.assign((text: string) => parseStateNumber(text, signed), {
+    invalid: "is not a number",
+  });
+}
+
+/** The ready file, each byte of its reason outside printable ASCII as `?` (bash's view). */
+function readinessParser(text: string) {
+  const line = text.endsWith("\n") ? text.slice(0, -1) : text;
+  return line.includes("\n") ? undefined : parseReadiness(line.replace(/[^\x20-\x7e]/g, "?"));
 }
 
 /**
- * {@linkcode Runtime.readHead}, with the errors that mean "nothing usable
- * there" as verdicts, as bash's `[[ -e ]]` and `[[ -r ]]` see them:
- * `EACCES` and `EPERM` (also from a directory on the way that may not be
- * searched) make the file unreadable; `ENOENT`, `ENOTDIR`, `ELOOP`,
- * `ENAMETOOLONG` and `ESRCH` make it missing. Any other error (`EIO`,
- * `EMFILE`, Deno without `--allow-all`, ...) is thrown: the probe cannot
- * judge.
+ * Runs `read`, with the errors that mean "nothing usable there" as what
+ * bash's `[[ -e ]]` and `[[ -r ]]` see: `EACCES` and `EPERM` (also from a
+ * directory on the way that may not be searched) make the file unreadable;
+ * `ENOENT`, `ENOTDIR`, `ELOOP`, `ENAMETOOLONG` and `ESRCH` make it missing.
+ * Any other error (`EIO`, `EMFILE`, Deno without `--allow-all`, ...) is
+ * thrown: the probe cannot judge.
  */
-function look(
-  runtime: Runtime,
-  path: string,
-  maxBytes: number,
-): FileHead | { readonly kind: "unreadable" } {
+function look(read: () => FileHead): Seen {
   try {
-    return runtime.readHead(path, maxBytes);
+    return read();
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === "EACCES" || code === "EPERM") return { kind: "unreadable" };
@@ -255,6 +363,21 @@ function look(
   }
 }
 
+/** Why the probe could not judge, in a few words. */
+function failure(error: unknown): string {
+  const { code, name, message } = (error ?? {}) as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+  };
+  if (code === "EMFILE" || code === "ENFILE") return "too many open files";
+  const text = typeof message === "string" ? message.split("\n")[0] : String(error);
+  if (name === "NotCapable" || name === "PermissionDenied") {
+    return `Deno needs --allow-all to probe (${text})`;
+  }
+  return text;
+}
+
 /** `invalid unit name from $CIC_UNIT: contains '/'`, naming options as the caller does. */
 function locationReason({ what, source, problem }: LocationError, names: OptionNames): string {
   const named = source === API_NAMES.unit
@@ -263,20 +386,4 @@ function locationReason({ what, source, problem }: LocationError, names: OptionN
     ? names.rundir
     : source;
   return `invalid ${what} from ${named}: ${problem}`;
-}
-
-const encoder = new TextEncoder();
-
-/**
- * `text` safe for one line of a log: each UTF-8 byte outside printable ASCII
- * becomes `?` (as bash does it byte by byte, so both probes print the same),
- * and at most `maxBytes` are kept.
- */
-export function printable(text: string, maxBytes = Infinity): string {
-  let line = "";
-  for (const byte of encoder.encode(text)) {
-    if (line.length >= maxBytes) break;
-    line += byte >= 0x20 && byte <= 0x7e ? String.fromCharCode(byte) : "?";
-  }
-  return line;
 }

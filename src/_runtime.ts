@@ -15,10 +15,14 @@
 
 import type { StateFs } from "./_state_fs.ts";
 
-/** What {@linkcode Runtime.readHead} found at a path. */
+/**
+ * What {@linkcode Runtime.readHead} found at a path: the type `lstat` gives
+ * (a symbolic link is never followed), or a regular file's first bytes.
+ * `text` holds one character per byte (Latin-1), as bash sees them.
+ */
 export type FileHead =
   | { readonly kind: "file"; readonly text: string; readonly truncated: boolean }
-  | { readonly kind: "missing" | "directory" | "other" };
+  | { readonly kind: "missing" | "link" | "directory" | "other" };
 
 /** Everything the core needs from Deno, Node or Bun. */
 export interface Runtime {
@@ -51,10 +55,20 @@ export interface Runtime {
   /** Ends the process now with `code`. */
   exit(code: number): never;
   /**
-   * Reads at most `maxBytes` of a regular file. Never blocks on a FIFO and
-   * never reads more than asked, so a huge or hostile file costs nothing.
+   * Reads at most `maxBytes` of a regular file: `lstat` first (its type is
+   * the answer for anything but a regular file), then an open that does not
+   * block where the runtime has one (Node, Bun: `O_NONBLOCK`, `O_NOFOLLOW`),
+   * then `fstat` to check that the file opened is the one `lstat` saw. On
+   * Deno a FIFO swapped in between `lstat` and the open blocks the open.
    */
   readHead(path: string, maxBytes: number): FileHead;
+  /**
+   * {@linkcode readHead} for runtimes whose only open may block (Deno): the
+   * open runs under a deadline, and an open still blocked then is abandoned
+   * (an `ETIMEDOUT` error; the process then exits as soon as its exit code
+   * is set).
+   */
+  readHeadAsync?(path: string, maxBytes: number): Promise<FileHead>;
   /** The command line after the script, for a command-line entry. */
   args(): string[];
   /** Writes `text` to standard output, synchronously. */
@@ -79,12 +93,6 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 /**
- * Keeps a byte-order mark, which the default decoder drops: bash sees its
- * bytes, so `\uFEFF0` must not read as `0`.
- */
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-
-/**
  * Reads a regular file's first `maxBytes` through `read`, which fills the
  * buffer it is given and returns how many bytes it read (0 or `null` at the
  * end). One byte more is read to tell whether the file is longer.
@@ -100,9 +108,40 @@ export function readFileHead(
     if (!count) break;
     length += count;
   }
+  return fileHead(buffer.subarray(0, length), maxBytes);
+}
+
+/** The head of a file whose first `bytes` were read: `truncated` when there are more than `maxBytes`. */
+export function fileHead(bytes: Uint8Array, maxBytes: number): FileHead {
   return {
     kind: "file",
-    text: decoder.decode(buffer.subarray(0, Math.min(length, maxBytes))),
-    truncated: length > maxBytes,
+    text: latin1(bytes.subarray(0, maxBytes)),
+    truncated: bytes.length > maxBytes,
   };
 }
+
+/** One character per byte, as bash reads a file: a byte-order mark stays, a bad byte stays one. */
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (let at = 0; at < bytes.length; at += 4096) {
+    text += String.fromCharCode(...bytes.subarray(at, at + 4096));
+  }
+  return text;
+}
+
+/** Where a file read by {@linkcode Runtime.readHead} lives: its device and inode. */
+export interface FileIdentity {
+  readonly dev: number | bigint | null;
+  readonly ino: number | bigint | null;
+}
+
+/** Whether `a` and `b` are the same file (where the runtime tells inodes). */
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** Enough of `/proc/self/cmdline` for any command line a probe is given (Linux's ARG_MAX is 2 MiB). */
+export const CMDLINE_MAX_BYTES = 2 << 20;
+
+/** How often a read starts over when the file was replaced between `lstat` and the open. */
+export const READ_ATTEMPTS = 3;

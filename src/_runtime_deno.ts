@@ -4,14 +4,34 @@
  * @module
  */
 import type * as Fs from "node:fs";
-import { type FileHead, readFileHead, type Runtime } from "./_runtime.ts";
+import {
+  type FileHead,
+  fileHead,
+  READ_ATTEMPTS,
+  readFileHead,
+  type Runtime,
+  sameFile,
+} from "./_runtime.ts";
 import type { NodeProcess } from "./_runtime_node.ts";
 import { nodeStateFs, type StateFs } from "./_state_fs.ts";
 
 /** The part of the `Deno` namespace this adapter uses, typed here so the npm build compiles without Deno's types. */
 interface DenoFile {
   readSync(buffer: Uint8Array): number | null;
+  read(buffer: Uint8Array): Promise<number | null>;
+  writeSync(data: Uint8Array): number;
+  statSync(): DenoFileInfo;
+  stat(): Promise<DenoFileInfo>;
   close(): void;
+}
+
+/** See {@linkcode DenoFile}. */
+interface DenoFileInfo {
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+  dev: number;
+  ino: number | null;
 }
 
 /** See {@linkcode DenoFile}. */
@@ -20,18 +40,15 @@ export interface DenoNamespace {
   hostname(): string;
   readonly env: { get(name: string): string | undefined };
   cwd(): string;
-  openSync(
-    path: string,
-    options: {
-      read?: boolean;
-    },
-  ): DenoFile;
-  statSync(path: string): { isFile: boolean; isDirectory: boolean };
+  openSync(path: string, options: { read: true }): DenoFile;
+  open(path: string, options: { read: true }): Promise<DenoFile>;
+  lstatSync(path: string): DenoFileInfo;
+  lstat(path: string): Promise<DenoFileInfo>;
+  exit(code: number): never;
   osUptime(): number;
   addSignalListener(signal: string, listener: () => void): void;
   removeSignalListener(signal: string, listener: () => void): void;
   unrefTimer(id: number): void;
-  exit(code: number): never;
   readonly args: string[];
   readonly stdout: { writeSync(data: Uint8Array): number };
   exitCode: number;
@@ -58,6 +75,8 @@ function nodeFs(): typeof Fs {
 
 /** The Deno implementation of {@linkcode Runtime}. */
 export function denoRuntime(deno: DenoNamespace): Runtime {
+  /** Whether an open was left blocked (see {@linkcode openWithin}). */
+  let abandoned = false;
   let stateFs: StateFs | undefined;
   return {
     pid: deno.pid,
@@ -100,28 +119,98 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     writeOut: (text) => writeAll(deno.stdout, text),
     setExitCode(code) {
       deno.exitCode = code;
+      // An open left blocked would keep the process alive: end it now.
+      if (abandoned) deno.exit(code);
     },
     isMain: (meta) => meta.main === true,
     readHead(path, maxBytes): FileHead {
-      let stat;
-      try {
-        // Deno.openSync takes no O_NONBLOCK, so look before opening: a FIFO
-        // with no writer would block the open.
-        stat = deno.statSync(path);
-      } catch (error) {
-        if ((error as { code?: string }).code === "ENOENT") {
-          return { kind: "missing" };
+      // Deno.openSync takes no O_NONBLOCK: a FIFO swapped in after the
+      // lstat blocks this open (readHeadAsync puts a deadline on it).
+      for (let attempt = 1;; attempt++) {
+        const seen = lookSync(() => deno.lstatSync(path));
+        if (seen.kind !== "file") return seen;
+        const file = deno.openSync(path, { read: true });
+        try {
+          const opened = file.statSync();
+          if (!sameFile(opened, seen.info) && attempt < READ_ATTEMPTS) continue;
+          if (!opened.isFile) return { kind: typeOf(opened) as "directory" | "other" };
+          return readFileHead((buffer) => file.readSync(buffer), maxBytes);
+        } finally {
+          file.close();
         }
-        throw error;
       }
-      if (stat.isDirectory) return { kind: "directory" };
-      if (!stat.isFile) return { kind: "other" };
-      const file = deno.openSync(path, { read: true });
-      try {
-        return readFileHead((buffer) => file.readSync(buffer), maxBytes);
-      } finally {
-        file.close();
+    },
+    async readHeadAsync(path, maxBytes): Promise<FileHead> {
+      for (let attempt = 1;; attempt++) {
+        const seen = await lookAsync(deno.lstat(path));
+        if (seen.kind !== "file") return seen;
+        const file = await openWithin(path, OPEN_DEADLINE_MS);
+        try {
+          const opened = await file.stat();
+          if (!sameFile(opened, seen.info) && attempt < READ_ATTEMPTS) continue;
+          if (!opened.isFile) return { kind: typeOf(opened) as "directory" | "other" };
+          const buffer = new Uint8Array(maxBytes + 1);
+          let length = 0;
+          while (length < buffer.length) {
+            const count = await file.read(buffer.subarray(length));
+            if (!count) break;
+            length += count;
+          }
+          return fileHead(buffer.subarray(0, length), maxBytes);
+        } finally {
+          file.close();
+        }
       }
     },
   };
+
+  /** Deno.open, or an `ETIMEDOUT` error once `ms` have passed (the open is abandoned). */
+  function openWithin(path: string, ms: number): Promise<DenoFile> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abandoned = true;
+        reject(Object.assign(
+          new Error(`Cannot open ${path}: still blocked after ${ms} ms (a FIFO in its place?)`),
+          { code: "ETIMEDOUT" },
+        ));
+      }, ms);
+    });
+    return Promise.race([deno.open(path, { read: true }), deadline])
+      .finally(() => clearTimeout(timer));
+  }
+}
+
+/** How long the command waits for an open of a file `lstat` called regular. */
+const OPEN_DEADLINE_MS = 1000;
+
+type Seen = { kind: "file"; info: DenoFileInfo } | {
+  kind: "missing" | "link" | "directory" | "other";
+};
+
+function typeOf(info: DenoFileInfo): "file" | "link" | "directory" | "other" {
+  return info.isFile ? "file" : info.isSymlink ? "link" : info.isDirectory ? "directory" : "other";
+}
+
+function seenAs(info: DenoFileInfo): Seen {
+  const kind = typeOf(info);
+  return kind === "file" ? { kind, info } : { kind };
+}
+
+function lookSync(lstat: () => DenoFileInfo): Seen {
+  try {
+    return seenAs(lstat());
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return { kind: "missing" };
+    throw error;
+  }
+}
+
+async function lookAsync(lstat: Promise<DenoFileInfo>): Promise<Seen> {
+  try {
+    return seenAs(await lstat);
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return { kind: "missing" };
+    throw error;
+  }
 }

@@ -10,7 +10,14 @@
 import type * as Fs from "node:fs";
 import type * as Os from "node:os";
 import type * as Url from "node:url";
-import { type FileHead, readFileHead, type Runtime } from "./_runtime.ts";
+import {
+  CMDLINE_MAX_BYTES,
+  type FileHead,
+  READ_ATTEMPTS,
+  readFileHead,
+  type Runtime,
+  sameFile,
+} from "./_runtime.ts";
 import { nodeStateFs, type StateFs } from "./_state_fs.ts";
 
 /** The part of Node's `process` this adapter uses. */
@@ -18,6 +25,7 @@ export interface NodeProcess {
   readonly pid: number;
   readonly argv: string[];
   readonly env: Record<string, string | undefined>;
+  readonly versions: { readonly bun?: string };
   exitCode?: number | string | null | undefined;
   cwd(): string;
   kill(pid: number, signal: number): void;
@@ -32,11 +40,22 @@ export interface NodeProcess {
 
 const encoder = new TextEncoder();
 
+/** The kind of file `stat` describes. */
+function typeOf(stat: Fs.Stats): "file" | "link" | "directory" | "other" {
+  return stat.isFile()
+    ? "file"
+    : stat.isSymbolicLink()
+    ? "link"
+    : stat.isDirectory()
+    ? "directory"
+    : "other";
+}
+
 /** The Node/Bun implementation of {@linkcode Runtime}. */
 export function nodeRuntime(process: NodeProcess): Runtime {
   const fs = process.getBuiltinModule("node:fs");
   let stateFs: StateFs | undefined;
-  const { O_RDONLY, O_NONBLOCK } = fs.constants;
+  const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
   const writeAll = (fd: number, text: string) => {
     const bytes = encoder.encode(text);
     for (let done = 0; done < bytes.length;) {
@@ -69,28 +88,57 @@ export function nodeRuntime(process: NodeProcess): Runtime {
     unrefTimer: (timer) => (timer as { unref?: () => void }).unref?.(),
     exit: (code) => process.exit(code),
     readHead(path, maxBytes): FileHead {
-      let fd: number;
-      try {
-        // O_NONBLOCK: opening a FIFO with no writer must not hang the probe.
-        fd = fs.openSync(path, O_RDONLY | O_NONBLOCK);
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === "ENOENT") return { kind: "missing" };
-        // A unix socket cannot be opened (nor can a device with nothing
-        // behind it): it is no regular file, as Deno's stat() and bash say.
-        if (code === "ENXIO") return { kind: "other" };
-        throw error;
-      }
-      try {
-        const stat = fs.fstatSync(fd);
-        if (stat.isDirectory()) return { kind: "directory" };
-        if (!stat.isFile()) return { kind: "other" };
-        return readFileHead((buffer) => fs.readSync(fd, buffer), maxBytes);
-      } finally {
-        fs.closeSync(fd);
+      for (let attempt = 1;; attempt++) {
+        let seen: Fs.Stats;
+        try {
+          seen = fs.lstatSync(path);
+        } catch (error) {
+          if ((error as { code?: string }).code === "ENOENT") return { kind: "missing" };
+          throw error;
+        }
+        const kind = typeOf(seen);
+        if (kind !== "file") return { kind };
+        let fd: number;
+        try {
+          // O_NONBLOCK: a FIFO swapped in since the lstat must not hang the
+          // probe; O_NOFOLLOW: nor may a link swapped in lead elsewhere.
+          fd = fs.openSync(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          if (code === "ENOENT" && attempt < READ_ATTEMPTS) continue;
+          if (code === "ENOENT") return { kind: "missing" };
+          if (code === "ELOOP") return { kind: "link" };
+          // A socket swapped in cannot be opened (ENXIO): no regular file.
+          if (code === "ENXIO") return { kind: "other" };
+          throw error;
+        }
+        try {
+          const opened = fs.fstatSync(fd);
+          // Replaced since the lstat (a writer's rename): look again.
+          if (!sameFile(opened, seen) && attempt < READ_ATTEMPTS) continue;
+          const now = typeOf(opened);
+          if (now !== "file") return { kind: now === "link" ? "other" : now };
+          return readFileHead((buffer) => fs.readSync(fd, buffer), maxBytes);
+        } finally {
+          fs.closeSync(fd);
+        }
       }
     },
-    args: () => process.argv.slice(2),
+    args() {
+      const args = process.argv.slice(2);
+      // Bun drops a `--` right after the script; /proc/self/cmdline keeps it.
+      if (process.versions.bun === undefined) return args;
+      try {
+        const head = this.readHead("/proc/self/cmdline", CMDLINE_MAX_BYTES);
+        const raw = head.kind === "file" && !head.truncated ? head.text.split("\0") : [];
+        if (raw.at(-1) === "") raw.pop();
+        return raw.length > args.length && raw[raw.length - args.length - 1] === "--"
+          ? ["--", ...args]
+          : args;
+      } catch {
+        return args;
+      }
+    },
     // Not process.stdout: setting up its stream costs Bun about 10 ms.
     writeOut: (text) => writeAll(1, text),
     setExitCode(code) {

@@ -24,7 +24,15 @@ import {
 } from "./_identity.ts";
 import { errorCode, type Runtime } from "./_runtime.ts";
 import type { Entry } from "./_state_fs.ts";
-import { ERROR_FILE, HEARTBEAT_FILE, PID_FILE, READY_FILE, STARTTIME_FILE } from "./_verdict.ts";
+import {
+  ERROR_FILE,
+  HEARTBEAT_FILE,
+  parseStateNumber,
+  PID_FILE,
+  READY_FILE,
+  STARTTIME_FILE,
+  STATE_MAX_BYTES,
+} from "./_verdict.ts";
 import { StateError } from "./errors.ts";
 
 export { ERROR_FILE, HEARTBEAT_FILE, PID_FILE, READY_FILE, STARTTIME_FILE };
@@ -56,12 +64,6 @@ let counter = 0;
 export function tempName(name: string, writer: Identity): string {
   return `.${name}.${identityName(writer)}.${counter++}.tmp`;
 }
-
-/**
- * The most a reader of the state reads of a pid, error or start time
- * file: any valid one fits many times over, and a huge file costs nothing.
- */
-export const STATE_MAX_BYTES = 32;
 
 /** A unit directory, opened. */
 export class UnitDirectory {
@@ -333,20 +335,8 @@ export function removeDirectoryQuietly(runtime: Runtime, path: string): void {
   }
 }
 
-const UNSIGNED = /^(?:0|[1-9][0-9]*)$/;
-const SIGNED = /^(?:0|-?[1-9][0-9]*)$/;
-
-/**
- * The number in a state file's text, as the writer writes it: canonical
- * decimal (no `+`, no leading zero, `-` only when `signed`) and at most one
- * trailing newline, which the seed's files lack. Returns the digits as text
- * (an error code may exceed a safe integer; a start time is compared as
- * text), or `undefined` for anything else.
- */
-export function parseStateNumber(text: string, signed: boolean): string | undefined {
-  const value = text.endsWith("\n") ? text.slice(0, -1) : text;
-  return (signed ? SIGNED : UNSIGNED).test(value) ? value : undefined;
-}
+// The probes read state numbers too, and load no writer code: their parser lives with the verdict.
+export { parseStateNumber, STATE_MAX_BYTES };
 
 /** The owner `dir`'s state names: its pid and start time files; `undefined` without a valid pid. */
 export function readOwner(dir: UnitDirectory): Identity | undefined {

@@ -92,6 +92,27 @@ export const HEARTBEAT_FILE = "heartbeat";
 /** See {@linkcode PID_FILE}. */
 export const READY_FILE = "ready";
 
+/**
+ * The most a probe reads of a state file: a pid, an error code or a start
+ * time fits many times over, and a huge file costs nothing.
+ */
+export const STATE_MAX_BYTES = 32;
+
+const UNSIGNED = /^(?:0|[1-9][0-9]*)$/;
+const SIGNED = /^(?:0|-?[1-9][0-9]*)$/;
+
+/**
+ * The number in a state file's text, as the writers write it:
+ * canonical decimal (no `+`, no leading zero, `-` only when `signed`) and at
+ * most one trailing newline, which the seed's files lack. Returns the digits
+ * as text (an error code may exceed a safe integer; a start time is compared
+ * as text), or `undefined` for anything else.
+ */
+export function parseStateNumber(text: string, signed: boolean): string | undefined {
+  const value = text.endsWith("\n") ? text.slice(0, -1) : text;
+  return (signed ? SIGNED : UNSIGNED).test(value) ? value : undefined;
+}
+
 /** `pid file is empty`: the line for a state file that is there but unusable. */
 export function fileProblem(name: string, problem: string): string {
   return `${name} file ${problem}`;
@@ -102,6 +123,73 @@ export function formatSeconds(ms: number): string {
   const whole = Math.floor(ms / 1000);
   const fraction = String(ms % 1000).padStart(3, "0").replace(/0+$/, "");
   return fraction === "" ? String(whole) : `${whole}.${fraction}`;
+}
+
+/** The line of a verdict on `unit`: `unit api: error 3`. */
+export function unitReason(unit: string, verdict: Verdict): string {
+  return `unit ${printable(unit)}: ${verdict.reason}`;
+}
+
+/** The probe could not judge: `probe failed: too many open files`. */
+export function failedVerdict(problem: string): Verdict {
+  return { status: "failed", reason: `probe failed: ${printable(problem, 200)}` };
+}
+
+// --- pid, process, starttime ---------------------------------------------
+
+/**
+ * Check 2: the pid file. `found` holds the pid as canonical decimal text,
+ * which may be far beyond a safe integer; `pidMax` is the kernel's bound.
+ */
+export function judgePid(found: Found<string>, pidMax: number): Verdict | undefined {
+  switch (found.kind) {
+    case "missing":
+      return { status: "no-pid", reason: "no pid file" };
+    case "problem":
+      return { status: "bad-pid", reason: fileProblem(PID_FILE, found.problem) };
+  }
+  const pid = Number(found.value);
+  const limit = pidMax - 1;
+  if (pid >= 1 && pid <= limit) return undefined;
+  return { status: "bad-pid", reason: `pid ${found.value} is out of range (1 to ${limit})` };
+}
+
+/** What `/proc` says of a pid: no process, a thread of another, a zombie, or a live process. */
+export type ProcessFacts =
+  | { readonly kind: "not-running" }
+  | { readonly kind: "thread"; readonly tgid: number }
+  | { readonly kind: "zombie" }
+  | { readonly kind: "running"; readonly starttime: string };
+
+/** Check 3: the pid is a live process. */
+export function judgeProcess(pid: number, facts: ProcessFacts): Verdict | undefined {
+  switch (facts.kind) {
+    case "not-running":
+      return { status: "not-running", reason: `pid ${pid} is not running` };
+    case "thread":
+      return { status: "thread", reason: `pid ${pid} is a thread of process ${facts.tgid}` };
+    case "zombie":
+      return { status: "zombie", reason: `pid ${pid} is a zombie` };
+  }
+  return undefined;
+}
+
+/** Check 4: where a start time was recorded, it is the live process's. */
+export function judgeStarttime(
+  pid: number,
+  found: Found<string>,
+  starttime: string,
+): Verdict | undefined {
+  switch (found.kind) {
+    case "missing":
+      return undefined;
+    case "problem":
+      return { status: "bad-starttime", reason: fileProblem(STARTTIME_FILE, found.problem) };
+  }
+  return found.value === starttime ? undefined : {
+    status: "restarted",
+    reason: `state is from an earlier process with pid ${pid}`,
+  };
 }
 
 // --- error ---------------------------------------------------------------
@@ -140,6 +228,9 @@ export function formatHeartbeat(beat: Heartbeat): string {
   return `${seconds}.${hundredths} ${beat.maxAge} ${beat.pid} ${beat.starttime ?? "-"}`;
 }
 
+/** The most a probe reads of the heartbeat file: its longest valid line is 66 bytes. */
+export const HEARTBEAT_MAX_BYTES = 128;
+
 /** Parses a heartbeat line; `undefined` when it is not one. */
 export function parseHeartbeat(text: string): Heartbeat | undefined {
   const match = HEARTBEAT_LINE.exec(text);
@@ -158,6 +249,11 @@ export function parseUptime(text: string): number | undefined {
   return match ? Number(match[1]) * 100 + Number(match[2]) : undefined;
 }
 
+/** Check 6, when the heartbeat file is there but not usable: `is empty`, `is not valid`, ... */
+export function judgeHeartbeatFile(problem: string): Verdict {
+  return { status: "bad-heartbeat", reason: fileProblem(HEARTBEAT_FILE, problem) };
+}
+
 /**
  * Check 6: the heartbeat's age, against `maxAge` (ms) when given, else the
  * writer's own. `now` is the uptime in hundredths of a second. A beat from
@@ -166,9 +262,7 @@ export function parseUptime(text: string): number | undefined {
 export function judgeHeartbeat(beat: Heartbeat, now: number, maxAge?: number): Verdict | undefined {
   const age = (now - beat.at) * 10;
   const limit = maxAge ?? beat.maxAge;
-  if (age < 0) {
-    return { status: "bad-heartbeat", reason: fileProblem(HEARTBEAT_FILE, "is from the future") };
-  }
+  if (age < 0) return judgeHeartbeatFile("is from the future");
   if (age <= limit) return undefined;
   return {
     status: "stale",

@@ -13,32 +13,35 @@ export type { ProbeOptions, ProbeResult, ProbeStatus } from "./_probe.ts";
 /**
  * Reads the unit's state and tells whether it is healthy. Healthy only when
  * all of these hold, checked in this order (the first that fails gives the
- * verdict):
+ * verdict; see {@linkcode ProbeStatus}):
  *
- * 1. `<rundir>/<unit>/pid` is a regular file holding one pid: canonical
- *    decimal (no sign, no leading zero), at most a trailing newline, from 1
- *    to below `/proc/sys/kernel/pid_max`. Only the first bytes are read.
- * 2. That pid is a live process: not a thread id, not a zombie.
- * 3. Where `starttime` exists (the seed's state has none), it holds that
- *    process's start time (field 22 of `/proc/<pid>/stat`): a later process
- *    with the same pid, such as a new pid 1 after a container restart, is
- *    not the one that wrote the state.
- * 4. `error` is a regular file holding a decimal integer, and it is `0`.
+ * 1. The unit and rundir are valid (else `"bad-location"`).
+ * 2. `<rundir>/<unit>/pid` is a regular file (not a symbolic link) holding
+ *    one pid: canonical decimal, at most a trailing newline, from 1 to below
+ *    `/proc/sys/kernel/pid_max`. Only the first bytes are read.
+ * 3. That pid is a live process: not a thread id, not a zombie.
+ * 4. Where `starttime` exists (the seed's state has none), it holds that
+ *    process's start time (field 22 of `/proc/<pid>/stat`).
+ * 5. `error` holds a decimal integer, and it is `0`.
+ * 6. Where a `heartbeat` file names this writer, it is not older than
+ *    `maxAge` (default: the program's own maximum age).
+ * 7. With `ready: true`, the unit is ready (a missing `ready` file is ready).
  *
  * Options work as for `load()`: `unit` defaults to `$LIVENESS_UNIT_NAME`,
  * `$CIC_UNIT`, then the host name; `rundir` to `$LIVENESS_RUNDIR`,
- * `$CIC_RUNDIR`, then `/run` (empty variables count as unset). An invalid
- * unit or rundir gives status `"bad-location"` rather than an exception.
- * FIFOs and huge files are judged, never waited for nor read whole.
- * Synchronous, and it writes nothing.
+ * `$CIC_RUNDIR`, then `/run` (empty variables count as unset). `maxAge` is
+ * in milliseconds. Synchronous, and it writes nothing.
  *
- * @throws {Error} when `/proc` or a state file cannot be read for a reason
- * that is no verdict: the file system's refusal (`EACCES`, `EPERM`) makes a
- * state file "not readable" and a missing path (`ENOENT`, `ENOTDIR`, ...)
- * makes it absent, but anything else is thrown as the runtime reports it,
- * for example Deno's `NotCapable` without `--allow-all` (Deno reads `/proc`
- * only with it), `EIO` from a failing disk or `EMFILE` when no file
- * descriptor is left.
+ * It never throws for the environment: when it cannot judge (`EIO`, no file
+ * descriptor left, Deno without `--allow-all`, `/proc` hiding processes) the
+ * status is `"failed"`, with a one-line reason. Each file is `lstat`-ed
+ * first: a symbolic link, a FIFO or a device is judged by its type, never
+ * opened. On Node and Bun the open cannot block; on Deno, whose synchronous
+ * open has no `O_NONBLOCK`, a FIFO swapped in between the `lstat` and the
+ * open (only a writer of the unit directory can do that) blocks this call
+ * (the `liveness-probe` command puts a deadline on its opens).
+ *
+ * @throws {TypeError} when `maxAge` is not a positive whole number.
  *
  * @example The verdicts over a unit's life cycle
  * ```ts

@@ -2,11 +2,12 @@
  * The `liveness-probe` command: `probe()` for a Kubernetes exec probe, a
  * Docker `HEALTHCHECK` or a shell. It prints one short line saying why
  * (Kubernetes shows it in the pod's events) and exits 0 when the unit is
- * healthy, 1 when it is not and on bad usage (Docker reserves 2). It gives
- * the same verdicts and lines as `probe.sh`, which needs no runtime.
+ * healthy, 1 when it is not, on bad usage (Docker reserves 2) and when the
+ * line cannot be written. It gives the same verdicts and lines as
+ * `probe.sh`, which needs no runtime.
  *
  * ```sh
- * liveness-probe [--unit NAME] [--rundir DIR]      # the npm package's bin
+ * liveness-probe [--unit NAME] [--rundir DIR] [--ready] [--max-age SECONDS]   # the npm package's bin
  * bun node_modules/@cic/liveness/src/probe_cli.js --unit api
  * deno run --allow-all jsr:@cic/liveness/probe --unit api
  * deno task probe --unit api                       # in this repository
@@ -17,10 +18,18 @@
  * narrower grant, and the probe also reads the environment
  * (`$LIVENESS_UNIT_NAME`, ...), the host name and the state files.
  *
+ * An argument a usage message shows is shown byte by byte, as the kernel
+ * passed it (from `/proc/self/cmdline`): each byte outside printable ASCII
+ * is one `?`, as `probe.sh` shows it, although the runtimes hand the
+ * program U+FFFD for bytes that are not UTF-8.
+ *
  * @module
  */
-import { type OptionNames, printable, type ProbeOptions, probeUnit } from "./_probe.ts";
+import { helpText, parseCommandLine } from "./_flags.ts";
+import { type OptionNames, probeUnit, probeUnitAsync } from "./_probe.ts";
+import { CMDLINE_MAX_BYTES, type Runtime } from "./_runtime.ts";
 import { runtime } from "./_runtime_current.ts";
+import { printable } from "./_verdict.ts";
 
 /** The command's name in its help. */
 const NAME = "liveness-probe";
@@ -31,8 +40,9 @@ const SHOWN_BYTES = 64;
 
 /**
  * Runs the command with `args` (the arguments after the script): writes its
- * line (or the help) with `write` and returns the exit code, `0` when the
- * unit is healthy or for `--help`, `1` otherwise.
+ * line (or the help) with `write` and returns the exit code: `0` when the
+ * unit is healthy or for `--help`, `1` otherwise, also when `write` throws
+ * (a closed pipe, a full disk).
  *
  * @example Probe a unit that has not started
  * ```ts
@@ -53,70 +63,83 @@ export function main(
   args: readonly string[],
   write: (text: string) => void = runtime.writeOut,
 ): number {
-  const parsed = parseCommandLine(args);
-  if (parsed === "help") {
-    write(HELP);
-    return 0;
+  const parsed = parse(args);
+  if (typeof parsed === "object" && !("line" in parsed)) {
+    return say(write, probeUnit(runtime, parsed, FLAGS));
   }
-  if (typeof parsed === "string") {
-    write(`bad usage: ${parsed} (try --help)\n`);
-    return 1;
-  }
-  try {
-    const { healthy, reason } = probeUnit(runtime, parsed, FLAGS);
-    write(`${reason}\n`);
-    return healthy ? 0 : 1;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    write(`probe failed: ${printable(message.split("\n")[0], 200)}\n`);
-    return 1;
-  }
+  return say(write, parsed === "help" ? { healthy: true, reason: HELP } : parsed.line);
 }
-
-const HELP = `Usage: ${NAME} [--unit NAME] [--rundir DIR]
-
-Tells whether the unit whose state is in <rundir>/<unit>/ is alive and
-healthy. Prints one line saying why; exits 0 when healthy, 1 when not.
-
-  --unit NAME   the unit (default: $LIVENESS_UNIT_NAME, $CIC_UNIT, the host name)
-  --rundir DIR  the absolute directory of unit directories
-                (default: $LIVENESS_RUNDIR, $CIC_RUNDIR, /run)
-  -h, --help    print this help and exit
-`;
 
 /**
- * The options, `"help"`, or what is wrong with `args`, read left to right as
- * `probe.sh` reads them: the first `--help` or problem ends the reading, and
- * a later flag wins over an earlier one. An option's value may start with
- * `-`, as in bash's `unit=$2`.
+ * {@linkcode main}, with no open that can block: on Deno the reads run
+ * under a deadline. What the command runs.
+ *
+ * @example
+ * ```ts
+ * import { mainAsync } from "@cic/liveness/probe";
+ * import assert from "node:assert/strict";
+ *
+ * const rundir = await Deno.makeTempDir();
+ * let output = "";
+ * assert.equal(await mainAsync(["--unit", "api", "--rundir", rundir], (text) => output += text), 1);
+ * assert.equal(output, "unit api: no pid file\n");
+ * ```
  */
-function parseCommandLine(args: readonly string[]): ProbeOptions | "help" | string {
-  const options: { unit?: string; rundir?: string } = {};
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index];
-    const [flag, value] = splitFlag(arg);
-    if (arg === "-h" || arg === "--help") return "help";
-    if (flag === "--help") return "--help takes no value";
-    if (flag === "--unit" || flag === "--rundir") {
-      const given = value ?? args[++index];
-      if (given === undefined) return `${flag} needs a value`;
-      options[flag === "--unit" ? "unit" : "rundir"] = given;
-    } else if (arg === "--") {
-      const next = args[index + 1];
-      return next === undefined ? options : `unexpected argument '${printable(next, SHOWN_BYTES)}'`;
-    } else if (arg.length > 1 && arg.startsWith("-")) {
-      return `unknown option '${printable(arg.split("=")[0], SHOWN_BYTES)}'`;
-    } else {
-      return `unexpected argument '${printable(arg, SHOWN_BYTES)}'`;
-    }
+export async function mainAsync(
+  args: readonly string[],
+  write: (text: string) => void = runtime.writeOut,
+): Promise<number> {
+  const parsed = parse(args);
+  if (typeof parsed === "object" && !("line" in parsed)) {
+    return say(write, await probeUnitAsync(runtime, parsed, FLAGS));
   }
-  return options;
+  return say(write, parsed === "help" ? { healthy: true, reason: HELP } : parsed.line);
 }
 
-/** `--unit=api` to `["--unit", "api"]`; anything else to `[arg]`. */
-function splitFlag(arg: string): [string, string?] {
-  const equals = arg.indexOf("=");
-  return arg.startsWith("--") && equals > 2 ? [arg.slice(0, equals), arg.slice(equals + 1)] : [arg];
+const HELP = helpText(NAME).slice(0, -1);
+
+type Said = { readonly healthy: boolean; readonly reason: string };
+
+function parse(args: readonly string[]) {
+  const parsed = parseCommandLine(args, (index, text) => shown(runtime, args, index, text));
+  if (parsed === "help") return parsed;
+  if ("problem" in parsed) {
+    return { line: { healthy: false, reason: `bad usage: ${parsed.problem} (try --help)` } };
+  }
+  return parsed;
 }
 
-if (runtime.isMain(import.meta)) runtime.setExitCode(main(runtime.args()));
+/** Writes the line; 0 only when healthy and written. */
+function say(write: (text: string) => void, { healthy, reason }: Said): number {
+  try {
+    write(`${reason}\n`);
+  } catch {
+    return 1;
+  }
+  return healthy ? 0 : 1;
+}
+
+/**
+ * Argument `index` of `args` as a usage message shows it (`text`: the part
+ * shown). Where the runtime put U+FFFD, the bytes come from
+ * `/proc/self/cmdline`, so that each byte that is not UTF-8 is one `?`.
+ */
+function shown(runtime: Runtime, args: readonly string[], index: number, text: string): string {
+  if (!text.includes("\uFFFD")) return printable(text, SHOWN_BYTES);
+  try {
+    const head = runtime.readHead("/proc/self/cmdline", CMDLINE_MAX_BYTES);
+    const raw = head.kind === "file" && !head.truncated ? head.text.split("\0") : [];
+    if (raw.at(-1) === "") raw.pop();
+    const bytes = raw[raw.length - args.length + index];
+    // `text` is the whole argument or its part before `=`.
+    const picked = text === args[index] ? bytes : bytes?.split("=")[0];
+    if (picked !== undefined) {
+      return picked.replace(/[^\x20-\x7e]/g, "?").slice(0, SHOWN_BYTES);
+    }
+  } catch {
+    // No /proc: each U+FFFD shows as its three bytes.
+  }
+  return printable(text, SHOWN_BYTES);
+}
+
+if (runtime.isMain(import.meta)) runtime.setExitCode(await mainAsync(runtime.args()));

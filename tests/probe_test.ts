@@ -11,19 +11,28 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
+  closeSync,
+  cpSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { hostname } from "node:os";
+import { basename, dirname } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
 import { main } from "../src/probe_cli.ts";
+import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
+import { probeUnit } from "../src/_probe.ts";
+import type { Runtime } from "../src/_runtime.ts";
+import { runtime } from "../src/_runtime_current.ts";
 import { fixture, holdState, kill, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
 
 /** One case of `probe_cases.json`: its `$comment` says what each field does. */
@@ -31,7 +40,14 @@ interface Case {
   name: string;
   pid?: "self" | "dead" | "zombie" | "thread" | "comm";
   dir?: string;
-  files?: Record<string, string | { kind: "directory" | "fifo" | "socket" | "huge" }>;
+  files?: Record<
+    string,
+    string | { kind: "directory" | "fifo" | "socket" | "huge" } | {
+      kind: "symlink";
+      target: string;
+    }
+  >;
+  elsewhere?: string;
   args?: string[];
   env?: Record<string, string>;
   code: number;
@@ -47,6 +63,8 @@ interface Setup {
   env: Record<string, string>;
   /** The expected output, newline included, unless the case expects the help. */
   output?: string;
+  /** `output`, with each `{age}` (measured at the moment of probing) as any number. */
+  matcher?: RegExp;
 }
 
 /** A process that `{pid}` names, and how to get rid of it. */
@@ -70,6 +88,8 @@ const COMMANDS: [string, string[]][] = [
   ["liveness-probe", ((command, args) => [command, ...args])(...runtimeCommand(CLI))],
 ];
 const DEFAULT_ARGS = ["--unit", "api", "--rundir", "{rundir}"];
+/** The usage line after the name, from the flag table. */
+const USAGE = escapeRegExp(helpText("NAME").split("\n")[0].slice("Usage: NAME ".length));
 const LOCATION_VARIABLES = ["LIVENESS_UNIT_NAME", "LIVENESS_RUNDIR", "CIC_UNIT", "CIC_RUNDIR"];
 const PID_MAX = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
 const UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"];
@@ -77,6 +97,7 @@ const TRACED = "execve,execveat,clone,clone3,fork,vfork";
 
 const isDeno = "Deno" in globalThis;
 const canUnshare = spawnSync(UNSHARE[0], [...UNSHARE.slice(1), "true"]).status === 0;
+const canUnshareUts = spawnSync("unshare", ["--uts", "true"]).status === 0;
 const canDropRoot = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
 const canStrace = spawnSync("strace", ["-f", "-o", "/dev/null", "true"]).status === 0;
 
@@ -174,10 +195,21 @@ async function startZombie(): Promise<Subject> {
   throw new Error("no zombie appeared");
 }
 
-/** Fills `{name}` and `{repeat N TEXT}` placeholders. */
+/** `/proc/uptime` in hundredths of a second. */
+function uptime(): number {
+  const match = /^(\d+)\.(\d\d) /.exec(readFileSync("/proc/uptime", "latin1"));
+  assert.ok(match, "/proc/uptime is not as expected");
+  return Number(match[1]) * 100 + Number(match[2]);
+}
+
+/** Fills `{name}`, `{repeat N TEXT}` and `{uptime}` / `{uptime-20.5}` (seconds from now) placeholders. */
 function fill(text: string, vars: Record<string, string>): string {
   return text
     .replace(/\{repeat (\d+) ([^}]*)\}/g, (_, count, unit) => unit.repeat(Number(count)))
+    .replace(/\{uptime(?:([+-]\d+(?:\.\d\d?)?))?\}/g, (_, offset = "0") => {
+      const at = Number(vars.uptime) + Math.round(Number(offset) * 100);
+      return `${Math.floor(at / 100)}.${String(at % 100).padStart(2, "0")}`;
+    })
     .replace(/\{(\w+)\}/g, (placeholder, name) => {
       assert.ok(name in vars, `unknown placeholder ${placeholder}`);
       return vars[name];
@@ -191,6 +223,7 @@ function writeFiles(dir: string, files: NonNullable<Case["files"]>, vars: Record
     if (typeof file === "string") writeFileSync(path, fill(file, vars));
     else if (file.kind === "directory") mkdirSync(path);
     else if (file.kind === "huge") writeFileSync(path, "1".repeat(1 << 20));
+    else if (file.kind === "symlink") symlinkSync(fill(file.target, vars), path);
     else if (file.kind === "socket") makeSocket(path);
     else assert.equal(spawnSync("mkfifo", [path]).status, 0, `mkfifo ${path} failed`);
   }
@@ -216,22 +249,37 @@ async function withCase(testCase: Case, body: (setup: Setup) => void): Promise<v
         starttime: subject.starttime,
         pid_max: String(PID_MAX),
         pid_limit: String(PID_MAX - 1),
+        pid_plus_2_64: String(BigInt(subject.pid) + 2n ** 64n),
+        uptime: String(uptime()),
       };
       if (testCase.files) {
         writeFiles(`${rundir}/${fill(testCase.dir ?? "api", vars)}`, testCase.files, vars);
       }
+      if (testCase.elsewhere !== undefined) {
+        writeFileSync(`${rundir}/elsewhere`, fill(testCase.elsewhere, vars));
+      }
+      const output = testCase.reason === undefined
+        ? undefined
+        : `${fill(testCase.reason.replaceAll("{age}", "\0"), vars)}\n`;
       body({
         rundir,
         args: (testCase.args ?? DEFAULT_ARGS).map((arg) => fill(arg, vars)),
         env: Object.fromEntries(
           Object.entries(testCase.env ?? {}).map(([name, value]) => [name, fill(value, vars)]),
         ),
-        output: testCase.reason === undefined ? undefined : `${fill(testCase.reason, vars)}\n`,
+        output: output?.replaceAll("\0", "{age}"),
+        matcher: output?.includes("\0")
+          ? new RegExp(`^${output.split("\0").map(escapeRegExp).join("\\d+")}$`)
+          : undefined,
       });
     } finally {
       await subject.stop();
     }
   });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** This process's environment without the location variables, plus `env`. */
@@ -258,26 +306,52 @@ function run(command: readonly string[], args: readonly string[], env?: Record<s
 function assertCommands(
   args: string[],
   code: number,
-  output: string,
+  output: string | RegExp,
   env?: Record<string, string>,
 ) {
   for (const [name, command] of COMMANDS) {
     const result = run(command, args, env);
     const what = `${name} ${JSON.stringify(args)}`;
     assert.equal(result.stderr, "", `${what} wrote to stderr`);
-    assert.equal(result.stdout, output, `${what} printed the wrong line`);
+    if (typeof output === "string") {
+      assert.equal(result.stdout, output, `${what} printed the wrong line`);
+    } else {
+      assert.match(result.stdout, output, `${what} printed the wrong line`);
+    }
     assert.equal(result.status, code, `${what} exited ${result.status}`);
   }
 }
 
-/** The options a command line of only `--unit` and `--rundir` stands for. */
-function toOptions(args: readonly string[]): ProbeOptions | undefined {
-  const options: { unit?: string; rundir?: string } = {};
+/**
+ * The `probe()` options a case's command line stands for, by the flag table.
+ * A flag the table has and this mapping does not fails the case: no case
+ * with a verdict goes untried on `probe()`.
+ */
+function toOptions(args: readonly string[], name: string): ProbeOptions {
+  const options: { unit?: string; rundir?: string; ready?: boolean; maxAge?: number } = {};
   for (let i = 0; i < args.length; i++) {
-    const match = /^--(unit|rundir)(?:=(.*))?$/s.exec(args[i]);
-    const value = match?.[2] ?? args[++i];
-    if (!match || value === undefined) return undefined;
-    options[match[1] as "unit" | "rundir"] = value;
+    const arg = args[i];
+    if (arg === "--" && i === args.length - 1) break;
+    const equals = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const flag = FLAGS.find(({ name }) => name === (equals > 2 ? arg.slice(0, equals) : arg));
+    const value = flag?.value ? (equals > 2 ? arg.slice(equals + 1) : args[++i]) : undefined;
+    switch (flag?.name) {
+      case "--unit":
+        options.unit = value;
+        break;
+      case "--rundir":
+        options.rundir = value;
+        break;
+      case "--ready":
+        options.ready = true;
+        break;
+      case "--max-age":
+        options.maxAge = parseSeconds(value ?? "");
+        assert.ok(options.maxAge, `case "${name}": --max-age ${value} is no number of seconds`);
+        break;
+      default:
+        assert.fail(`case "${name}": the harness cannot map ${JSON.stringify(arg)} onto probe()`);
+    }
   }
   return options;
 }
@@ -299,8 +373,8 @@ function withEnv<T>(env: Record<string, string>, body: () => T): T {
 }
 
 for (const testCase of CASES) {
-  test(`probe: ${testCase.name}`, async () => {
-    await withCase(testCase, ({ args, env, output }) => {
+  test(`probe: ${testCase.name}`, { timeout: 60_000 }, async () => {
+    await withCase(testCase, ({ args, env, output, matcher }) => {
       if (testCase.help) {
         const [shell, cli] = COMMANDS.map(([name, command]) => {
           const { status, stdout, stderr } = run(command, args, env);
@@ -308,7 +382,7 @@ for (const testCase of CASES) {
           assert.equal(status, testCase.code);
           assert.match(
             stdout,
-            new RegExp(`^Usage: ${name} \\[--unit NAME\\] \\[--rundir DIR\\]\n`),
+            new RegExp(`^Usage: ${name} ${USAGE}\n`),
           );
           return stdout.replace(name, "NAME");
         });
@@ -316,20 +390,28 @@ for (const testCase of CASES) {
         return;
       }
       assert.ok(output !== undefined);
-      assertCommands(args, testCase.code, output, env);
+      assertCommands(args, testCase.code, matcher ?? output, env);
 
-      const options = toOptions(args);
-      if (options === undefined) return;
+      if (testCase.status === undefined) {
+        // Only usage has no status: every verdict is also probe()'s.
+        assert.match(output, /^bad usage: /, "a case with a verdict needs a status");
+        return;
+      }
+      const options = toOptions(args, testCase.name);
       const result = withEnv(env, () => probe(options));
       const reason = output.slice(0, -1).replace(/ from --(unit|rundir):/, " from options.$1:");
-      assert.equal(result.reason, reason);
+      if (matcher) {
+        assert.match(`${result.reason}\n`, matcher);
+      } else {
+        assert.equal(result.reason, reason);
+      }
       assert.equal(result.status, testCase.status);
       assert.equal(result.healthy, testCase.code === 0);
     });
   });
 }
 
-test("probe: state written by the library, step by step", async () => {
+test("probe: state written by the library, step by step", { timeout: 60_000 }, async () => {
   await withTempDir(async (rundir) => {
     const liveness = createLiveness({ unit: "api", rundir });
     const dir = `${rundir}/api`;
@@ -376,22 +458,27 @@ test("probe: state written by the library, step by step", async () => {
   });
 });
 
-test("probe: a writer that dies leaves a pid that is not running", async () => {
-  await withTempDir(async (rundir) => {
-    const args = ["--unit", "api", "--rundir", rundir];
-    const child = await holdState(rundir, "api", 0);
-    const { pid } = child;
-    try {
-      assertCommands(args, 0, `unit api: healthy (pid ${pid})\n`);
-    } finally {
-      await kill(child);
-    }
-    assertCommands(args, 1, `unit api: pid ${pid} is not running\n`);
-    assert.equal(probe({ unit: "api", rundir }).status, "not-running");
-  });
-});
+test(
+  "probe: a writer that dies leaves a pid that is not running",
+  { timeout: 60_000 },
+  async () => {
+    await withTempDir(async (rundir) => {
+      const args = ["--unit", "api", "--rundir", rundir];
+      const child = await holdState(rundir, "api", 0);
+      const { pid } = child;
+      try {
+        assertCommands(args, 0, `unit api: healthy (pid ${pid})\n`);
+      } finally {
+        await kill(child);
+      }
+      assertCommands(args, 1, `unit api: pid ${pid} is not running\n`);
+      assert.equal(probe({ unit: "api", rundir }).status, "not-running");
+    });
+  },
+);
 
 test("probe: a new pid 1 facing the state of the old one is not healthy", {
+  timeout: 60_000,
   skip: canUnshare
     ? false
     : "unshare --pid --fork --mount-proc failed: a new pid namespace needs root",
@@ -423,6 +510,7 @@ test("probe: a new pid 1 facing the state of the old one is not healthy", {
 });
 
 test("probe: a state file or directory the probe may not read", {
+  timeout: 60_000,
   skip: canDropRoot ? false : "needs root and setpriv(1) to run the probes as another user",
 }, async () => {
   await withTempDir((rundir) => {
@@ -436,9 +524,8 @@ test("probe: a state file or directory the probe may not read", {
     writeFileSync(`${dir}/pid`, `${process.pid}\n`);
     writeFileSync(`${dir}/starttime`, `${startTime(process.pid)}\n`);
     writeFileSync(`${dir}/error`, "0\n");
-    const nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
     const assertProbes = (probeRundir: string, output: string) => {
-      for (const [command, probeCommand] of COMMANDS) {
+      for (const [command, probeCommand] of reachableCommands(rundir)) {
         const args = ["--unit", "api", "--rundir", probeRundir];
         const result = run([...nobody, ...probeCommand], args, { HOME: home });
         assert.equal(result.stdout, output, command);
@@ -461,8 +548,78 @@ test("probe: a state file or directory the probe may not read", {
     assertProbes(locked, "unit api: pid file is not readable\n");
     // Missing is still missing, however deep.
     assertProbes(`${rundir}/missing/deeper`, "unit api: no pid file\n");
+
+    // What lstat says needs no read permission: a directory or a FIFO is no regular file.
+    rmSync(`${dir}/error`);
+    mkdirSync(`${dir}/error`, { mode: 0 });
+    chmodSync(`${dir}/error`, 0);
+    assertProbes(rundir, "unit api: error file is not a regular file\n");
+    rmSync(`${dir}/error`, { recursive: true });
+    assert.equal(spawnSync("mkfifo", ["-m", "000", `${dir}/error`]).status, 0);
+    assertProbes(rundir, "unit api: error file is not a regular file\n");
+    // A link, even into a directory the probe may not search, is not ours.
+    rmSync(`${dir}/error`);
+    writeFileSync(`${dir}/error`, "0\n");
+    rmSync(`${dir}/starttime`);
+    symlinkSync(`${locked}/api/starttime`, `${dir}/starttime`);
+    assertProbes(rundir, "unit api: starttime file is a symbolic link\n");
   });
 });
+
+test("probe: /proc mounted with hidepid=2 makes the probes say they cannot tell", {
+  skip: canDropRoot && canUnshare ? false : "needs root, setpriv(1) and unshare(1)",
+  timeout: 60_000,
+}, async () => {
+  await withTempDir((rundir) => {
+    chmodSync(rundir, 0o755);
+    const home = `${rundir}/home`;
+    mkdirSync(home, { mode: 0o777 });
+    chmodSync(home, 0o777);
+    for (const [name, command] of reachableCommands(rundir)) {
+      // In a new pid namespace whose /proc hides root's processes from nobody.
+      const script = `mount -o remount,hidepid=2 /proc || exit 99
+        mkdir -p "$1/api" || exit 98
+        sleep 60 &
+        echo $! >"$1/api/pid"; echo 0 >"$1/api/error"
+        shift; ${nobody.join(" ")} env HOME=${home} "$@"; code=$?; kill %1; exit $code`;
+      const result = run(
+        [...UNSHARE, "bash", "-c", script, "bash", rundir, ...command],
+        ["--unit", "api", "--rundir", rundir],
+      );
+      if (result.status === 99) return; // this kernel cannot remount /proc so
+      assert.match(
+        result.stdout,
+        /^unit api: probe failed: \/proc shows no pid 1 \(hidepid\?\), so pid \d+ may be running\n$/,
+        name,
+      );
+      assert.equal(result.status, 1, name);
+    }
+  });
+});
+
+/** Runs probes as nobody: setpriv(1) with another user and no groups. */
+const nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+
+/**
+ * {@linkcode COMMANDS}, run from copies in `dir` (which must be searchable
+ * by all): the clone may live where another user cannot reach it.
+ */
+function reachableCommands(dir: string): [string, string[]][] {
+  const copy = `${dir}/probe-copy`;
+  if (!existsSync(copy)) {
+    const sources = dirname(CLI);
+    cpSync(sources, `${copy}/src`, { recursive: true });
+    const manifest = `${dirname(sources)}/package.json`;
+    if (existsSync(manifest)) cpSync(manifest, `${copy}/package.json`);
+    cpSync(PROBE_SH, `${copy}/probe.sh`);
+    spawnSync("chmod", ["-R", "a+rX", copy]);
+  }
+  const cli = `${copy}/src/${basename(CLI)}`;
+  return [
+    ["probe.sh", [`${copy}/probe.sh`]],
+    ["liveness-probe", ((command, args) => [command, ...args])(...runtimeCommand(cli))],
+  ];
+}
 
 /**
  * Runs `command` with its arguments and the location variables passed through
@@ -479,54 +636,58 @@ const WITH_BYTES = [
   "bash",
 ];
 
-test("probe: a unit or rundir that is not valid UTF-8 is refused by both", async () => {
-  await withTempDir((rundir) => {
-    // Valid state where the bytes lead, which a runtime cannot name: it
-    // decodes each bad byte to U+FFFD (Deno refuses such a variable).
-    const setup = run([
-      ...WITH_BYTES,
-      "bash",
-      "-c",
-      'mkdir -p "$1/$2" && cd "$1/$2" && echo "$3" >pid && echo "$4" >starttime && echo 0 >error',
-      "bash",
-    ], [rundir, "caf\\xe9", String(process.pid), startTime(process.pid)]);
-    assert.equal(setup.status, 0, setup.stderr);
-    const notUtf8 = "is not valid UTF-8";
-    const cases: [string[], Record<string, string>, string][] = [
-      [["--unit", "caf\\xe9", "--rundir", rundir], {}, `unit name from --unit: ${notUtf8}`],
-      [
-        ["--rundir", rundir],
-        { LIVENESS_UNIT_NAME: "caf\\xe9" },
-        `unit name from $LIVENESS_UNIT_NAME: ${notUtf8}`,
-      ],
-      [["--unit", "api", "--rundir", `${rundir}/\\xff`], {}, `rundir from --rundir: ${notUtf8}`],
-      [
-        ["--unit", "api"],
-        { LIVENESS_RUNDIR: "/\\xed\\xa0\\x80" },
-        `rundir from $LIVENESS_RUNDIR: ${notUtf8}`,
-      ],
-    ];
-    for (const [args, env, problem] of cases) {
-      for (const [name, command] of COMMANDS) {
-        const result = run([...WITH_BYTES, ...command], args, env);
-        const what = `${name} ${JSON.stringify(args)} ${JSON.stringify(env)}`;
-        assert.equal(result.stdout, `invalid ${problem}\n`, what);
-        assert.equal(result.stderr, "", what);
-        assert.equal(result.status, 1, what);
+test(
+  "probe: a unit or rundir that is not valid UTF-8 is refused by both",
+  { timeout: 60_000 },
+  async () => {
+    await withTempDir((rundir) => {
+      // Valid state where the bytes lead, which a runtime cannot name: it
+      // decodes each bad byte to U+FFFD (Deno refuses such a variable).
+      const setup = run([
+        ...WITH_BYTES,
+        "bash",
+        "-c",
+        'mkdir -p "$1/$2" && cd "$1/$2" && echo "$3" >pid && echo "$4" >starttime && echo 0 >error',
+        "bash",
+      ], [rundir, "caf\\xe9", String(process.pid), startTime(process.pid)]);
+      assert.equal(setup.status, 0, setup.stderr);
+      const notUtf8 = "is not valid UTF-8";
+      const cases: [string[], Record<string, string>, string][] = [
+        [["--unit", "caf\\xe9", "--rundir", rundir], {}, `unit name from --unit: ${notUtf8}`],
+        [
+          ["--rundir", rundir],
+          { LIVENESS_UNIT_NAME: "caf\\xe9" },
+          `unit name from $LIVENESS_UNIT_NAME: ${notUtf8}`,
+        ],
+        [["--unit", "api", "--rundir", `${rundir}/\\xff`], {}, `rundir from --rundir: ${notUtf8}`],
+        [
+          ["--unit", "api"],
+          { LIVENESS_RUNDIR: "/\\xed\\xa0\\x80" },
+          `rundir from $LIVENESS_RUNDIR: ${notUtf8}`,
+        ],
+      ];
+      for (const [args, env, problem] of cases) {
+        for (const [name, command] of COMMANDS) {
+          const result = run([...WITH_BYTES, ...command], args, env);
+          const what = `${name} ${JSON.stringify(args)} ${JSON.stringify(env)}`;
+          assert.equal(result.stdout, `invalid ${problem}\n`, what);
+          assert.equal(result.stderr, "", what);
+          assert.equal(result.status, 1, what);
+        }
       }
-    }
-    // From a program, a lone surrogate is what cannot be written as UTF-8.
-    assert.equal(
-      probe({ unit: "caf\ud800", rundir }).reason,
-      `invalid unit name from options.unit: ${notUtf8}`,
-    );
-    assert.equal(
-      probe({ unit: "api", rundir: `${rundir}/\udc00` }).reason,
-      `invalid rundir from options.rundir: ${notUtf8}`,
-    );
-    assert.equal(probe({ unit: "caf\u00e9\u{1f600}", rundir }).status, "no-pid");
-  });
-});
+      // From a program, a lone surrogate is what cannot be written as UTF-8.
+      assert.equal(
+        probe({ unit: "caf\ud800", rundir }).reason,
+        `invalid unit name from options.unit: ${notUtf8}`,
+      );
+      assert.equal(
+        probe({ unit: "api", rundir: `${rundir}/\udc00` }).reason,
+        `invalid rundir from options.rundir: ${notUtf8}`,
+      );
+      assert.equal(probe({ unit: "caf\u00e9\u{1f600}", rundir }).status, "no-pid");
+    });
+  },
+);
 
 test("probe: main() writes the line and returns the exit code", async () => {
   await withTempDir(async (rundir) => {
@@ -552,6 +713,7 @@ test("probe: main() writes the line and returns the exit code", async () => {
 });
 
 test("probe: without --allow-all, Deno's probe command says what is missing", {
+  timeout: 60_000,
   skip: isDeno ? false : "only Deno has permissions",
 }, async () => {
   await withTempDir((rundir) => {
@@ -562,11 +724,25 @@ test("probe: without --allow-all, Deno's probe command says what is missing", {
       ["--unit", "api", "--rundir", rundir],
     );
     assert.equal(result.status, 1);
-    assert.match(result.stdout, /^probe failed: .*--allow-all.*\n$/);
+    assert.match(result.stdout, /^unit api: probe failed: .*--allow-all.*\n$/);
+
+    // probe() in such a program returns the same, and throws nothing.
+    const script = `${rundir}/probe.ts`;
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { probe } from ${JSON.stringify(mod)};\n` +
+        `console.log(JSON.stringify(probe({ unit: "api", rundir: ${JSON.stringify(rundir)} })));\n`,
+    );
+    const program = run([process.execPath, "run", "--no-prompt", "--allow-read", script], []);
+    assert.equal(program.status, 0, program.stderr);
+    const verdict = JSON.parse(program.stdout);
+    assert.equal(verdict.status, "failed");
+    assert.match(verdict.reason, /^unit api: probe failed: .*--allow-all/);
   });
 });
 
-test("probe: probe.sh judges arguments of 60 kB", () => {
+test("probe: probe.sh judges arguments of 60 kB", { timeout: 60_000 }, () => {
   // Bash's patterns can take quadratic time; probe.sh avoids them (the time
   // is not asserted here: machines are noisy).
   const long = 60_000;
@@ -591,21 +767,284 @@ test("probe: probe.sh judges arguments of 60 kB", () => {
   }
 });
 
-test("probe: probe.sh starts no process, on every path of the cases (strace)", {
-  skip: canStrace ? false : "strace is missing or may not trace here (apt-get install strace)",
-}, async () => {
-  for (const testCase of CASES) {
-    await withCase(testCase, ({ rundir, args, env, output }) => {
-      const trace = `${rundir}/strace.log`;
-      const strace = ["strace", "-f", "-qq", "-o", trace, "-e", `trace=${TRACED}`, PROBE_SH];
-      const result = run(strace, args, env);
-      const what = `${testCase.name}: probe.sh ${JSON.stringify(args)}`;
-      assert.equal(result.status, testCase.code, what);
-      if (output !== undefined) assert.equal(result.stdout, output, what);
-      const calls = readFileSync(trace, "utf8").split("\n").filter((line) => line !== "");
-      // The one exec is the kernel starting probe.sh itself.
-      assert.equal(calls.length, 1, `${what} started processes:\n${calls.join("\n")}`);
-      assert.match(calls[0], /^\d+ +execve\("[^"]*\/probe\.sh", /, what);
-    });
+test(
+  "probe: probe.sh starts no process and reads each /proc file in one go, on every path of the cases (strace)",
+  {
+    skip: canStrace ? false : "strace is missing or may not trace here (apt-get install strace)",
+    timeout: 120_000,
+  },
+  async () => {
+    for (const testCase of CASES) {
+      await withCase(testCase, ({ rundir, args, env, output, matcher }) => {
+        const trace = `${rundir}/strace.log`;
+        const strace = [
+          "strace",
+          "-f",
+          "-qq",
+          "-o",
+          trace,
+          "-e",
+          `trace=${TRACED},openat,lseek`,
+          PROBE_SH,
+        ];
+        const result = run(strace, args, env);
+        const what = `${testCase.name}: probe.sh ${JSON.stringify(args)}`;
+        assert.equal(result.status, testCase.code, what);
+        if (matcher) assert.match(result.stdout, matcher, what);
+        else if (output !== undefined) assert.equal(result.stdout, output, what);
+        const calls = readFileSync(trace, "utf8").split("\n").filter((line) => line !== "");
+        const started = calls.filter((line) => !/ (openat|lseek)\(/.test(line));
+        // The one exec is the kernel starting probe.sh itself.
+        assert.equal(started.length, 1, `${what} started processes:\n${started.join("\n")}`);
+        assert.match(started[0], /^\d+ +execve\("[^"]*\/probe\.sh", /, what);
+        assertReadsInOneGo(calls, what);
+      });
+    }
+  },
+);
+
+/**
+ * Each `/proc` file is opened once and read without a seek (bash only asks
+ * where it is: `lseek(fd, 0, SEEK_CUR)`): the kernel makes a `/proc` file
+ * anew after a seek, so two parts of one read could disagree.
+ */
+function assertReadsInOneGo(calls: string[], what: string): void {
+  let current = "";
+  const opens: string[] = [];
+  for (const line of calls) {
+    const open = /openat\([^"]*"([^"]*)"/.exec(line);
+    if (open) {
+      current = open[1];
+      if (current.startsWith("/proc/")) opens.push(current);
+    } else if (/ lseek\(/.test(line) && current.startsWith("/proc/")) {
+      assert.match(line, / lseek\(\d+, 0, SEEK_CUR\)/, `${what}: ${current}: ${line}`);
+    }
   }
+  assert.equal(new Set(opens).size, opens.length, `${what} opened a /proc file twice: ${opens}`);
+}
+
+/** A healthy state of this process in `<rundir>/api`. */
+function writeHealthy(rundir: string): void {
+  mkdirSync(`${rundir}/api`, { recursive: true });
+  writeFileSync(`${rundir}/api/pid`, `${process.pid}\n`);
+  writeFileSync(`${rundir}/api/starttime`, `${startTime(process.pid)}\n`);
+  writeFileSync(`${rundir}/api/error`, "0\n");
+}
+
+/** Runs `command` with its stdout given by `stdout`; resolves with its exit code or signal. */
+function exitOf(
+  command: readonly string[],
+  stdout: "closed-pipe" | number,
+): Promise<number | string | null> {
+  const [file, ...args] = command;
+  const child = spawn(file, args, {
+    env: childEnv(),
+    stdio: ["ignore", stdout === "closed-pipe" ? "pipe" : stdout, "ignore"],
+  });
+  // The read end closes before the probe can write: its line meets a broken pipe.
+  if (stdout === "closed-pipe") child.stdout!.destroy();
+  return new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
+}
+
+test("probe: a line that cannot be written (closed pipe, full disk) exits 1, never 141 or 0", {
+  timeout: 60_000,
+}, async () => {
+  await withTempDir(async (rundir) => {
+    writeHealthy(rundir);
+    const args = ["--unit", "api", "--rundir", rundir];
+    const full = openSync("/dev/full", "w");
+    try {
+      for (const [name, command] of COMMANDS) {
+        for (const extra of [[], ["--help"]]) {
+          const what = `${name} ${extra.join(" ")}`;
+          assert.equal(await exitOf([...command, ...args, ...extra], "closed-pipe"), 1, what);
+          assert.equal(await exitOf([...command, ...args, ...extra], full), 1, what);
+        }
+      }
+    } finally {
+      closeSync(full);
+    }
+    assert.equal(
+      main(args, () => {
+        throw new Error("EPIPE");
+      }),
+      1,
+    );
+  });
+});
+
+test("probe: with no file descriptor left, the probes say so", { timeout: 60_000 }, async () => {
+  await withTempDir((rundir) => {
+    writeHealthy(rundir);
+    // bash saves a redirected descriptor at 10 or above: with 5 it can open nothing.
+    const result = run(["bash", "-c", 'ulimit -n 5 && exec "$@"', "bash", PROBE_SH], [
+      "--unit",
+      "api",
+      "--rundir",
+      rundir,
+    ]);
+    assert.equal(result.stdout, "unit api: probe failed: too many open files\n");
+    assert.equal(result.status, 1);
+
+    const emfile: Runtime = {
+      ...runtime,
+      readHead: () => {
+        throw Object.assign(new Error("EMFILE: too many open files, open"), { code: "EMFILE" });
+      },
+    };
+    const verdict = probeUnit(emfile, { unit: "api", rundir });
+    assert.equal(verdict.status, "failed");
+    assert.equal(verdict.reason, "unit api: probe failed: too many open files");
+    assert.equal(verdict.healthy, false);
+  });
+});
+
+test("probe: arguments that are not UTF-8 show one '?' per byte in every probe", {
+  timeout: 60_000,
+}, () => {
+  const cases: [string[], string][] = [
+    [["caf\\xe9"], "unexpected argument 'caf?'"],
+    [["\\xe2\\x82"], "unexpected argument '??'"],
+    [["--\\xff\\xfe=1"], "unknown option '--??'"],
+    [["--unit", "api", "--", "\\xed\\xa0\\x80x"], "unexpected argument '???x'"],
+  ];
+  for (const [args, problem] of cases) {
+    for (const [name, command] of COMMANDS) {
+      const result = run([...WITH_BYTES, ...command], args);
+      const what = `${name} ${JSON.stringify(args)}`;
+      assert.equal(result.stdout, `bad usage: ${problem} (try --help)\n`, what);
+      assert.equal(result.status, 1, what);
+    }
+  }
+});
+
+test("probe: a host name with a newline is one unit name, whole, in every probe", {
+  timeout: 60_000,
+  skip: canUnshareUts ? false : "unshare --uts needs root",
+}, async () => {
+  await withTempDir((rundir) => {
+    const sethostname = [
+      "unshare",
+      "--uts",
+      "python3",
+      "-c",
+      "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execvp(sys.argv[2], sys.argv[2:])",
+      "a\nb",
+    ];
+    for (const [name, command] of COMMANDS) {
+      const result = run([...sethostname, ...command], ["--rundir", rundir]);
+      assert.equal(result.stdout, "unit a?b: no pid file\n", name);
+      assert.equal(result.status, 1, name);
+    }
+  });
+});
+
+test("probe: rundir / gives the directory /api", () => {
+  const result = probe({ unit: "api", rundir: "/" });
+  assert.equal(result.dir, "/api");
+  assert.equal(probe({ unit: "api", rundir: "///" }).dir, "/api");
+});
+
+test("probe: probe({ maxAge }) takes milliseconds, and only a positive whole number", {
+  timeout: 60_000,
+}, async () => {
+  await withTempDir((rundir) => {
+    writeHealthy(rundir);
+    const [seconds, hundredths] = String(uptime() - 550).padStart(3, "0")
+      .match(/^(\d+)(\d\d)$/)!.slice(1);
+    writeFileSync(
+      `${rundir}/api/heartbeat`,
+      `${Number(seconds)}.${hundredths} 10000 ${process.pid} ${startTime(process.pid)}\n`,
+    );
+    assert.equal(probe({ unit: "api", rundir }).status, "healthy");
+    assert.match(
+      probe({ unit: "api", rundir, maxAge: 2500 }).reason,
+      /^unit api: no heartbeat for \d+s \(max 2\.5s\)$/,
+    );
+    for (const maxAge of [0, -1, 1.5, Number.NaN, Infinity]) {
+      assert.throws(() => probe({ unit: "api", rundir, maxAge }), TypeError, String(maxAge));
+    }
+  });
+});
+
+test("probe: a FIFO swapped in for a state file hangs no command, nor probe() on Node and Bun", {
+  timeout: 120_000,
+}, async () => {
+  await withTempDir(async (rundir) => {
+    writeHealthy(rundir);
+    // Puts a regular file, then a FIFO, in place of the error file, over and over.
+    const swapper = spawn("python3", [
+      "-c",
+      `import os, sys
+d = sys.argv[1]
+while True:
+    with open(d + "/.r", "w") as f: f.write("0\\n")
+    os.rename(d + "/.r", d + "/error")
+    os.mkfifo(d + "/.f")
+    os.rename(d + "/.f", d + "/error")`,
+      `${rundir}/api`,
+    ], { stdio: "ignore" });
+    try {
+      const args = ["--unit", "api", "--rundir", rundir];
+      // probe.sh may stall on such a swap until the probe's timeout (documented).
+      for (const [name, command] of COMMANDS.slice(1)) {
+        for (let round = 0; round < 8; round++) {
+          const result = spawnSync(command[0], [...command.slice(1), ...args], {
+            env: childEnv(),
+            encoding: "utf8",
+            timeout: 20_000,
+          });
+          assert.equal(result.error, undefined, `${name} hung`);
+          assert.match(result.stdout, /^unit api: /, name);
+        }
+      }
+      if (!isDeno) {
+        // A hang here is this test's timeout.
+        for (const end = Date.now() + 2000; Date.now() < end;) probe({ unit: "api", rundir });
+      }
+    } finally {
+      await kill(swapper);
+    }
+  });
+});
+
+test("probe: the command on Deno loads no node: module, no writer and no server code", {
+  timeout: 60_000,
+}, () => {
+  const deno = isDeno ? process.execPath : fileURLToPath(
+    new URL("../node_modules/.bin/deno", import.meta.url),
+  );
+  if (!existsSync(deno)) return;
+  const info = spawnSync(deno, ["info", "--json", CLI], { encoding: "utf8" });
+  assert.equal(info.status, 0, info.stderr);
+  const modules: { specifier: string; dependencies?: { specifier: string; code?: unknown }[] }[] =
+    JSON.parse(info.stdout).modules;
+  // What the command loads: code dependencies from the command, not type-only ones.
+  const bySpecifier = new Map(modules.map((module) => [module.specifier, module]));
+  const loaded = new Set<string>();
+  const visit = (specifier: string) => {
+    if (loaded.has(specifier)) return;
+    loaded.add(specifier);
+    for (const dependency of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (dependency.code) visit(new URL(dependency.specifier, specifier).href);
+    }
+  };
+  visit(pathToFileURL(CLI).href);
+  const names = [...loaded].map((specifier) =>
+    specifier.replace(/^.*\//, "").replace(/\.[jt]s$/, "")
+  )
+    .sort();
+  assert.deepEqual(names, [
+    "_flags",
+    "_location",
+    "_probe",
+    "_proc",
+    "_runtime",
+    "_runtime_current",
+    "_runtime_deno",
+    "_runtime_node",
+    "_verdict",
+    "probe_cli",
+  ]);
+  assert.ok(![...loaded].some((specifier) => specifier.startsWith("node:")));
 });
