@@ -23,6 +23,7 @@ import {
   parseIdentity,
 } from "./_identity.ts";
 import { errorCode, type Runtime } from "./_runtime.ts";
+import { writerFs } from "./_state_fs.ts";
 import {
   removeDirectoryQuietly,
   removeQuietly,
@@ -103,7 +104,7 @@ export function withUnitLockSync<T>(
 /** Takes the lock, breaking a stale one; `undefined` once held, else who holds it. */
 function tryLock(dir: UnitDirectory, holder: Identity): LockBusy | undefined {
   const runtime = dir.runtime;
-  const fs = runtime.fs;
+  const fs = writerFs(runtime);
   const temp = dir.entry(tempName("lock", holder));
   const mine = `owner.${identityName(holder)}`;
   try {
@@ -157,7 +158,7 @@ function breakIfStale(dir: UnitDirectory): LockBusy | undefined {
   }
   let names: string[];
   try {
-    names = runtime.fs.readDir(lock);
+    names = writerFs(runtime).readDir(lock);
   } catch {
     return undefined; // gone meanwhile
   }

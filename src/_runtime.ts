@@ -13,6 +13,7 @@
  * @module
  */
 
+import type * as Fs from "node:fs";
 import type { StateFs } from "./_state_fs.ts";
 
 /**
@@ -35,10 +36,12 @@ export interface Runtime {
   /** The current working directory. */
   cwd(): string;
   /**
-   * The state writer's file operations (`node:fs` on every runtime), loaded
-   * on first use: a probe never loads them.
+   * `node:fs`, loaded on first use (on Deno, its Node layer): the state
+   * writer's file operations need its open flags; a probe never loads it.
    */
-  readonly fs: StateFs;
+  nodeFs(): typeof Fs;
+  /** The writer's file operations, where a test replaces them (see `writerFs()`). */
+  readonly stateFs?: StateFs;
   /** The system's uptime in seconds, where `/proc/uptime` is missing; `undefined` if unknown. */
   osUptime(): number | undefined;
   /**

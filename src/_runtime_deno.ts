@@ -13,7 +13,6 @@ import {
   sameFile,
 } from "./_runtime.ts";
 import type { NodeProcess } from "./_runtime_node.ts";
-import { nodeStateFs, type StateFs } from "./_state_fs.ts";
 
 /** The part of the `Deno` namespace this adapter uses, typed here so the npm build compiles without Deno's types. */
 interface DenoFile {
@@ -77,15 +76,12 @@ function nodeFs(): typeof Fs {
 export function denoRuntime(deno: DenoNamespace): Runtime {
   /** Whether an open was left blocked (see {@linkcode openWithin}). */
   let abandoned = false;
-  let stateFs: StateFs | undefined;
   return {
     pid: deno.pid,
     hostname: () => deno.hostname(),
     env: (name) => deno.env.get(name),
     cwd: () => deno.cwd(),
-    get fs() {
-      return stateFs ??= nodeStateFs(nodeFs());
-    },
+    nodeFs,
     osUptime() {
       try {
         return deno.osUptime();

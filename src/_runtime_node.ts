@@ -18,7 +18,6 @@ import {
   type Runtime,
   sameFile,
 } from "./_runtime.ts";
-import { nodeStateFs, type StateFs } from "./_state_fs.ts";
 
 /** The part of Node's `process` this adapter uses. */
 export interface NodeProcess {
@@ -54,7 +53,6 @@ function typeOf(stat: Fs.Stats): "file" | "link" | "directory" | "other" {
 /** The Node/Bun implementation of {@linkcode Runtime}. */
 export function nodeRuntime(process: NodeProcess): Runtime {
   const fs = process.getBuiltinModule("node:fs");
-  let stateFs: StateFs | undefined;
   const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
   const writeAll = (fd: number, text: string) => {
     const bytes = encoder.encode(text);
@@ -67,9 +65,7 @@ export function nodeRuntime(process: NodeProcess): Runtime {
     hostname: () => process.getBuiltinModule("node:os").hostname(),
     env: (name) => process.env[name],
     cwd: () => process.cwd(),
-    get fs() {
-      return stateFs ??= nodeStateFs(fs);
-    },
+    nodeFs: () => fs,
     osUptime: () => process.getBuiltinModule("node:os").uptime(),
     processExists(pid) {
       try {

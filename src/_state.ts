@@ -23,7 +23,7 @@ import {
   parseIdentity,
 } from "./_identity.ts";
 import { errorCode, type Runtime } from "./_runtime.ts";
-import type { Entry } from "./_state_fs.ts";
+import { type Entry, writerFs } from "./_state_fs.ts";
 import {
   ERROR_FILE,
   HEARTBEAT_FILE,
@@ -89,7 +89,7 @@ export class UnitDirectory {
    * Refuses a symbolic link or anything but a directory there.
    */
   static open(runtime: Runtime, path: string, create: boolean): UnitDirectory {
-    const fs = runtime.fs;
+    const fs = writerFs(runtime);
     const found = lstat(runtime, path);
     if (found === undefined) {
       if (!create) throw new StateError("open", path, "no such directory", "ENOENT");
@@ -118,7 +118,7 @@ export class UnitDirectory {
 
   /** Whether `<rundir>/<unit>` still leads to this directory. */
   isCurrent(): boolean {
-    const found = this.runtime.fs.lstat(this.path);
+    const found = writerFs(this.runtime).lstat(this.path);
     return found?.kind === "directory" && sameFile(found, this.identity);
   }
 
@@ -138,7 +138,7 @@ export class UnitDirectory {
    * With `keep`, returns the new file's descriptor (the caller closes it).
    */
   write(name: string, value: number | string, writer: Identity, keep = false): number | undefined {
-    const fs = this.runtime.fs;
+    const fs = writerFs(this.runtime);
     const target = `${this.path}/${name}`;
     const temp = this.entry(tempName(name, writer));
     let fd;
@@ -165,7 +165,7 @@ export class UnitDirectory {
    */
   overwrite(name: string, value: string): void {
     try {
-      this.runtime.fs.overwrite(this.entry(name), value);
+      writerFs(this.runtime).overwrite(this.entry(name), value);
     } catch (error) {
       throw new StateError("write", `${this.path}/${name}`, error, errorCode(error));
     }
@@ -174,7 +174,7 @@ export class UnitDirectory {
   /** Removes `name`; one that is not there is fine. A directory there is a `StateError`. */
   remove(name: string): void {
     try {
-      this.runtime.fs.unlink(this.entry(name));
+      writerFs(this.runtime).unlink(this.entry(name));
     } catch (error) {
       const code = errorCode(error);
       if (code !== "ENOENT") {
@@ -191,7 +191,7 @@ export class UnitDirectory {
   /** Reads a small regular file (never through a link, never waiting on a FIFO); `undefined` if none. */
   read(name: string, maxBytes = STATE_MAX_BYTES): string | undefined {
     try {
-      return this.runtime.fs.readFile(this.entry(name), maxBytes);
+      return writerFs(this.runtime).readFile(this.entry(name), maxBytes);
     } catch {
       return undefined;
     }
@@ -200,7 +200,7 @@ export class UnitDirectory {
   /** The names in the directory. */
   list(): string[] {
     try {
-      return this.runtime.fs.readDir(this.entry(""));
+      return writerFs(this.runtime).readDir(this.entry(""));
     } catch (error) {
       throw new StateError("list", this.path, error, errorCode(error));
     }
@@ -239,7 +239,7 @@ export class UnitDirectory {
   /** Closes the directory. */
   close(): void {
     try {
-      this.runtime.fs.close(this.fd);
+      writerFs(this.runtime).close(this.fd);
     } catch {
       // Already closed.
     }
@@ -253,7 +253,7 @@ export function sameFile(a: Entry, b: Entry): boolean {
 
 function lstat(runtime: Runtime, path: string): Entry | undefined {
   try {
-    return runtime.fs.lstat(path);
+    return writerFs(runtime).lstat(path);
   } catch (error) {
     throw new StateError("open", path, error, errorCode(error));
   }
@@ -262,7 +262,7 @@ function lstat(runtime: Runtime, path: string): Entry | undefined {
 /** Whether the directory can be reached through `/proc/self/fd`. */
 function reachable(runtime: Runtime, via: string): boolean {
   try {
-    return runtime.fs.lstat(via)?.kind === "symlink";
+    return writerFs(runtime).lstat(via)?.kind === "symlink";
   } catch {
     return false; // no /proc, or Deno without --allow-all
   }
@@ -286,7 +286,7 @@ function notOurs(path: string, found: Entry | undefined): StateError {
  * another user could have swapped, never on a directory made by another.
  */
 function makeDirectories(runtime: Runtime, path: string, parents = true): void {
-  const fs = runtime.fs;
+  const fs = writerFs(runtime);
   try {
     fs.mkdir(path, DIR_MODE);
   } catch (error) {
@@ -320,7 +320,7 @@ function makeDirectories(runtime: Runtime, path: string, parents = true): void {
 /** Removes `path` if it can; for clean-ups after a failure that is already being reported. */
 export function removeQuietly(runtime: Runtime, path: string): void {
   try {
-    runtime.fs.unlink(path);
+    writerFs(runtime).unlink(path);
   } catch {
     // Nothing was created, or it is already gone.
   }
@@ -329,7 +329,7 @@ export function removeQuietly(runtime: Runtime, path: string): void {
 /** Removes the empty directory `path` if it can. */
 export function removeDirectoryQuietly(runtime: Runtime, path: string): void {
   try {
-    runtime.fs.rmdir(path);
+    writerFs(runtime).rmdir(path);
   } catch {
     // Not empty (taken by another process), or already gone.
   }

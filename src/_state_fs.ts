@@ -8,6 +8,7 @@
  * @module
  */
 import type * as Fs from "node:fs";
+import type { Runtime } from "./_runtime.ts";
 
 /** What a path or descriptor is, as `lstat`/`fstat` tell. */
 export interface Entry {
@@ -55,6 +56,16 @@ export interface StateFs {
   rmdir(path: string): void;
   readDir(path: string): string[];
   close(fd: number): void;
+}
+
+const writers = new WeakMap<Runtime, StateFs>();
+
+/** The writer's file operations on `runtime`: `node:fs`, loaded on first use. */
+export function writerFs(runtime: Runtime): StateFs {
+  if (runtime.stateFs) return runtime.stateFs;
+  let fs = writers.get(runtime);
+  if (!fs) writers.set(runtime, fs = nodeStateFs(runtime.nodeFs()));
+  return fs;
 }
 
 const encoder = new TextEncoder();

@@ -11,6 +11,7 @@ import { type Identity, isOtherLiveOwner, isThisProcess, self } from "./_identit
 import { resolveLocation } from "./_location.ts";
 import { LockBusy, withUnitLock, withUnitLockSync } from "./_lock.ts";
 import type { Runtime } from "./_runtime.ts";
+import { writerFs } from "./_state_fs.ts";
 import {
   ERROR_FILE,
   HEARTBEAT_FILE,
@@ -342,7 +343,7 @@ export class Unit implements Liveness {
     const directory = this.#directory!;
     try {
       // Cheap: our pid file is still linked. A rename over it or a removal unlinks it.
-      if (this.#runtime.fs.fstat(this.#pidFile!).nlink > 0 && !this.#lost) return directory;
+      if (writerFs(this.#runtime).fstat(this.#pidFile!).nlink > 0 && !this.#lost) return directory;
     } catch {
       // Not open any more: look closer.
     }
@@ -539,7 +540,7 @@ export class Unit implements Liveness {
   #closePidFile(): void {
     if (this.#pidFile === undefined) return;
     try {
-      this.#runtime.fs.close(this.#pidFile);
+      writerFs(this.#runtime).close(this.#pidFile);
     } catch {
       // Already closed.
     }

@@ -7,7 +7,7 @@
  */
 import type { Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
-import type { StateFs } from "../src/_state_fs.ts";
+import { type StateFs, writerFs } from "../src/_state_fs.ts";
 
 /** The operations a fault can be injected into. */
 export type Operation = keyof StateFs;
@@ -31,7 +31,7 @@ export interface FaultyRuntime extends Runtime {
 /** A runtime whose state writer fails on demand (see {@linkcode FaultyRuntime.fail}). */
 export function faultyRuntime(base: Runtime = runtime): FaultyRuntime {
   const faults = new Map<string, { code: string; after: boolean }>();
-  const real = base.fs;
+  const real = writerFs(base);
   const fs = Object.fromEntries(
     Object.entries(real).map(([name, operation]) => [name, (...args: unknown[]) => {
       const fault = faults.get(name);
@@ -42,7 +42,7 @@ export function faultyRuntime(base: Runtime = runtime): FaultyRuntime {
   ) as unknown as StateFs;
   return {
     ...base,
-    fs,
+    stateFs: fs,
     fail(operation, code, { after = false } = {}) {
       for (const name of [operation].flat()) faults.set(name, { code, after });
     },
@@ -64,7 +64,6 @@ export function runtimeWith(
 ): Runtime {
   return {
     ...runtime,
-    fs: runtime.fs,
     readHead: (path, maxBytes) => {
       const text = overrides.files?.[path];
       return text === undefined

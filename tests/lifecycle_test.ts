@@ -287,7 +287,7 @@ for (const runtime of RUNTIMES) {
   test(`${runtime}: a program that has finished its work exits, timers and listeners or not`, {
     timeout: 60_000,
   }, async () => {
-    await withTempDir(async (rundir) => {
+    await withTempDir((rundir) => {
       const [command, args] = commandFor(runtime, fixture("finish"));
       const result = spawnSync(command, [...args, rundir, "api"], {
         encoding: "utf8",

@@ -1044,6 +1044,7 @@ test("probe: the command on Deno loads no node: module, no writer and no server 
     "_runtime_deno",
     "_runtime_node",
     "_verdict",
+    "errors", // LocationError, whose parts make the bad-location line
     "probe_cli",
   ]);
   assert.ok(![...loaded].some((specifier) => specifier.startsWith("node:")));
