@@ -6,8 +6,8 @@
  */
 
 /**
- * `load()` ran every health check and at least one returned `false`. Nothing
- * was written.
+ * `load()` ran every health check and at least one returned `false` or did
+ * not finish within the check timeout. Nothing was written.
  *
  * @example Name the failing checks
  * ```ts
@@ -19,24 +19,40 @@
  * await assert.rejects(load([() => true, cacheIsWarm], { unit: "api", rundir }), (error) => {
  *   assert(error instanceof HealthCheckError);
  *   assert.deepEqual(error.failed, ["#2 cacheIsWarm"]);
+ *   assert.deepEqual(error.timedOut, []);
  *   return true;
  * });
  * ```
  */
 export class HealthCheckError extends Error {
-  /** A label for each failing check: its position (from 1) and its name or specifier. */
+  /**
+   * A label for each failing check, in order: its position (from 1) and its
+   * name or specifier. Checks that timed out are here too.
+   */
   readonly failed: readonly string[];
+  /** The labels of the checks that did not finish in time: a subset of `failed`. */
+  readonly timedOut: readonly string[];
   /** How many checks ran. */
   readonly total: number;
 
-  /** Builds the error from the labels of the failing checks. */
-  constructor(failed: readonly string[], total: number) {
+  /**
+   * Builds the error from the labels of the failing checks; `timedOut` names
+   * those that did not finish within `timeout` milliseconds.
+   */
+  constructor(
+    failed: readonly string[],
+    total: number,
+    { timedOut = [], timeout }: { timedOut?: readonly string[]; timeout?: number } = {},
+  ) {
+    const describe = (label: string) =>
+      timedOut.includes(label) ? `${label} did not finish in ${timeout} ms` : label;
     super(
-      `${failed.length} of ${total} health checks failed: ${failed.join(", ")}. ` +
+      `${failed.length} of ${total} health checks failed: ${failed.map(describe).join(", ")}. ` +
         "No state was written; fix what these checks test, then start again.",
     );
     this.name = "HealthCheckError";
     this.failed = failed;
+    this.timedOut = timedOut;
     this.total = total;
   }
 }
