@@ -38,7 +38,7 @@ export async function withTempDir<T>(body: (dir: string) => T | Promise<T>): Pro
   }
 }
 
-/** The copies {@linkcode reachableCopy} made, by source path. */
+/** The copies {@linkcode reachableCopy} made, by source path and entries. */
 const copies = new Map<string, string>();
 
 /**
@@ -48,19 +48,30 @@ const copies = new Map<string, string>();
  * another user (`setpriv --reuid=65534 ...`) runs the copy: the checkout may
  * live in a private directory (mode 0700, like `/root`, a home directory or
  * `mktemp -d`) that the other user cannot enter. That holds for the runtime
- * too: copy `process.execPath` when it lies in the checkout's
- * `node_modules`. One copy per path and process, removed when the process
+ * too: copy `process.execPath`, which lies in the checkout's `node_modules`
+ * for all but the machine's Node.
+ *
+ * With `entries`, `path` is a directory and only those of its entries are
+ * copied, keeping their places: `reachableCopy(root, ["src", "package.json"])`
+ * gives a new root holding `src/` and `package.json` (what the probe command
+ * needs, without `node_modules`).
+ *
+ * One copy per path (and entries) and process, removed when the process
  * exits. Symbolic links inside a directory are copied as links.
  */
-export function reachableCopy(path: string): string {
-  const known = copies.get(path);
+export function reachableCopy(path: string, entries?: readonly string[]): string {
+  const key = JSON.stringify([path, entries]);
+  const known = copies.get(key);
   if (known) return known;
   if (copies.size === 0) process.once("exit", removeCopies);
   const dir = mkdtempSync(`${tmpdir()}/liveness-reachable-`);
   const copy = `${dir}/${path.replace(/\/+$/, "").replace(/^.*\//, "")}`;
-  cpSync(path, copy, { recursive: true, verbatimSymlinks: true });
+  for (const entry of entries ?? [""]) {
+    const target = entry ? `${copy}/${entry}` : copy;
+    cpSync(entry ? `${path}/${entry}` : path, target, { recursive: true, verbatimSymlinks: true });
+  }
   for (const entry of [dir, ...walk(copy)]) openUp(entry);
-  copies.set(path, copy);
+  copies.set(key, copy);
   return copy;
 }
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { reachableCopy, withTempDir } from "./_helpers.ts";
 
@@ -23,6 +23,10 @@ test("reachableCopy copies a file or a tree out of a private directory, open to 
     assert.equal(statSync(`${tree}/inner`).mode & 0o777, 0o755);
     assert.equal(statSync(`${tree}/inner/data`).mode & 0o777, 0o644);
     assert.equal(readFileSync(`${tree}/inner/data`, "utf8"), "data\n");
+    const some = reachableCopy(tmp, ["tree/inner", "run.sh"]);
+    assert.deepEqual(readdirSync(some).sort(), ["run.sh", "tree"]);
+    assert.deepEqual(readdirSync(`${some}/tree/inner`), ["data"]);
+    assert.equal(statSync(`${some}/tree`).mode & 0o777, 0o755);
 
     if (canDropRoot) {
       const nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
