@@ -286,11 +286,11 @@ test("a check that does not settle in time fails the load, naming it", async () 
       setTimeout(() => {
         lateRejection = true;
         reject(new Error("too late to matter"));
-      }, 150)
+      }, 1500)
     );
   await assert.rejects(
     within(
-      runChecks([() => true, hangs, () => false, rejectsLate], [], () => "/", { timeout: 50 }),
+      runChecks([() => true, hangs, () => false, rejectsLate], [], () => "/", { timeout: 1000 }),
     ),
     (error: HealthCheckError) => {
       assert.ok(error instanceof HealthCheckError, String(error));
@@ -302,15 +302,15 @@ test("a check that does not settle in time fails the load, naming it", async () 
       assert.deepEqual(error.timedOut, [`#2 ${JSON.stringify(hangs)}`, "#4 rejectsLate"]);
       assert.equal(
         error.message,
-        `3 of 4 health checks failed: #2 ${JSON.stringify(hangs)} did not finish in 50 ms, ` +
-          "#3 (anonymous function), #4 rejectsLate did not finish in 50 ms. " +
+        `3 of 4 health checks failed: #2 ${JSON.stringify(hangs)} did not finish in 1000 ms, ` +
+          "#3 (anonymous function), #4 rejectsLate did not finish in 1000 ms. " +
           "No state was written; fix what these checks test, then start again.",
       );
       return true;
     },
   );
   // The late rejection is nobody's: no unhandled rejection fails the run.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await new Promise((resolve) => setTimeout(resolve, 1600));
   assert.ok(lateRejection);
 });
 
@@ -355,16 +355,15 @@ test("a check that declares one parameter more than args gets the signal; others
       return true;
     },
   };
+  await runChecks([rest, one, defaulted, object], ["primary"], () => "/");
+  assert.deepEqual(seen, [["primary"], ["primary"], ["primary", "none"], ["primary", true]]);
   await assert.rejects(
-    within(
-      runChecks([rest, one, defaulted, object, stops], ["primary"], () => "/", { timeout: 50 }),
-    ),
+    within(runChecks([stops], ["primary"], () => "/", { timeout: 100 })),
     (error: HealthCheckError) => {
-      assert.deepEqual(error.timedOut, ["#5 stops"]);
+      assert.deepEqual(error.timedOut, ["#1 stops"]);
       return true;
     },
   );
-  assert.deepEqual(seen, [["primary"], ["primary"], ["primary", "none"], ["primary", true]]);
   assert.ok(reason instanceof DOMException, String(reason));
   assert.equal(reason.name, "TimeoutError");
 });
