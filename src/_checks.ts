@@ -33,7 +33,8 @@ import { runtime } from "./_runtime_current.ts";
  *
  * // args: ["db"], so the second parameter receives the signal.
  * const reachable: HealthFunction = async (host: string, signal: AbortSignal) => {
- *   await new Promise((resolve) => setTimeout(resolve, 10, { signal }));
+ *   // A real check passes the signal on: fetch(url, { signal }), a driver's option.
+ *   await Promise.resolve();
  *   signal.throwIfAborted();
  *   return host === "db";
  * };
