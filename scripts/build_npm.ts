@@ -9,7 +9,8 @@
  * machine's Node and on the Node from `node_modules`, remove them, and run
  * `publint` and `attw`.
  *
- * Usage: `deno run -A scripts/build_npm.ts <version> [--no-test]`
+ * Usage: `npm run build:npm -- [<version>] [--no-test]` (the version defaults
+ * to `deno.json`'s).
  *
  * @module
  */
@@ -48,6 +49,7 @@ const SEMVER =
 /** The fields of `deno.json` the package shares. */
 interface DenoConfig {
   name: string;
+  version: string;
   description: string;
   license: string;
   exports: Record<string, string>;
@@ -60,8 +62,9 @@ export interface BuildOptions {
 }
 
 /**
- * Empties and writes `npm/`, tests it on Node (unless `options.test` is
- * `false`), checks it with `publint` and `attw`, and prints its packed size.
+ * Empties and writes `npm/` as `version` of the package (`deno.json`'s when
+ * `undefined`), tests it on Node (unless `options.test` is `false`), checks
+ * it with `publint` and `attw`, and prints its packed size.
  *
  * @returns one result per Node run of the suite, then one for each package
  * check: failures are counted there, not thrown, like the other runs of
@@ -70,13 +73,14 @@ export interface BuildOptions {
  * compilation fails: there is no build to test.
  */
 export async function buildNpm(
-  version: string,
+  version: string | undefined,
   options: BuildOptions = {},
 ): Promise<SuiteResult[]> {
+  const config: DenoConfig = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
+  version ??= config.version;
   if (!SEMVER.test(version)) {
     throw new Error(`Invalid version ${JSON.stringify(version)}: give a semver such as 1.2.3.`);
   }
-  const config: DenoConfig = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
   const missing = [...Object.values(config.exports), ...ASSETS]
     .filter((path) => !existsSync(join(ROOT, path)));
   if (missing.length > 0) throw new Error(`The package needs ${missing.join(", ")}: not found.`);
@@ -266,16 +270,14 @@ function printPackSize(): void {
 if (import.meta.main) {
   const args = process.argv.slice(2);
   const [version, ...rest] = args.filter((arg) => arg !== "--no-test");
-  if (version === undefined || version.startsWith("-") || rest.length > 0) {
-    console.error("Usage: deno run -A scripts/build_npm.ts <version> [--no-test]");
+  if (version?.startsWith("-") || rest.length > 0) {
+    console.error("Usage: npm run build:npm -- [<version>] [--no-test]");
     process.exit(2);
   }
   const start = performance.now();
   try {
     const results = await buildNpm(version, { test: !args.includes("--no-test") });
-    console.log(
-      `\n=== npm build of ${version}: ${((performance.now() - start) / 1000).toFixed(1)} s`,
-    );
+    console.log(`\n=== npm build: ${((performance.now() - start) / 1000).toFixed(1)} s`);
     for (const { label, passed, failed } of results) {
       console.log(`${label}: ${passed} passed, ${failed} failed`);
     }

@@ -9,6 +9,7 @@ import { type HealthCheck, runChecks } from "./_checks.ts";
 import { uptime } from "./_clock.ts";
 import { type Identity, isOtherLiveOwner, isThisProcess, self } from "./_identity.ts";
 import { resolveLocation } from "./_location.ts";
+import { assertKnownKeys } from "./_options.ts";
 import { LockBusy, withUnitLock, withUnitLockSync } from "./_lock.ts";
 import type { Runtime } from "./_runtime.ts";
 import { writerFs } from "./_state_fs.ts";
@@ -132,7 +133,7 @@ export class Unit implements Liveness {
     const me = self(runtime);
     this.#checkProcfs(me);
     this.#refuseLiveOwner(this.#openExisting());
-    await runChecks(checks, options.args ?? [], runtime.cwd);
+    await runChecks(checks, options.args ?? [], runtime.cwd, { timeout: options.timeout });
     const directory = UnitDirectory.open(runtime, this.dir, true);
     let pidFile: number | undefined;
     try {
@@ -636,7 +637,11 @@ function resolveHeartbeat(options: false | HeartbeatOptions | undefined): Beat {
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw new TypeError("Cannot create the unit: options.heartbeat must be false or an object.");
   }
-  assertKnownKeys(options ?? {}, ["interval", "maxAge", "manual"], "options.heartbeat");
+  assertKnownKeys(
+    options,
+    ["interval", "maxAge", "manual"],
+    "createLiveness() with options.heartbeat",
+  );
   const manual = options?.manual ?? false;
   const interval = manual ? 0 : options?.interval ?? DEFAULT_HEARTBEAT.interval;
   const maxAge = options?.maxAge ?? Math.max(DEFAULT_HEARTBEAT.maxAge, interval * 3);
@@ -656,20 +661,6 @@ function resolveHeartbeat(options: false | HeartbeatOptions | undefined): Beat {
 
 function isReason(reason: string): boolean {
   return reason.length <= READY_REASON_MAX_BYTES && /^[\x20-\x7e]*$/.test(reason);
-}
-
-/** A `TypeError` for a key `options` should not have (a typo in plain JavaScript). */
-export function assertKnownKeys(options: object, known: readonly string[], what: string): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Cannot use ${what}: its options must be an object.`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `Cannot use ${what}: unknown option ${JSON.stringify(key)} (known: ${known.join(", ")}).`,
-      );
-    }
-  }
 }
 
 /** Without `onError`: each trouble once on standard error, so it is never silent. */

@@ -26,8 +26,8 @@ export class LivenessError extends Error {
 }
 
 /**
- * `load()` ran every health check and at least one returned `false`. Nothing
- * was written.
+ * `load()` ran every health check and at least one returned `false` or did
+ * not finish within the check timeout. Nothing was written.
  *
  * @example Name the failing checks
  * ```ts
@@ -39,23 +39,40 @@ export class LivenessError extends Error {
  * await assert.rejects(load([() => true, cacheIsWarm], { unit: "api", rundir }), (error) => {
  *   assert(error instanceof HealthCheckError);
  *   assert.deepEqual(error.failed, ["#2 cacheIsWarm"]);
+ *   assert.deepEqual(error.timedOut, []);
  *   return true;
  * });
  * ```
  */
 export class HealthCheckError extends LivenessError {
-  /** A label for each failing check: its position (from 1) and its name or specifier. */
+  /**
+   * A label for each failing check, in order: its position (from 1) and its
+   * name or specifier. Checks that timed out are here too.
+   */
   readonly failed: readonly string[];
+  /** The labels of the checks that did not finish in time: a subset of `failed`. */
+  readonly timedOut: readonly string[];
   /** How many checks ran. */
   readonly total: number;
 
-  /** Builds the error from the labels of the failing checks. */
-  constructor(failed: readonly string[], total: number) {
+  /**
+   * Builds the error from the labels of the failing checks; `timedOut` names
+   * those that did not finish within `timeout` milliseconds.
+   */
+  constructor(
+    failed: readonly string[],
+    total: number,
+    { timedOut = [], timeout }: { timedOut?: readonly string[]; timeout?: number } = {},
+  ) {
+    const describe = (label: string) =>
+      timedOut.includes(label) ? `${label} did not finish in ${timeout} ms` : label;
     super(
-      `${failed.length} of ${total} health checks failed: ${failed.join(", ")}. ` +
-        "No state was written; fix what these checks test, then start again.",
+      `Cannot load: ${failed.length} of ${total} health checks failed: ${
+        failed.map(describe).join(", ")
+      }: fix what these checks test, then start again (no state was written).`,
     );
     this.failed = failed;
+    this.timedOut = timedOut;
     this.total = total;
   }
 }

@@ -6,7 +6,16 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
@@ -26,6 +35,62 @@ export async function withTempDir<T>(body: (dir: string) => T | Promise<T>): Pro
     return await body(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The copies {@linkcode reachableCopy} made, by source path and entries. */
+const copies = new Map<string, string>();
+
+/**
+ * A copy of the file or directory `path` that every user can reach: in a
+ * fresh directory of its own under the temporary directory, directories
+ * 0755, files 0644 (0755 when executable). A test that runs something as
+ * another user (`setpriv --reuid=65534 ...`) runs the copy: the checkout may
+ * live in a private directory (mode 0700, like `/root`, a home directory or
+ * `mktemp -d`) that the other user cannot enter. That holds for the runtime
+ * too: copy `process.execPath`, which lies in the checkout's `node_modules`
+ * for all but the machine's Node.
+ *
+ * With `entries`, `path` is a directory and only those of its entries are
+ * copied, keeping their places: `reachableCopy(root, ["src", "package.json"])`
+ * gives a new root holding `src/` and `package.json` (what the probe command
+ * needs, without `node_modules`).
+ *
+ * One copy per path (and entries) and process, removed when the process
+ * exits. Symbolic links inside a directory are copied as links.
+ */
+export function reachableCopy(path: string, entries?: readonly string[]): string {
+  const key = JSON.stringify([path, entries]);
+  const known = copies.get(key);
+  if (known) return known;
+  if (copies.size === 0) process.once("exit", removeCopies);
+  const dir = mkdtempSync(`${tmpdir()}/liveness-reachable-`);
+  const copy = `${dir}/${path.replace(/\/+$/, "").replace(/^.*\//, "")}`;
+  for (const entry of entries ?? [""]) {
+    const target = entry ? `${copy}/${entry}` : copy;
+    cpSync(entry ? `${path}/${entry}` : path, target, { recursive: true, verbatimSymlinks: true });
+  }
+  for (const entry of [dir, ...walk(copy)]) openUp(entry);
+  copies.set(key, copy);
+  return copy;
+}
+
+/** `path` and everything under it, for a directory. */
+function walk(path: string): string[] {
+  if (!lstatSync(path).isDirectory()) return [path];
+  return [path, ...readdirSync(path).flatMap((name) => walk(`${path}/${name}`))];
+}
+
+/** Makes `path` readable (and searchable or runnable where it was) by everyone. */
+function openUp(path: string): void {
+  const stat = lstatSync(path);
+  if (stat.isSymbolicLink()) return;
+  chmodSync(path, stat.isDirectory() || stat.mode & 0o111 ? 0o755 : 0o644);
+}
+
+function removeCopies(): void {
+  for (const copy of copies.values()) {
+    rmSync(copy.slice(0, copy.lastIndexOf("/")), { recursive: true, force: true });
   }
 }
 

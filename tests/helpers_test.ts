@@ -1,0 +1,40 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { reachableCopy, withTempDir } from "./_helpers.ts";
+
+const canDropRoot = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
+
+test("reachableCopy copies a file or a tree out of a private directory, open to all", async () => {
+  await withTempDir((tmp) => {
+    chmodSync(tmp, 0o700); // like a clone under /root or mktemp -d
+    mkdirSync(`${tmp}/tree/inner`, { recursive: true, mode: 0o700 });
+    writeFileSync(`${tmp}/tree/inner/data`, "data\n", { mode: 0o600 });
+    writeFileSync(`${tmp}/run.sh`, "#!/bin/bash\necho ran\n", { mode: 0o700 });
+
+    const script = reachableCopy(`${tmp}/run.sh`);
+    assert.equal(reachableCopy(`${tmp}/run.sh`), script, "one copy per path");
+    assert.match(script, /\/run\.sh$/);
+    assert.equal(statSync(script).mode & 0o777, 0o755);
+    assert.equal(statSync(script.replace(/\/run\.sh$/, "")).mode & 0o777, 0o755);
+    const tree = reachableCopy(`${tmp}/tree/`);
+    assert.equal(statSync(`${tree}/inner`).mode & 0o777, 0o755);
+    assert.equal(statSync(`${tree}/inner/data`).mode & 0o777, 0o644);
+    assert.equal(readFileSync(`${tree}/inner/data`, "utf8"), "data\n");
+    const some = reachableCopy(tmp, ["tree/inner", "run.sh"]);
+    assert.deepEqual(readdirSync(some).sort(), ["run.sh", "tree"]);
+    assert.deepEqual(readdirSync(`${some}/tree/inner`), ["data"]);
+    assert.equal(statSync(`${some}/tree`).mode & 0o777, 0o755);
+
+    if (canDropRoot) {
+      const nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+      const run = (...args: string[]) =>
+        spawnSync("setpriv", [...nobody, ...args], { encoding: "utf8" });
+      assert.notEqual(run(`${tmp}/run.sh`).status, 0, "the original is out of reach");
+      assert.equal(run(script).stdout, "ran\n");
+      assert.equal(run("cat", `${tree}/inner/data`).stdout, "data\n");
+    }
+  });
+});
