@@ -419,7 +419,8 @@ export class Unit implements Liveness {
   }
 
   #checkProcfs(me: Identity): void {
-    if (me.starttime !== undefined || this.#procfs === "ignore") return;
+    const noClock = this.#heartbeat !== undefined && uptime(this.#runtime) === undefined;
+    if ((me.starttime !== undefined && !noClock) || this.#procfs === "ignore") return;
     const error = new StateError(
       "open",
       "/proc/self/stat",
@@ -427,11 +428,16 @@ export class Unit implements Liveness {
       "EACCES",
     );
     if (this.#procfs === "error") throw error;
+    const lacks = [
+      me.starttime === undefined &&
+      "no starttime is written (a later process with the same pid looks like this one) and " +
+        "another live owner cannot be seen",
+      noClock && "no heartbeat is written (no clock: on Deno, grant --allow-sys=osUptime)",
+    ].filter(Boolean).join("; ");
     this.#onError(
       new LivenessError(
-        `Cannot tell processes apart in unit ${this.dir}: /proc cannot be read: no starttime is ` +
-          "written, a later process with the same pid looks like this one, and another live owner " +
-          'cannot be seen (on Deno: run with --allow-all; silence with procfs: "ignore").',
+        `Cannot tell everything of unit ${this.dir}: /proc cannot be read: ${lacks} ` +
+          '(on Deno: run with --allow-all; silence this with procfs: "ignore").',
         { cause: error },
       ),
     );
@@ -443,15 +449,11 @@ export class Unit implements Liveness {
     const runtime = this.#runtime;
     const heartbeat = this.#heartbeat!;
     const at = uptime(runtime);
+    if (at === undefined) {
+      this.#lastBeat = performance.now(); // no clock, no file (load() said so): the loop turns
+      return;
+    }
     try {
-      if (at === undefined) {
-        throw new StateError(
-          "write",
-          `${this.dir}/${HEARTBEAT_FILE}`,
-          "no clock: /proc/uptime cannot be read",
-          "EACCES",
-        );
-      }
       const me = self(runtime);
       const line = formatHeartbeat({
         at,
