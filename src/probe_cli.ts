@@ -10,7 +10,7 @@
  * liveness-probe [--unit NAME] [--rundir DIR] [--ready] [--max-age SECONDS]   # the npm package's bin
  * bun node_modules/@cic/liveness/src/probe_cli.js --unit api
  * deno run --allow-all jsr:@cic/liveness/probe --unit api
- * deno task probe --unit api                       # in this repository
+ * npm run --silent probe -- --unit api             # in this repository
  * ```
  *
  * Deno needs `--allow-all`: reading `/proc/<pid>/stat` and `status` (is the
