@@ -29,11 +29,13 @@ function show(step: string): void {
   const shell = spawnSync("bash", [probeScript, "--unit", unit, "--rundir", rundir], {
     encoding: "utf8",
   });
-  const verdict = probe({ unit, rundir });
+  const live = probe({ unit, rundir });
+  const ready = probe({ unit, rundir, ready: true });
   console.log(`\n${step}`);
-  console.log(`  files:     ${files.join("  ") || "(none)"}`);
-  console.log(`  probe():   ${verdict.healthy ? "healthy  " : "UNHEALTHY"} ${verdict.reason}`);
-  console.log(`  probe.sh:  exit ${shell.status}     ${shell.stdout.trim()}`);
+  console.log(`  files:          ${files.join("  ") || "(none)"}`);
+  console.log(`  probe():        ${live.healthy ? "healthy  " : "UNHEALTHY"} ${live.reason}`);
+  console.log(`  probe.sh:       exit ${shell.status}     ${shell.stdout.trim()}`);
+  console.log(`  ready probe():  ${ready.healthy ? "ready    " : "NOT READY"} ${ready.reason}`);
 }
 
 console.log(`rundir ${rundir}, unit ${unit}: the state is in ${liveness.dir}`);
@@ -49,13 +51,32 @@ try {
 await liveness.load([() => true]);
 show("await load([check]): the checks passed, the pid is written; not healthy before set(0)");
 liveness.set(0);
-show("set(0): the main routine runs: healthy");
+show("set(0): the main routine runs: healthy (and ready: load() records ready)");
+liveness.ready(false, "warming");
+show('ready(false, "warming"): live, but no traffic: the readiness probe fails, liveness holds');
+liveness.ready(true);
+show("ready(true): ready");
 liveness.set(3);
-show("set(3): something is wrong: unhealthy");
+show("set(3): something is wrong: unhealthy, so not ready either");
 liveness.set(0);
 show("set(0): recovered");
-liveness.reset();
-show("reset(): shutdown, the state is removed");
+liveness.onShutdown(() => show("shutdown(): the handler runs while the unit drains"));
+await liveness.shutdown({ drain: 0 });
+show("shutdown() done: close() removed the state");
+
+// A program whose work stalls while its event loop turns: manual beats.
+const worker = createLiveness({
+  unit,
+  rundir,
+  heartbeat: { manual: true, maxAge: 300 },
+});
+await worker.load([]);
+worker.set(0);
+await new Promise((resolve) => setTimeout(resolve, 500));
+show("a worker with manual beats (max age 0.3 s) that has not beaten for 0.5 s: stale");
+worker.beat();
+show("beat(): its work progresses again");
+await worker.close();
 
 // Another process of the same unit that dies without reset(): its state stays,
 // and the probes see that nobody runs it.
