@@ -55,7 +55,9 @@ import type {
 export interface HealthPart {
   readonly name: "pid" | "error" | "heartbeat" | "ready";
   readonly ok: boolean;
-  readonly verdict: Verdict;
+  /** What the part says (`"healthy"`, `"ok"` when it passes). */
+  readonly status: Verdict["status"];
+  readonly reason: string;
 }
 
 const DEFAULT_HEARTBEAT = { interval: 1_000, maxAge: 10_000 };
@@ -295,7 +297,7 @@ export class Unit implements Liveness {
     const part = (name: HealthPart["name"], verdict: Verdict | undefined): HealthPart => ({
       name,
       ok: verdict === undefined,
-      verdict: verdict ?? { status: "healthy", reason: "ok" },
+      ...(verdict ?? { status: "healthy", reason: "ok" }),
     });
     const parts: HealthPart[] = [];
     const pid = this.#runtime.pid;
@@ -329,7 +331,7 @@ export class Unit implements Liveness {
   /** The line `probe()` would print for {@linkcode health}'s parts. */
   verdict(kind: "live" | "ready"): Verdict {
     const failed = this.health(kind).find((part) => !part.ok);
-    return failed?.verdict ?? healthyVerdict(this.#runtime.pid, kind === "ready");
+    return failed ?? healthyVerdict(this.#runtime.pid, kind === "ready");
   }
 
   // --- ownership ---------------------------------------------------------
