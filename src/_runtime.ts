@@ -14,7 +14,7 @@
  */
 
 import type * as Fs from "node:fs";
-import type { StateFs } from "./_state_fs.ts";
+import type { HeldFile, StateFs } from "./_state_fs.ts";
 
 /**
  * What {@linkcode Runtime.readHead} found at a path: the type `lstat` gives
@@ -42,6 +42,8 @@ export interface Runtime {
   nodeFs(): typeof Fs;
   /** The writer's file operations, where a test replaces them (see `writerFs()`). */
   readonly stateFs?: StateFs;
+  /** The runtime's own {@linkcode StateFs.hold}, where it is cheaper than `node:fs`'s. */
+  holdFile?(path: string): HeldFile;
   /** The system's uptime in seconds, where `/proc/uptime` is missing; `undefined` if unknown. */
   osUptime(): number | undefined;
   /**

@@ -31,6 +31,7 @@ interface DenoFileInfo {
   isSymlink: boolean;
   dev: number;
   ino: number | null;
+  nlink: number | null;
 }
 
 /** See {@linkcode DenoFile}. */
@@ -82,6 +83,10 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     env: (name) => deno.env.get(name),
     cwd: () => deno.cwd(),
     nodeFs,
+    holdFile(path) {
+      const file = deno.openSync(path, { read: true });
+      return { links: () => file.statSync().nlink ?? 1, close: () => file.close() };
+    },
     osUptime() {
       try {
         return deno.osUptime();

@@ -23,7 +23,7 @@ import {
   parseIdentity,
 } from "./_identity.ts";
 import { errorCode, type Runtime } from "./_runtime.ts";
-import { type Entry, writerFs } from "./_state_fs.ts";
+import { type Entry, type HeldFile, writerFs } from "./_state_fs.ts";
 import {
   ERROR_FILE,
   HEARTBEAT_FILE,
@@ -135,15 +135,21 @@ export class UnitDirectory {
    * Replaces `name` with `value` and a newline: a new file with a unique
    * name, then a rename, so a reader sees the old or the new content and
    * never a partial one. No fsync: the state means nothing after a reboot.
-   * With `keep`, returns the new file's descriptor (the caller closes it).
+   * With `hold`, returns the new file held open (the caller closes it).
    */
-  write(name: string, value: number | string, writer: Identity, keep = false): number | undefined {
+  write(
+    name: string,
+    value: number | string,
+    writer: Identity,
+    hold = false,
+  ): HeldFile | undefined {
     const fs = writerFs(this.runtime);
     const target = `${this.path}/${name}`;
     const temp = this.entry(tempName(name, writer));
-    let fd;
+    let held;
     try {
-      fd = fs.createFile(temp, `${value}\n`, FILE_MODE, keep);
+      fs.createFile(temp, `${value}\n`, FILE_MODE);
+      if (hold) held = fs.hold(temp);
     } catch (error) {
       removeQuietly(this.runtime, temp);
       throw new StateError("write", target, error, errorCode(error));
@@ -151,11 +157,11 @@ export class UnitDirectory {
     try {
       fs.rename(temp, this.entry(name));
     } catch (error) {
-      if (fd !== undefined) fs.close(fd);
+      held?.close();
       removeQuietly(this.runtime, temp);
       throw new StateError("replace", target, error, errorCode(error));
     }
-    return fd;
+    return held;
   }
 
   /**

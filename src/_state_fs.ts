@@ -22,6 +22,12 @@ export interface Entry {
   readonly mtimeMs: number;
 }
 
+/** A file held open: its link count tells whether it still has a name. */
+export interface HeldFile {
+  links(): number;
+  close(): void;
+}
+
 /** The writer's file operations. Errors carry the POSIX `code`. */
 export interface StateFs {
   /** `lstat(path)`, or `undefined` when nothing is there. */
@@ -36,10 +42,11 @@ export interface StateFs {
   openDirectory(path: string): number;
   /**
    * Creates a new file (`O_EXCL`: never an existing one, nor through a
-   * link) with exactly `mode` and `data`. Returns its open descriptor when
-   * `keep` is set (the caller closes it), else closes it.
+   * link) with exactly `mode` and `data`.
    */
-  createFile(path: string, data: string, mode: number, keep?: boolean): number | undefined;
+  createFile(path: string, data: string, mode: number): void;
+  /** Holds the file at `path` open, to ask later how many names it has (0: removed or replaced). */
+  hold(path: string): HeldFile;
   /**
    * Writes `data` over an existing regular file in place (truncating it),
    * never through a link and never into a file with another name
@@ -64,7 +71,12 @@ const writers = new WeakMap<Runtime, StateFs>();
 export function writerFs(runtime: Runtime): StateFs {
   if (runtime.stateFs) return runtime.stateFs;
   let fs = writers.get(runtime);
-  if (!fs) writers.set(runtime, fs = nodeStateFs(runtime.nodeFs()));
+  if (!fs) {
+    fs = nodeStateFs(runtime.nodeFs());
+    // Deno's fstat through node:fs costs five times its own: set() asks it each time.
+    if (runtime.holdFile) fs = { ...fs, hold: runtime.holdFile };
+    writers.set(runtime, fs);
+  }
   return fs;
 }
 
@@ -111,18 +123,18 @@ export function nodeStateFs(fs: typeof Fs): StateFs {
     mkdir: (path, mode) => fs.mkdirSync(path, { mode }),
     fchmod: (fd, mode) => fs.fchmodSync(fd, mode),
     openDirectory,
-    createFile(path, data, mode, keep = false) {
+    createFile(path, data, mode) {
       const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
       try {
         fs.fchmodSync(fd, mode); // the umask may have taken bits off `mode`
         writeAll(fd, data);
-      } catch (error) {
+      } finally {
         fs.closeSync(fd);
-        throw error;
       }
-      if (keep) return fd;
-      fs.closeSync(fd);
-      return undefined;
+    },
+    hold(path) {
+      const fd = fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+      return { links: () => fs.fstatSync(fd).nlink, close: () => fs.closeSync(fd) };
     },
     overwrite(path, data) {
       // O_NONBLOCK: a FIFO put there must not hang the program.

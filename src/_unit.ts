@@ -12,7 +12,7 @@ import { resolveLocation } from "./_location.ts";
 import { assertKnownKeys } from "./_options.ts";
 import { LockBusy, withUnitLock, withUnitLockSync } from "./_lock.ts";
 import type { Runtime } from "./_runtime.ts";
-import { writerFs } from "./_state_fs.ts";
+import type { HeldFile } from "./_state_fs.ts";
 import {
   ERROR_FILE,
   HEARTBEAT_FILE,
@@ -82,7 +82,7 @@ export class Unit implements Liveness {
   readonly #onClose: () => void;
   #directory: UnitDirectory | undefined;
   /** The pid file this process wrote, held open: its link count tells whether it is still ours. */
-  #pidFile: number | undefined;
+  #pidFile: HeldFile | undefined;
   #loaded = false;
   /** What the error file holds, as far as this process wrote it. */
   #error: number | undefined;
@@ -137,7 +137,7 @@ export class Unit implements Liveness {
     this.#refuseLiveOwner(this.#openExisting());
     await runChecks(checks, options.args ?? [], runtime.cwd, { timeout: options.timeout });
     const directory = UnitDirectory.open(runtime, this.dir, true);
-    let pidFile: number | undefined;
+    let pidFile: HeldFile | undefined;
     try {
       await withUnitLock(directory, me, () => {
         this.#refuseLiveOwner(directory); // another process may have loaded while the checks ran
@@ -346,7 +346,7 @@ export class Unit implements Liveness {
     const directory = this.#directory!;
     try {
       // Cheap: our pid file is still linked. A rename over it or a removal unlinks it.
-      if (writerFs(this.#runtime).fstat(this.#pidFile!).nlink > 0 && !this.#lost) return directory;
+      if (this.#pidFile!.links() > 0 && !this.#lost) return directory;
     } catch {
       // Not open any more: look closer.
     }
@@ -396,7 +396,7 @@ export class Unit implements Liveness {
   }
 
   /** Writes the owner's files, pid last; returns the pid file's descriptor. */
-  #writeOwner(directory: UnitDirectory, me: Identity, readiness: Readiness): number | undefined {
+  #writeOwner(directory: UnitDirectory, me: Identity, readiness: Readiness): HeldFile | undefined {
     if (me.starttime) directory.write(STARTTIME_FILE, me.starttime, me);
     if (this.#heartbeat) this.#writeBeat(directory, true);
     directory.write(READY_FILE, formatReadiness(readiness), me);
@@ -545,7 +545,7 @@ export class Unit implements Liveness {
   #closePidFile(): void {
     if (this.#pidFile === undefined) return;
     try {
-      writerFs(this.#runtime).close(this.#pidFile);
+      this.#pidFile.close();
     } catch {
       // Already closed.
     }
