@@ -141,11 +141,19 @@ const NOT_FOUND: Answer = {
   headers: { "content-type": TEXT, "cache-control": "no-store" },
   body: "404 page not found\n",
 };
+const INTERNAL_ERROR: Answer = {
+  status: 500,
+  headers: { "content-type": TEXT, "cache-control": "no-store" },
+  body: "500 internal server error\n",
+};
 const NOT_ALLOWED: Answer = {
   status: 405,
   headers: { "content-type": TEXT, "cache-control": "no-store", "allow": "GET, HEAD" },
   body: "405 method not allowed\n",
 };
+
+/** The answers that are the same object at each request. */
+const CONSTANT = new Set([HEALTHY, NOT_FOUND, NOT_ALLOWED, INTERNAL_ERROR]);
 
 /**
  * Makes the fetch handler of the health endpoints:
@@ -166,6 +174,8 @@ const NOT_ALLOWED: Answer = {
  *   part fails), reasons as `output` only with `?verbose`.
  * - Every answer has `Cache-Control: no-store`; a query string never
  *   changes the route.
+ * - A source that throws answers `500` (and the error is logged), as
+ *   `Deno.serve` and `Bun.serve` do for a handler that throws.
  *
  * @example Answer a request with no server
  * ```ts
@@ -196,18 +206,27 @@ export function createFetchHandler(
 ): HealthFetchHandler {
   const prefix = normalizePrefix(options.prefix ?? "");
   const routes = new Map(Object.entries(ROUTES).map(([path, route]) => [prefix + path, route]));
-  const answer: Answerer = (method, target, accept) => {
+  const route: Answerer = (method, target, accept) => {
     const query = target.indexOf("?");
-    const route = routes.get(query === -1 ? target : target.slice(0, query));
-    if (route === undefined) return NOT_FOUND;
+    const found = routes.get(query === -1 ? target : target.slice(0, query));
+    if (found === undefined) return NOT_FOUND;
     if (method !== "GET" && method !== "HEAD") return NOT_ALLOWED;
-    const { parts } = source(route.kind);
+    const { parts } = source(found.kind);
     const json = accept ? acceptsHealthJson(accept) : false;
     if (query === -1 && !json && parts.every((part) => part.ok)) return HEALTHY; // the probe's path
     const params = new URLSearchParams(query === -1 ? "" : target.slice(query + 1));
-    const view = { name: route.name, parts, verbose: params.has("verbose") };
+    const view = { name: found.name, parts, verbose: params.has("verbose") };
     const excluded = new Set(params.getAll("exclude"));
     return json ? healthJson(view, excluded) : healthText(view, excluded);
+  };
+  const answer: Answerer = (method, target, accept) => {
+    try {
+      return route(method, target, accept);
+    } catch (error) {
+      // What Deno.serve and Bun.serve do with a handler that throws, the same on every path.
+      console.error(error);
+      return INTERNAL_ERROR;
+    }
   };
   const handler: HealthFetchHandler = (request) => {
     const { status, headers, body } = answer(
@@ -382,9 +401,6 @@ export type NodeListener = (req: NodeRequest, res: NodeResponse) => void;
  * does, without building a `Request` or a `Response`: on Node that costs
  * more than the answer itself.
  *
- * A source that throws answers `500` (and the error is logged), as
- * `Deno.serve` and `Bun.serve` do for a fetch handler that throws.
- *
  * @example Serve the endpoints with `node:http`
  * ```ts
  * import { createFetchHandler, createNodeListener } from "./http.ts";
@@ -411,17 +427,16 @@ export function createNodeListener(handler: HealthFetchHandler): NodeListener {
       "Cannot create a node listener: the handler was not made by createFetchHandler()",
     );
   }
+  const headers = new Map<Answer, Record<string, string | number>>();
   return (req, res) => {
-    let result: Answer;
-    try {
-      result = answer(req.method ?? "GET", pathAndQuery(req.url ?? "/"), req.headers.accept);
-    } catch (error) {
-      console.error(error);
-      res.writeHead(500, { "content-type": TEXT, "cache-control": "no-store" });
-      res.end("500 internal server error\n");
-      return;
+    const result = answer(req.method ?? "GET", pathAndQuery(req.url ?? "/"), req.headers.accept);
+    // The constant answers (`ok`, 404, 405) keep their headers; the others are made per request.
+    let written = headers.get(result);
+    if (written === undefined) {
+      written = { ...result.headers, "content-length": byteLength(result.body) };
+      if (CONSTANT.has(result)) headers.set(result, written);
     }
-    res.writeHead(result.status, { ...result.headers, "content-length": byteLength(result.body) });
+    res.writeHead(result.status, written);
     // node:http sends no body to a HEAD request, whatever end() is given.
     res.end(req.method === "HEAD" ? undefined : result.body);
   };

@@ -448,27 +448,30 @@ test("createNodeListener() takes only a handler createFetchHandler() made", () =
   });
 });
 
-test("a node listener whose source throws answers 500 and keeps serving", async () => {
-  let fail = true;
-  const source: HealthSource = (kind) => {
-    if (fail) throw new Error("Cannot judge: a bug");
-    return fakeSource()(kind);
-  };
-  const errors: unknown[] = [];
-  const log = console.error;
-  console.error = (error: unknown) => errors.push(error);
-  try {
-    await withServer(WAYS[1], source, {}, async (get) => {
-      const { status, headers } = await get("/livez");
-      assert.equal(status, 500);
-      assert.equal(headers.get("cache-control"), "no-store");
-      fail = false;
-      assert.equal((await get("/livez")).status, 200);
-    });
-  } finally {
-    console.error = log;
+test("a source that throws answers 500, logged, and the server keeps serving", async () => {
+  for (const way of WAYS) {
+    let fail = true;
+    const source: HealthSource = (kind) => {
+      if (fail) throw new Error("Cannot judge: a bug");
+      return fakeSource()(kind);
+    };
+    const errors: unknown[] = [];
+    const log = console.error;
+    console.error = (error: unknown) => errors.push(error);
+    try {
+      await withServer(way, source, {}, async (get) => {
+        const { status, headers, body } = await get("/livez");
+        assert.deepEqual({ way: way.name, status }, { way: way.name, status: 500 });
+        assert.equal(headers.get("cache-control"), "no-store");
+        assert.equal(body, "500 internal server error\n");
+        fail = false;
+        assert.equal((await get("/livez")).status, 200);
+      });
+    } finally {
+      console.error = log;
+    }
+    assert.deepEqual(errors.map((error) => (error as Error).message), ["Cannot judge: a bug"]);
   }
-  assert.equal((errors[0] as Error).message, "Cannot judge: a bug");
 });
 
 // --- serve() -----------------------------------------------------------------
