@@ -10,9 +10,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import { connect, type Socket } from "node:net";
+import process from "node:process";
 import { test } from "node:test";
 import {
   createFetchHandler,
@@ -584,4 +586,48 @@ test("a program whose script has ended stays alive and answers while it serves",
   assert.match(output, /^port \d+\n$/);
   assert.equal((await answered!).body, "ok");
   assert.notEqual(code, 0, "it ran until stopped");
+});
+
+// --- what loads the server ---------------------------------------------------
+
+const DENO = "node_modules/.bin/deno";
+
+/** The modules `root` imports, from `deno info`: statically only, or with dynamic imports too. */
+function moduleGraph(root: string, dynamic: boolean): string[] {
+  const info = spawnSync(DENO, ["info", "--json", root], { encoding: "utf8" });
+  assert.equal(info.status, 0, info.stderr);
+  const { modules } = JSON.parse(info.stdout) as {
+    modules: {
+      specifier: string;
+      dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+    }[];
+  };
+  const edges = new Map(modules.map((module) => [module.specifier, module.dependencies ?? []]));
+  const seen = new Set<string>();
+  const visit = (specifier: string) => {
+    if (seen.has(specifier)) return;
+    seen.add(specifier);
+    for (const { code, isDynamic } of edges.get(specifier) ?? []) {
+      if (code && (dynamic || !isDynamic)) visit(code.specifier);
+    }
+  };
+  visit(new URL(root, `file://${process.cwd()}/`).href);
+  return [...seen].map((specifier) => specifier.replace(/^file:\/\/.*\/(src\/|mod\.ts)/, "$1"));
+}
+
+const SERVER_CODE = /^(src\/_server(_\w+)?\.ts|node:http|node:net)$/;
+
+test("only serve() loads server code: no static import reaches it, and the probe command none", {
+  skip: !existsSync(DENO) && "reads the source's module graph with deno: run from the repository",
+}, () => {
+  for (const root of ["mod.ts", "src/http.ts"]) {
+    assert.deepEqual(moduleGraph(root, false).filter((name) => SERVER_CODE.test(name)), [], root);
+  }
+  assert.ok(moduleGraph("src/http.ts", true).includes("src/_server_node.ts"), "the graph is read");
+  assert.deepEqual(
+    moduleGraph("src/probe_cli.ts", true).filter((name) =>
+      SERVER_CODE.test(name) || name === "src/http.ts"
+    ),
+    [],
+  );
 });
