@@ -23,11 +23,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import process from "node:process";
 import { createLiveness } from "../mod.ts";
 
-const seconds = Number(process.argv[2] ?? 4);
+const seconds = Number(process.argv[2] ?? 3);
 const rounds = Number(process.argv[3] ?? 5);
 
 /** Node runs the npm build, as users install it; Bun and Deno the source. */
@@ -122,16 +122,16 @@ function roundTrip(port: number, path: string): Promise<number> {
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[values.length >> 1];
 
 /** autocannon on the machine's Node, in its own process: requests/s and p99 ms. */
-function autocannon(port: number, path: string): { rps: number; p99: number } {
+function autocannon(port: number, path: string, duration: number): { rps: number; p99: number } {
   const result = spawnSync("node", [
     "node_modules/autocannon/autocannon.js",
     "--connections",
     "20",
     "--duration",
-    String(seconds),
+    String(duration),
     "--json",
     `http://127.0.0.1:${port}${path}`,
-  ], { encoding: "utf8", timeout: (seconds + 30) * 1000 });
+  ], { encoding: "utf8", timeout: (duration + 30) * 1000 });
   if (result.status !== 0) throw new Error(`autocannon failed: ${result.stderr}`);
   const report = JSON.parse(result.stdout);
   if (report.non2xx > 0 || report.errors > 0) {
@@ -154,7 +154,8 @@ if (build.status !== 0) throw new Error("Cannot build npm/ for Node");
 
 console.log(
   `Runtimes: ${RUNTIMES.map((runtime) => versionOf(runtime.version)).join(", ")}; ` +
-    `autocannon on ${versionOf(["node", "--version"])}, ${seconds} s per run, ${rounds} rounds`,
+    `autocannon on ${versionOf(["node", "--version"])}, ${seconds} s per run, ${rounds} rounds; ` +
+    `load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} CPUs`,
 );
 
 // 1 and 2. Every server on every runtime, in turns, so that load on the machine falls on all alike.
@@ -169,11 +170,11 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 const loads = cases.map(() => ({ rps: [] as number[], p99: [] as number[] }));
-for (let round = 0; round < 2; round++) {
+for (let round = 0; round < rounds; round++) {
   for (const [index, { runtime, server }] of cases.entries()) {
     const started = await start(runtime, server);
-    autocannon(started.port, server.path); // warm-up: the JIT, the connections
-    const { rps, p99 } = autocannon(started.port, server.path);
+    autocannon(started.port, server.path, 1); // warm-up: the JIT, the connections
+    const { rps, p99 } = autocannon(started.port, server.path, seconds);
     loads[index].rps.push(rps);
     loads[index].p99.push(p99);
     await started.stop();
@@ -183,8 +184,8 @@ for (let round = 0; round < 2; round++) {
 const rows = cases.map(({ runtime, server }, index) => ({
   runtime: runtime.name,
   server: server.name,
-  rps: Math.max(...loads[index].rps),
-  p99: Math.min(...loads[index].p99),
+  rps: median(loads[index].rps),
+  p99: median(loads[index].p99),
   ms: median(weights[index].ms),
   mib: median(weights[index].mib),
 }));
@@ -194,7 +195,7 @@ const lightshipOnNode = find("Node", "lightship");
 
 console.log(
   `\nThroughput of GET ${SERVERS.map((server) => server.path).join(" / ")}: autocannon, ` +
-    `20 connections, loopback, best of 2 runs of ${seconds} s after a warm-up\n`,
+    `20 connections, loopback, median of ${rounds} runs of ${seconds} s, each after 1 s of warm-up\n`,
 );
 console.log(
   "| runtime | server | requests/s | × lightship on Node | p99 ms | × bare (same runtime) |",
@@ -291,3 +292,4 @@ console.log("| --- | ---: | ---: |");
 for (const { name, ms } of probes) {
   console.log(`| ${name} | ${ms.toFixed(2)} | ${(ms / http).toFixed(1)} |`);
 }
+console.log(`\nLoad average at the end: ${loadavg()[0].toFixed(1)}`);
