@@ -171,7 +171,8 @@ const CONSTANT = new Set([HEALTHY, NOT_FOUND, NOT_ALLOWED, INTERNAL_ERROR]);
  *   ok`).
  * - With `Accept: application/health+json`, the IETF health check format:
  *   `{"status":"pass"|"fail"|"warn","checks":{...}}` (`warn`: an excluded
- *   part fails), reasons as `output` only with `?verbose`.
+ *   part fails); with `?verbose`, the unit as `serviceId` and the reasons
+ *   as `output`.
  * - Every answer has `Cache-Control: no-store`; a query string never
  *   changes the route.
  * - A source that throws answers `500` (and the error is logged), as
@@ -211,11 +212,11 @@ export function createFetchHandler(
     const found = routes.get(query === -1 ? target : target.slice(0, query));
     if (found === undefined) return NOT_FOUND;
     if (method !== "GET" && method !== "HEAD") return NOT_ALLOWED;
-    const { parts } = source(found.kind);
+    const { unit, parts } = source(found.kind);
     const json = accept ? acceptsHealthJson(accept) : false;
     if (query === -1 && !json && parts.every((part) => part.ok)) return HEALTHY; // the probe's path
     const params = new URLSearchParams(query === -1 ? "" : target.slice(query + 1));
-    const view = { name: found.name, parts, verbose: params.has("verbose") };
+    const view = { name: found.name, unit, parts, verbose: params.has("verbose") };
     const excluded = new Set(params.getAll("exclude"));
     return json ? healthJson(view, excluded) : healthText(view, excluded);
   };
@@ -274,6 +275,7 @@ function acceptsHealthJson(accept: string): boolean {
 /** What a body shows: the endpoint's name (`livez`), the parts, and whether reasons show. */
 interface View {
   readonly name: string;
+  readonly unit: string;
   readonly parts: readonly HealthPart[];
   readonly verbose: boolean;
 }
@@ -310,7 +312,7 @@ function healthText(view: View, excluded: ReadonlySet<string>): Answer {
   return { status: 200, headers: TEXT_HEADERS, body: `${lines}${view.name} check passed\n` };
 }
 
-/** The IETF draft's `application/health+json` body; reasons as `output` under `?verbose`. */
+/** The IETF draft's `application/health+json` body; the unit and the reasons under `?verbose`. */
 function healthJson(view: View, excluded: ReadonlySet<string>): Answer {
   let failed = false;
   let warned = false;
@@ -324,6 +326,7 @@ function healthJson(view: View, excluded: ReadonlySet<string>): Answer {
   const unknown = unknownNames(view.parts, excluded);
   const body = {
     status: failed ? "fail" : warned ? "warn" : "pass",
+    ...(view.verbose ? { serviceId: view.unit } : {}),
     ...(unknown.length > 0
       ? { notes: [`cannot exclude: no matches for ${unknown.join(",")}`] }
       : {}),

@@ -309,6 +309,7 @@ for (const way of WAYS) {
       assert.equal(verbose.status, 503);
       assert.deepEqual(JSON.parse(verbose.body), {
         status: "fail",
+        serviceId: "api",
         notes: ['cannot exclude: no matches for "db"'],
         checks: {
           pid: [{ status: "pass" }],
