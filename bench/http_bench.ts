@@ -5,7 +5,9 @@
  *
  * 1. Throughput and p99 latency of `GET /livez` (autocannon, 20
  *    connections, loopback) on Node, Bun and Deno, against lightship's
- *    `/live` and a bare server answering `ok` on each runtime.
+ *    `/live` and a bare server answering `ok` on each runtime; and the
+ *    server's CPU time per request, which a busy machine changes less than
+ *    it changes requests/s (the ceiling is about 1 / CPU per request).
  * 2. Weight: resident memory and time to first answer of a program serving
  *    our endpoints, a bare server and lightship (`bench/_http_server.ts`).
  * 3. One probe round trip: a request over a fresh connection (as the kubelet
@@ -122,7 +124,12 @@ function roundTrip(port: number, path: string): Promise<number> {
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[values.length >> 1];
 
 /** autocannon on the machine's Node, in its own process: requests/s and p99 ms. */
-function autocannon(port: number, path: string, duration: number): { rps: number; p99: number } {
+function autocannon(
+  started: Started,
+  path: string,
+  duration: number,
+): { rps: number; p99: number; cpu: number } {
+  const cpuBefore = cpuTime(started.pid);
   const result = spawnSync("node", [
     "node_modules/autocannon/autocannon.js",
     "--connections",
@@ -130,14 +137,23 @@ function autocannon(port: number, path: string, duration: number): { rps: number
     "--duration",
     String(duration),
     "--json",
-    `http://127.0.0.1:${port}${path}`,
+    `http://127.0.0.1:${started.port}${path}`,
   ], { encoding: "utf8", timeout: (duration + 30) * 1000 });
+  const cpu = cpuTime(started.pid) - cpuBefore;
   if (result.status !== 0) throw new Error(`autocannon failed: ${result.stderr}`);
   const report = JSON.parse(result.stdout);
   if (report.non2xx > 0 || report.errors > 0) {
     throw new Error(`autocannon: ${report.non2xx} non-2xx answers, ${report.errors} errors`);
   }
-  return { rps: report.requests.average, p99: report.latency.p99 };
+  const { requests, latency } = report;
+  return { rps: requests.average, p99: latency.p99, cpu: cpu * 1000 / requests.total };
+}
+
+/** The CPU time a process has used, all its threads, in ms (clock ticks of 10 ms). */
+function cpuTime(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const [utime, stime] = stat.slice(stat.lastIndexOf(")") + 2).split(" ").slice(11, 13);
+  return (Number(utime) + Number(stime)) * 10;
 }
 
 function versionOf(command: string[]): string {
@@ -171,17 +187,18 @@ for (let round = 0; round < rounds; round++) {
 }
 // Every server of a runtime runs at once (an idle one costs nothing); short runs take turns, so
 // that a change of load on the machine falls on all alike.
-const loads = cases.map(() => ({ rps: [] as number[], p99: [] as number[] }));
+const loads = cases.map(() => ({ rps: [] as number[], p99: [] as number[], cpu: [] as number[] }));
 for (const runtime of RUNTIMES) {
   const indexes = cases.flatMap((item, index) => item.runtime === runtime ? [index] : []);
   const running = await Promise.all(indexes.map((index) => start(runtime, cases[index].server)));
   const path = (at: number) => cases[indexes[at]].server.path;
-  running.forEach((started, at) => autocannon(started.port, path(at), 1)); // warm-up: JIT, connections
+  running.forEach((started, at) => autocannon(started, path(at), 1)); // warm-up: JIT, connections
   for (let round = 0; round < rounds; round++) {
     for (const [at, started] of running.entries()) {
-      const { rps, p99 } = autocannon(started.port, path(at), seconds);
+      const { rps, p99, cpu } = autocannon(started, path(at), seconds);
       loads[indexes[at]].rps.push(rps);
       loads[indexes[at]].p99.push(p99);
+      loads[indexes[at]].cpu.push(cpu);
     }
   }
   await Promise.all(running.map((started) => started.stop()));
@@ -192,6 +209,7 @@ const rows = cases.map(({ runtime, server }, index) => ({
   server: server.name,
   rps: median(loads[index].rps),
   p99: median(loads[index].p99),
+  cpu: median(loads[index].cpu),
   ms: median(weights[index].ms),
   mib: median(weights[index].mib),
 }));
@@ -204,15 +222,18 @@ console.log(
     `20 connections, loopback, median of ${rounds} runs of ${seconds} s taking turns, after 1 s of warm-up\n`,
 );
 console.log(
-  "| runtime | server | requests/s | × lightship on Node | p99 ms | × bare (same runtime) |",
+  "| runtime | server | requests/s | × lightship on Node | p99 ms | × bare (same runtime) " +
+    "| server CPU µs per request | × lightship's CPU (same runtime) |",
 );
-console.log("| --- | --- | ---: | ---: | ---: | ---: |");
+console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const row of rows) {
   const bare = find(row.runtime, "bare");
   console.log(
     `| ${row.runtime} | ${row.server} | ${Math.round(row.rps)} | ${
       (row.rps / lightshipOnNode.rps).toFixed(2)
-    } | ${row.p99} | ${(row.rps / bare.rps).toFixed(2)} |`,
+    } | ${row.p99} | ${(row.rps / bare.rps).toFixed(2)} | ${row.cpu.toFixed(1)} | ${
+      (row.cpu / find(row.runtime, "lightship").cpu).toFixed(2)
+    } |`,
   );
 }
 

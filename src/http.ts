@@ -235,7 +235,12 @@ export function createFetchHandler(
       pathAndQuery(request.url),
       request.headers.get("accept"),
     );
-    return new Response(request.method === "HEAD" ? null : body, { status, headers });
+    const content = request.method === "HEAD" ? null : body;
+    if (status !== 200) return new Response(content, { status, headers });
+    // A `ResponseInit` costs Deno ten times what setting the headers does (and Bun no more).
+    const response = new Response(content);
+    for (const name in headers) response.headers.set(name, headers[name]);
+    return response;
   };
   answerers.set(handler, answer);
   return handler;
