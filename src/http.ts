@@ -383,8 +383,9 @@ export interface NodeResponse {
 }
 
 /**
- * A `node:http` style listener, for `http.createServer()`, Express or
- * Fastify's raw server: `(req, res) => void`.
+ * A `node:http` style listener, for `http.createServer()` or an Express
+ * route: `(req, res) => void`. It answers every request it is given (`404`
+ * for another path), so a router should give it only the health paths.
  *
  * @example Answer a request without a server
  * ```ts
