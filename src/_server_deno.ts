@@ -1,0 +1,36 @@
+/**
+ * The {@linkcode ServerAdapter} on Deno: `Deno.serve` (hyper), which limits
+ * what a client may send by itself: a request head larger than hyper's
+ * buffer is refused (`431`) and a head that does not arrive in time is cut;
+ * each connection is its own task, so a slow one stops no other.
+ *
+ * @module
+ */
+import type { ListenOptions, ServerAdapter } from "./_server.ts";
+
+/** The part of `Deno.serve` this adapter uses, typed here so the npm build compiles without Deno's types. */
+interface DenoServe {
+  serve(options: {
+    port: number;
+    hostname: string;
+    handler: (request: Request) => Response;
+    onListen: () => void;
+  }): {
+    readonly addr: { readonly port: number; readonly hostname: string };
+    shutdown(): Promise<void>;
+  };
+}
+
+/** `Deno.serve`, with no log line when it listens. */
+export const denoServer: ServerAdapter = {
+  listen(handler, { port, hostname }: ListenOptions) {
+    const { Deno } = globalThis as unknown as { Deno: DenoServe };
+    const server = Deno.serve({ port, hostname, handler, onListen: () => {} });
+    let closed: Promise<void> | undefined;
+    return Promise.resolve({
+      port: server.addr.port,
+      hostname,
+      close: () => closed ??= server.shutdown(),
+    });
+  },
+};

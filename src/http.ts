@@ -1,0 +1,598 @@
+/**
+ * The HTTP health endpoints: `/livez`, `/readyz` and `/healthz` answered
+ * from the verdicts an owner holds in memory, in the Kubernetes API server's
+ * format (or the IETF `application/health+json` one), as a fetch handler
+ * for any runtime or router, as a `node:http` listener, and as a small
+ * server of the runtime's own ({@linkcode serve}).
+ *
+ * This module names no runtime and loads no server: `serve()` imports the
+ * runtime's server adapter when it is first called, so that a program that
+ * only probes never loads it.
+ *
+ * @module
+ */
+import type { ProbeStatus } from "./_verdict.ts";
+import { printable } from "./_verdict.ts";
+import type { ServerAdapter } from "./_server.ts";
+
+/**
+ * One part of a verdict, as the HTTP answers list them: `"pid"`, `"error"`,
+ * `"heartbeat"` and, for readiness, `"ready"`.
+ *
+ * @example A failing part
+ * ```ts
+ * import type { HealthPart } from "./http.ts";
+ *
+ * const part: HealthPart = { name: "error", ok: false, status: "unhealthy", reason: "error 3" };
+ * ```
+ */
+export interface HealthPart {
+  /** The part's name: what `?exclude=` names. */
+  readonly name: string;
+  /** Whether this part passes. */
+  readonly ok: boolean;
+  /** The status this part gives the verdict when it fails (`"healthy"` when it passes). */
+  readonly status: ProbeStatus;
+  /** The reason line of the part, without `unit U: `; shown only with `?verbose`. */
+  readonly reason: string;
+}
+
+/**
+ * What the owner holds in memory, judged now: the parts of liveness (`pid`,
+ * `error`, `heartbeat`) or of readiness (the same, then `ready`). Called
+ * once per request.
+ *
+ * @example A source that is always healthy
+ * ```ts
+ * import type { HealthSource } from "./http.ts";
+ *
+ * const source: HealthSource = (kind) => ({
+ *   unit: "api",
+ *   parts: [
+ *     { name: "pid", ok: true, status: "healthy", reason: "healthy (pid 1)" },
+ *     ...(kind === "ready"
+ *       ? [{ name: "ready", ok: true, status: "healthy" as const, reason: "ready (pid 1)" }]
+ *       : []),
+ *   ],
+ * });
+ * ```
+ */
+export type HealthSource = (kind: "live" | "ready") => {
+  readonly unit: string;
+  readonly parts: readonly HealthPart[];
+};
+
+/**
+ * Options of {@linkcode createFetchHandler}.
+ *
+ * @example Mount the endpoints under `/health/`
+ * ```ts
+ * import type { FetchHandlerOptions } from "./http.ts";
+ *
+ * const options: FetchHandlerOptions = { prefix: "/health" };
+ * ```
+ */
+export interface FetchHandlerOptions {
+  /**
+   * A path the routes are mounted under: `"/health"` (or `"/health/"`)
+   * answers `/health/livez`, `/health/readyz` and `/health/healthz`.
+   * Default: `""`, the routes at the root.
+   */
+  prefix?: string;
+}
+
+/**
+ * A fetch handler made by {@linkcode createFetchHandler}: a plain function
+ * (no `this`), for `Deno.serve`, `Bun.serve`, Hono or any fetch router.
+ *
+ * @example Route `/health/*` to it from another handler
+ * ```ts
+ * import { createFetchHandler, type HealthFetchHandler } from "./http.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const health: HealthFetchHandler = createFetchHandler(() => ({ unit: "api", parts: [] }), {
+ *   prefix: "/health",
+ * });
+ * const app = (request: Request): Response =>
+ *   new URL(request.url).pathname.startsWith("/health/")
+ *     ? health(request)
+ *     : new Response("hello");
+ * assert.equal(await app(new Request("http://localhost/health/readyz")).text(), "ok");
+ * ```
+ */
+export type HealthFetchHandler = (request: Request) => Response;
+
+/** The answer to one request, before it becomes a `Response` or is written to a node response. */
+interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** Answers a request from its method, its target (`/livez?verbose`) and its `Accept` header. */
+type Answerer = (method: string, target: string, accept: string | null | undefined) => Answer;
+
+/** The answerer behind each handler, for {@linkcode createNodeListener}'s path without `Request`. */
+const answerers = new WeakMap<HealthFetchHandler, Answerer>();
+
+const ROUTES: Readonly<Record<string, { kind: "live" | "ready"; name: string }>> = {
+  "/livez": { kind: "live", name: "livez" },
+  "/healthz": { kind: "live", name: "healthz" },
+  "/readyz": { kind: "ready", name: "readyz" },
+};
+
+const TEXT = "text/plain; charset=utf-8";
+const HEALTH_JSON = "application/health+json";
+
+function headers(type: string): Readonly<Record<string, string>> {
+  return {
+    "content-type": type,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "vary": "Accept",
+  };
+}
+
+const TEXT_HEADERS = headers(TEXT);
+const JSON_HEADERS = headers(HEALTH_JSON);
+const HEALTHY: Answer = { status: 200, headers: TEXT_HEADERS, body: "ok" };
+const NOT_FOUND: Answer = {
+  status: 404,
+  headers: { "content-type": TEXT, "cache-control": "no-store" },
+  body: "404 page not found\n",
+};
+const INTERNAL_ERROR: Answer = {
+  status: 500,
+  headers: { "content-type": TEXT, "cache-control": "no-store" },
+  body: "500 internal server error\n",
+};
+const NOT_ALLOWED: Answer = {
+  status: 405,
+  headers: { "content-type": TEXT, "cache-control": "no-store", "allow": "GET, HEAD" },
+  body: "405 method not allowed\n",
+};
+
+/** The answers that are the same object at each request. */
+const CONSTANT = new Set([HEALTHY, NOT_FOUND, NOT_ALLOWED, INTERNAL_ERROR]);
+
+/**
+ * Makes the fetch handler of the health endpoints:
+ *
+ * - `GET`/`HEAD` `/livez` (and `/healthz`, its alias) answer the liveness
+ *   verdict, `/readyz` the readiness verdict: `200` when every part not
+ *   excluded passes, else `503`; other paths `404`, other methods `405`
+ *   with `Allow: GET, HEAD`.
+ * - The body is the Kubernetes API server's: `ok` when healthy; when not,
+ *   one line per part (`[+]pid ok`, `[-]error failed: reason withheld`) and
+ *   a last line `livez check failed`. `?verbose` lists every part, with the
+ *   reason of each failing one (`[-]error failed: error 3`), and ends with
+ *   `livez check passed` or `livez check failed`. `?exclude=NAME`
+ *   (repeatable) leaves a part out of the verdict (`[+]heartbeat excluded:
+ *   ok`).
+ * - With `Accept: application/health+json`, the IETF health check format:
+ *   `{"status":"pass"|"fail"|"warn","checks":{...}}` (`warn`: an excluded
+ *   part fails); with `?verbose`, the unit as `serviceId` and the reasons
+ *   as `output`.
+ * - Every answer has `Cache-Control: no-store`; a query string never
+ *   changes the route.
+ * - A source that throws answers `500` (and the error is logged), as
+ *   `Deno.serve` and `Bun.serve` do for a handler that throws.
+ *
+ * @example Answer a request with no server
+ * ```ts
+ * import { createFetchHandler } from "./http.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const handler = createFetchHandler(() => ({
+ *   unit: "api",
+ *   parts: [
+ *     { name: "pid", ok: true, status: "healthy", reason: "healthy (pid 1)" },
+ *     { name: "error", ok: false, status: "unhealthy", reason: "error 3" },
+ *   ],
+ * }), { prefix: "/health" });
+ *
+ * const response = handler(new Request("http://localhost/health/livez?verbose"));
+ * assert.equal(response.status, 503);
+ * assert.equal(await response.text(), "[+]pid ok\n[-]error failed: error 3\nlivez check failed\n");
+ * ```
+ *
+ * @param source What the owner holds, judged at each request.
+ * @param options Where the routes are mounted.
+ * @returns A plain function from `Request` to `Response`.
+ * @throws {TypeError} When `prefix` does not start with `/`.
+ */
+export function createFetchHandler(
+  source: HealthSource,
+  options: FetchHandlerOptions = {},
+): HealthFetchHandler {
+  const prefix = normalizePrefix(options.prefix ?? "");
+  const routes = new Map(Object.entries(ROUTES).map(([path, route]) => [prefix + path, route]));
+  const route: Answerer = (method, target, accept) => {
+    const query = target.indexOf("?");
+    const found = routes.get(query === -1 ? target : target.slice(0, query));
+    if (found === undefined) return NOT_FOUND;
+    if (method !== "GET" && method !== "HEAD") return NOT_ALLOWED;
+    const { unit, parts } = source(found.kind);
+    const json = accept ? acceptsHealthJson(accept) : false;
+    if (query === -1 && !json && parts.every((part) => part.ok)) return HEALTHY; // the probe's path
+    const params = new URLSearchParams(query === -1 ? "" : target.slice(query + 1));
+    const view = { name: found.name, unit, parts, verbose: params.has("verbose") };
+    const excluded = new Set(params.getAll("exclude"));
+    return json ? healthJson(view, excluded) : healthText(view, excluded);
+  };
+  const answer: Answerer = (method, target, accept) => {
+    try {
+      return route(method, target, accept);
+    } catch (error) {
+      // What Deno.serve and Bun.serve do with a handler that throws, the same on every path.
+      console.error(error);
+      return INTERNAL_ERROR;
+    }
+  };
+  const handler: HealthFetchHandler = (request) => {
+    const { status, headers, body } = answer(
+      request.method,
+      pathAndQuery(request.url),
+      request.headers.get("accept"),
+    );
+    const content = request.method === "HEAD" ? null : body;
+    if (status !== 200) return new Response(content, { status, headers });
+    // A `ResponseInit` costs Deno ten times what setting the headers does (and Bun no more).
+    const response = new Response(content);
+    for (const name in headers) response.headers.set(name, headers[name]);
+    return response;
+  };
+  answerers.set(handler, answer);
+  return handler;
+}
+
+function normalizePrefix(prefix: string): string {
+  if (prefix !== "" && !prefix.startsWith("/")) {
+    throw new TypeError(
+      `Cannot create the health handler: prefix ${JSON.stringify(prefix)} does not start with "/"`,
+    );
+  }
+  return prefix.replace(/\/+$/, "");
+}
+
+/** `/livez?verbose` of `http://host:9000/livez?verbose`; a target that is already a path stays. */
+function pathAndQuery(target: string): string {
+  if (target.startsWith("/")) return target;
+  const authority = target.indexOf("://");
+  if (authority === -1) return target;
+  const path = target.indexOf("/", authority + 3);
+  if (path !== -1) return target.slice(path);
+  const query = target.indexOf("?", authority + 3);
+  return query === -1 ? "/" : `/${target.slice(query)}`;
+}
+
+/** Whether an `Accept` header lists `application/health+json` with a weight above 0. */
+function acceptsHealthJson(accept: string): boolean {
+  for (const range of accept.toLowerCase().split(",")) {
+    const [type, ...params] = range.split(";").map((item) => item.trim());
+    if (type !== HEALTH_JSON) continue;
+    const weight = params.find((param) => param.startsWith("q="));
+    return weight === undefined || Number(weight.slice(2)) > 0;
+  }
+  return false;
+}
+
+/** What a body shows: the endpoint's name (`livez`), the parts, and whether reasons show. */
+interface View {
+  readonly name: string;
+  readonly unit: string;
+  readonly parts: readonly HealthPart[];
+  readonly verbose: boolean;
+}
+
+/** Names excluded that no part has, sorted, each quoted as Go's `%q` does for printable ASCII. */
+function unknownNames(parts: readonly HealthPart[], excluded: ReadonlySet<string>): string[] {
+  const known = new Set(parts.map((part) => part.name));
+  return [...excluded].filter((name) => !known.has(name)).sort()
+    .map((name) => JSON.stringify(printable(name, 64)));
+}
+
+/** The Kubernetes API server's body (`healthz.go`), with reasons shown under `?verbose`. */
+function healthText(view: View, excluded: ReadonlySet<string>): Answer {
+  let lines = "";
+  let failed = false;
+  for (const { name, ok, reason } of view.parts) {
+    if (excluded.has(name)) {
+      lines += `[+]${name} excluded: ok\n`;
+    } else if (ok) {
+      lines += `[+]${name} ok\n`;
+    } else {
+      failed = true;
+      lines += `[-]${name} failed: ${view.verbose ? reason : "reason withheld"}\n`;
+    }
+  }
+  const unknown = unknownNames(view.parts, excluded);
+  if (unknown.length > 0) {
+    lines += `warn: some health checks cannot be excluded: no matches for ${unknown.join(",")}\n`;
+  }
+  if (failed) {
+    return { status: 503, headers: TEXT_HEADERS, body: `${lines}${view.name} check failed\n` };
+  }
+  if (!view.verbose) return HEALTHY;
+  return { status: 200, headers: TEXT_HEADERS, body: `${lines}${view.name} check passed\n` };
+}
+
+/** The IETF draft's `application/health+json` body; the unit and the reasons under `?verbose`. */
+function healthJson(view: View, excluded: ReadonlySet<string>): Answer {
+  let failed = false;
+  let warned = false;
+  const checks: Record<string, { status: string; output?: string }[]> = {};
+  for (const { name, ok, reason } of view.parts) {
+    const status = ok ? "pass" : excluded.has(name) ? "warn" : "fail";
+    if (status === "fail") failed = true;
+    if (status === "warn") warned = true;
+    checks[name] = [view.verbose && !ok ? { status, output: reason } : { status }];
+  }
+  const unknown = unknownNames(view.parts, excluded);
+  const body = {
+    status: failed ? "fail" : warned ? "warn" : "pass",
+    ...(view.verbose ? { serviceId: view.unit } : {}),
+    ...(unknown.length > 0
+      ? { notes: [`cannot exclude: no matches for ${unknown.join(",")}`] }
+      : {}),
+    checks,
+  };
+  return { status: failed ? 503 : 200, headers: JSON_HEADERS, body: JSON.stringify(body) };
+}
+
+/**
+ * The part of `node:http`'s `IncomingMessage` a {@linkcode NodeListener}
+ * reads: an `IncomingMessage` is one.
+ *
+ * @example
+ * ```ts
+ * import type { NodeRequest } from "./http.ts";
+ *
+ * const request: NodeRequest = { method: "GET", url: "/livez", headers: {} };
+ * ```
+ */
+export interface NodeRequest {
+  /** `GET`, `HEAD`, ... */
+  readonly method?: string | undefined;
+  /** The request target: `/livez?verbose` (or the absolute form a proxy sends). */
+  readonly url?: string | undefined;
+  /** The request's headers, by lower-case name. */
+  readonly headers: { readonly accept?: string | undefined };
+}
+
+/**
+ * The part of `node:http`'s `ServerResponse` a {@linkcode NodeListener}
+ * writes: a `ServerResponse` is one.
+ *
+ * @example A response that keeps what it is given
+ * ```ts
+ * import type { NodeResponse } from "./http.ts";
+ *
+ * const written: unknown[] = [];
+ * const response: NodeResponse = {
+ *   writeHead: (status, headers) => written.push(status, headers),
+ *   end: (body) => written.push(body),
+ * };
+ * ```
+ */
+export interface NodeResponse {
+  /** Sets the status and the headers. */
+  writeHead(status: number, headers: Record<string, string | number>): unknown;
+  /** Sends the body, if any, and ends the answer. */
+  end(body?: string): unknown;
+}
+
+/**
+ * A `node:http` style listener, for `http.createServer()` or an Express
+ * route: `(req, res) => void`. It answers every request it is given (`404`
+ * for another path), so a router should give it only the health paths.
+ *
+ * @example Answer a request without a server
+ * ```ts
+ * import { createFetchHandler, createNodeListener, type NodeListener } from "./http.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const listener: NodeListener = createNodeListener(
+ *   createFetchHandler(() => ({ unit: "api", parts: [] })),
+ * );
+ * const written: unknown[] = [];
+ * listener({ method: "GET", url: "/livez", headers: {} }, {
+ *   writeHead: (status) => written.push(status),
+ *   end: (body) => written.push(body),
+ * });
+ * assert.deepEqual(written, [200, "ok"]);
+ * ```
+ */
+export type NodeListener = (req: NodeRequest, res: NodeResponse) => void;
+
+/**
+ * Makes a `node:http` style `(req, res)` listener that answers as `handler`
+ * does, without building a `Request` or a `Response`: on Node that costs
+ * more than the answer itself.
+ *
+ * @example Serve the endpoints with `node:http`
+ * ```ts
+ * import { createFetchHandler, createNodeListener } from "./http.ts";
+ * import { createServer } from "node:http";
+ * import assert from "node:assert/strict";
+ *
+ * const handler = createFetchHandler(() => ({ unit: "api", parts: [] }));
+ * const server = createServer(createNodeListener(handler));
+ * await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+ * const { port } = server.address() as { port: number };
+ * const response = await fetch(`http://127.0.0.1:${port}/livez`);
+ * assert.equal(await response.text(), "ok");
+ * await new Promise((resolve) => server.close(resolve));
+ * ```
+ *
+ * @param handler A handler made by {@linkcode createFetchHandler}.
+ * @returns The listener.
+ * @throws {TypeError} When `handler` is not one `createFetchHandler()` made.
+ */
+export function createNodeListener(handler: HealthFetchHandler): NodeListener {
+  const answer = answerers.get(handler);
+  if (answer === undefined) {
+    throw new TypeError(
+      "Cannot create a node listener: the handler was not made by createFetchHandler()",
+    );
+  }
+  const headers = new Map<Answer, Record<string, string | number>>();
+  return (req, res) => {
+    const result = answer(req.method ?? "GET", pathAndQuery(req.url ?? "/"), req.headers.accept);
+    // The constant answers (`ok`, 404, 405) keep their headers; the others are made per request.
+    let written = headers.get(result);
+    if (written === undefined) {
+      written = { ...result.headers, "content-length": byteLength(result.body) };
+      if (CONSTANT.has(result)) headers.set(result, written);
+    }
+    res.writeHead(result.status, written);
+    // node:http sends no body to a HEAD request, whatever end() is given.
+    res.end(req.method === "HEAD" ? undefined : result.body);
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** The UTF-8 length of `text`; its length when it is ASCII, as our bodies are. */
+function byteLength(text: string): number {
+  // deno-lint-ignore no-control-regex
+  return /^[\x00-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length;
+}
+
+/**
+ * Options of {@linkcode serve}.
+ *
+ * @example All interfaces, port 9000 (the defaults), until a signal
+ * ```ts
+ * import type { ServeOptions } from "./http.ts";
+ *
+ * const options: ServeOptions = { port: 9000, signal: AbortSignal.timeout(60_000) };
+ * ```
+ */
+export interface ServeOptions {
+  /** The port; `0` picks a free one (read it from {@linkcode HealthServer.port}). Default: `9000`. */
+  port?: number;
+  /**
+   * The address to bind. Default: every interface, IPv6 and IPv4 (`"::"`,
+   * dual-stack), or IPv4 only (`"0.0.0.0"`) where IPv6 is not available: a
+   * Kubernetes probe connects to the pod's address. `"127.0.0.1"` keeps the
+   * endpoints to the pod itself (and to exec probes).
+   */
+  hostname?: string;
+  /** Closes the server when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A running server of the health endpoints.
+ *
+ * @example
+ * ```ts
+ * import { createFetchHandler, type HealthServer, serve } from "./http.ts";
+ *
+ * const handler = createFetchHandler(() => ({ unit: "api", parts: [] }));
+ * const server: HealthServer = await serve(handler, { port: 0, hostname: "127.0.0.1" });
+ * console.log(`health endpoints on port ${server.port}`);
+ * await server.close();
+ * ```
+ */
+export interface HealthServer {
+  /** The bound port. */
+  readonly port: number;
+  /** The bound address, as given or as chosen (`"::"` or `"0.0.0.0"`). */
+  readonly hostname: string;
+  /** Stops listening and closes every connection; resolves when closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * The port {@linkcode serve} binds when none is given: `9000`, lightship's
+ * too, so that manifests written for it keep working.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PORT } from "./http.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_PORT, 9000);
+ * ```
+ */
+export const DEFAULT_PORT = 9000;
+
+let adapter: Promise<ServerAdapter> | undefined;
+
+/**
+ * Serves `handler` with the runtime's own server (`Deno.serve`,
+ * `Bun.serve`, `node:http`), with limits that keep one slow or hostile
+ * client from stopping the answers to others. The server keeps the program
+ * alive until it is closed (`close()` or `signal`).
+ *
+ * @example Serve, ask, close
+ * ```ts
+ * import { createFetchHandler, serve } from "./http.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const handler = createFetchHandler(() => ({ unit: "api", parts: [] }));
+ * const server = await serve(handler, { port: 0, hostname: "127.0.0.1" });
+ * const response = await fetch(`http://127.0.0.1:${server.port}/readyz`);
+ * assert.equal(response.status, 200);
+ * await response.body?.cancel();
+ * await server.close();
+ * ```
+ *
+ * @param handler A handler made by {@linkcode createFetchHandler}.
+ * @param options Where to listen, and a signal that closes the server.
+ * @returns The server, once it listens.
+ * @throws {TypeError} When `port` is not an integer from 0 to 65535.
+ * @throws {Error} `Cannot serve ...` when the address cannot be bound (its
+ * `cause` is the runtime's error), or the signal's reason when it is
+ * already aborted.
+ */
+export async function serve(
+  handler: HealthFetchHandler,
+  options: ServeOptions = {},
+): Promise<HealthServer> {
+  const { port = DEFAULT_PORT, hostname, signal } = options;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(`Cannot serve: port ${port} is not an integer from 0 to 65535`);
+  }
+  signal?.throwIfAborted();
+  adapter ??= import("./_server.ts").then(({ loadServerAdapter }) => loadServerAdapter());
+  const { listen } = await adapter;
+  const listenOn = async (host: string) => {
+    try {
+      return await listen(handler, { port, hostname: host });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`Cannot serve on ${host} port ${port}: ${reason}`, { cause: error });
+    }
+  };
+  let server: HealthServer;
+  if (hostname !== undefined) {
+    server = await listenOn(hostname);
+  } else {
+    try {
+      server = await listenOn("::");
+    } catch {
+      server = await listenOn("0.0.0.0"); // no IPv6 here
+    }
+  }
+  if (signal) {
+    if (signal.aborted) {
+      await server.close();
+      throw signal.reason;
+    }
+    const onAbort = () => void server.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    const close = server.close;
+    server = {
+      port: server.port,
+      hostname: server.hostname,
+      close: () => {
+        signal.removeEventListener("abort", onAbort);
+        return close();
+      },
+    };
+  }
+  return server;
+}
