@@ -8,6 +8,16 @@
 import { type HealthCheck, runChecks } from "./_checks.ts";
 import { uptime } from "./_clock.ts";
 import { type Identity, isOtherLiveOwner, isThisProcess, self } from "./_identity.ts";
+import {
+  createFetchHandler,
+  createNodeListener,
+  type HealthFetchHandler,
+  type HealthPart,
+  type HealthServer,
+  type NodeListener,
+  serve as serveHttp,
+  type ServeOptions,
+} from "./http.ts";
 import { resolveLocation } from "./_location.ts";
 import { assertKnownKeys } from "./_options.ts";
 import { LockBusy, withUnitLock, withUnitLockSync } from "./_lock.ts";
@@ -51,21 +61,16 @@ import type {
   SignalOptions,
 } from "./liveness.ts";
 
-/** One part of the verdict the owner holds in memory, as the HTTP answers list them. */
-export interface HealthPart {
-  readonly name: "pid" | "error" | "heartbeat" | "ready";
-  readonly ok: boolean;
-  /** What the part says (`"healthy"`, `"ok"` when it passes). */
-  readonly status: Verdict["status"];
-  readonly reason: string;
-}
+/** The parts of the verdict, as the HTTP answers name them. */
+type PartName = "pid" | "error" | "heartbeat" | "ready";
 
 const DEFAULT_HEARTBEAT = { interval: 1_000, maxAge: 10_000 };
 const DEFAULT_TIMEOUT_MS = 25_000;
 const KUBERNETES_DRAIN_MS = 5_000;
 const READY_REASON_MAX_BYTES = 200;
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
-const OPTION_KEYS = ["unit", "rundir", "heartbeat", "onError", "procfs"];
+/** Every option `createLiveness()` takes. */
+export const OPTION_KEYS = ["unit", "rundir", "heartbeat", "onError", "procfs", "http"];
 
 /** The resolved heartbeat: off, or on with its interval (`0`: manual beats only). */
 type Beat = { readonly interval: number; readonly maxAge: number } | undefined;
@@ -75,6 +80,8 @@ export class Unit implements Liveness {
   readonly unit: string;
   readonly rundir: string;
   readonly dir: string;
+  readonly fetch: HealthFetchHandler;
+  readonly listener: NodeListener;
   readonly #runtime: Runtime;
   readonly #heartbeat: Beat;
   readonly #onError: (error: LivenessError) => void;
@@ -119,6 +126,12 @@ export class Unit implements Liveness {
       );
     }
     this.#onClose = onClose;
+    assertKnownKeys(options.http, ["prefix"], "createLiveness() with options.http");
+    this.fetch = createFetchHandler(
+      (kind) => ({ unit: this.unit, parts: this.health(kind) }),
+      { prefix: options.http?.prefix },
+    );
+    this.listener = createNodeListener(this.fetch);
   }
 
   /** Whether this process has loaded the unit and not reset it. */
@@ -277,6 +290,21 @@ export class Unit implements Liveness {
     })();
   }
 
+  async serve(options: ServeOptions = {}): Promise<HealthServer> {
+    if (this.#closing) throw new TypeError(`Cannot serve(): unit ${this.dir} was closed.`);
+    const server = await serveHttp(this.fetch, options);
+    const close = () => server.close();
+    const forget = this.own(close);
+    return {
+      port: server.port,
+      hostname: server.hostname,
+      close: () => {
+        forget();
+        return close();
+      },
+    };
+  }
+
   /** `await using liveness = createLiveness(...)` closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
@@ -294,7 +322,7 @@ export class Unit implements Liveness {
    * `ready`). What `probe()` would say of the files, from memory.
    */
   health(kind: "live" | "ready"): readonly HealthPart[] {
-    const part = (name: HealthPart["name"], verdict: Verdict | undefined): HealthPart => ({
+    const part = (name: PartName, verdict: Verdict | undefined): HealthPart => ({
       name,
       ok: verdict === undefined,
       ...(verdict ?? { status: "healthy", reason: "ok" }),

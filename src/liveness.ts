@@ -8,8 +8,10 @@
 import type { HealthCheck } from "./_checks.ts";
 import { type LocationOptions, resolveLocation } from "./_location.ts";
 import { runtime } from "./_runtime_current.ts";
-import { Unit } from "./_unit.ts";
+import { assertKnownKeys } from "./_options.ts";
+import { OPTION_KEYS, Unit } from "./_unit.ts";
 import type { LivenessError } from "./errors.ts";
+import type { HealthServer, NodeListener, ServeOptions } from "./http.ts";
 
 /**
  * The heartbeat: a timer on the program's event loop replaces the
@@ -72,6 +74,8 @@ export interface LivenessOptions extends LocationOptions {
    * (a `StateError`), or `"ignore"`.
    */
   procfs?: "warn" | "error" | "ignore";
+  /** The HTTP answers: `prefix` mounts them under a path (`"/health"`: `/health/livez`). */
+  http?: { prefix?: string };
 }
 
 /**
@@ -211,6 +215,19 @@ export interface Liveness {
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
   /** `reset()`, and stops every timer, listener and server of the unit. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Answers `GET`/`HEAD` `/livez`, `/readyz` and `/healthz` from the state
+   * this owner last wrote, held in memory (no file read): for `Deno.serve`,
+   * `Bun.serve`, Hono or any fetch router. A plain function: pass it around.
+   */
+  readonly fetch: (request: Request) => Response;
+  /** The same answers as a `node:http` `(req, res)` listener, for Express, Fastify or `http.createServer`. */
+  readonly listener: NodeListener;
+  /**
+   * Serves the answers with the runtime's own server (`Deno.serve`,
+   * `Bun.serve`, `node:http`); `close()` and the shutdown close it.
+   */
+  serve(options?: ServeOptions): Promise<HealthServer>;
 }
 
 /** The owners of this process, by unit directory: one each. */
@@ -240,6 +257,7 @@ const owners = new Map<string, Unit>();
  * ```
  */
 export function createLiveness(options: LivenessOptions = {}): Liveness {
+  assertKnownKeys(options, OPTION_KEYS, "createLiveness()");
   const { dir } = resolveLocation(runtime, options);
   const existing = owners.get(dir);
   const { unit: _unit, rundir: _rundir, ...rest } = options;

@@ -1,0 +1,146 @@
+/**
+ * The owner's HTTP answers against `probe()`, over every state an owner can
+ * be in: the same verdict from memory as from the files, and the drain
+ * seen over a real server.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import process from "node:process";
+import { test } from "node:test";
+import { createLiveness, type Liveness, type LivenessError, probe } from "../mod.ts";
+import { Unit } from "../src/_unit.ts";
+import { faultyRuntime } from "./_fake_runtime.ts";
+import { holdState, kill, withTempDir } from "./_helpers.ts";
+
+/** What `liveness.fetch` says at `path`: its status and, with `?verbose`, its body. */
+async function ask(liveness: Liveness, path: string): Promise<{ status: number; body: string }> {
+  const response = liveness.fetch(new Request(`http://pod${path}`));
+  return { status: response.status, body: await response.text() };
+}
+
+/** The reason the verbose body gives for the first failing part, as `probe()` words it. */
+function firstFailure(body: string): string | undefined {
+  return /^\[-\]\w+ failed: (.*)$/m.exec(body)?.[1];
+}
+
+/**
+ * Checks that `/livez` and `/readyz` agree with `probe()` and `probe({ ready: true })`:
+ * the same health, and the same reason for the first failing part.
+ */
+async function assertAgree(liveness: Liveness, rundir: string, state: string) {
+  for (const [path, ready] of [["/livez", false], ["/readyz", true]] as const) {
+    const verdict = probe({ unit: "api", rundir, ready });
+    const { status, body } = await ask(liveness, `${path}?verbose`);
+    assert.equal(status, verdict.healthy ? 200 : 503, `${state} ${path}: ${body}`);
+    if (!verdict.healthy) {
+      assert.equal(`unit api: ${firstFailure(body)}`, verdict.reason, `${state} ${path}`);
+    }
+  }
+}
+
+test("owner: /livez and /readyz answer what probe() says, in every state of the owner", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    await assertAgree(liveness, rundir, "not loaded");
+    await liveness.load([]);
+    await assertAgree(liveness, rundir, "loaded");
+    for (const code of [0, 3, -1, 0]) {
+      liveness.set(code);
+      await assertAgree(liveness, rundir, `set(${code})`);
+    }
+    liveness.ready(false, "warming");
+    await assertAgree(liveness, rundir, "not ready");
+    liveness.ready(false);
+    await assertAgree(liveness, rundir, "not ready, no reason");
+    liveness.ready(true);
+    await assertAgree(liveness, rundir, "ready again");
+    assert.equal((await ask(liveness, "/healthz")).status, 200, "/healthz is /livez");
+    liveness.reset();
+    await assertAgree(liveness, rundir, "reset");
+    await liveness.close();
+  });
+});
+
+test("owner: a failed write and a lost unit answer 503", async () => {
+  await withTempDir(async (rundir) => {
+    const runtime = faultyRuntime();
+    const reported: LivenessError[] = [];
+    const liveness = new Unit(runtime, {
+      unit: "api",
+      rundir,
+      heartbeat: false,
+      onError: (error) => reported.push(error),
+    });
+    await liveness.load([]);
+    liveness.set(0);
+    runtime.fail("createFile", "ENOSPC");
+    liveness.set(3); // the file is removed: the probe says "no error file"
+    assert.equal(probe({ unit: "api", rundir }).status, "no-error");
+    const failed = await ask(liveness, "/livez?verbose");
+    assert.equal(failed.status, 503, "a state it could not write");
+    assert.match(failed.body, /\[-\]error failed: Cannot write liveness state .*ENOSPC/, "and why");
+    liveness.set(0);
+    assert.equal((await ask(liveness, "/livez")).status, 503, "still not written");
+    runtime.heal();
+    liveness.set(0);
+    await assertAgree(liveness, rundir, "healed");
+
+    rmSync(`${rundir}/api/pid`);
+    const other = await holdState(rundir, "api", 0);
+    try {
+      liveness.set(0);
+      assert.equal(probe({ unit: "api", rundir }).healthy, true, "the other process is healthy");
+      const { status, body } = await ask(liveness, "/livez?verbose");
+      assert.equal(status, 503, "but this process lost its unit");
+      assert.match(body, new RegExp(`\\[-\\]pid failed: .*belongs to process ${other.pid}`));
+    } finally {
+      await kill(other);
+    }
+    await liveness.close();
+  });
+});
+
+test("owner: during the drain /readyz says draining while /livez stays 200, over a real server", {
+  timeout: 60_000,
+}, async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    await liveness.load([]);
+    liveness.set(0);
+    const server = await liveness.serve({ port: 0, hostname: "127.0.0.1" });
+    const get = async (path: string) => {
+      const response = await fetch(`http://127.0.0.1:${server.port}${path}`);
+      return `${response.status} ${(await response.text()).trim()}`;
+    };
+    assert.equal(await get("/readyz"), "200 ok");
+    const seen: string[] = [];
+    liveness.onShutdown(async () => {
+      seen.push(`handler: ${await get("/readyz?verbose")} | ${await get("/livez")}`);
+    });
+    const shutdown = liveness.shutdown({ drain: 300 });
+    seen.push(`drain: ${await get("/readyz")} | ${await get("/livez")}`);
+    assert.equal((await shutdown).code, 0);
+    assert.deepEqual(seen, [
+      "drain: 503 [+]pid ok\n[+]error ok\n[+]heartbeat ok\n[-]ready failed: reason withheld\nreadyz check failed | 200 ok",
+      "handler: 503 [+]pid ok\n[+]error ok\n[+]heartbeat ok\n[-]ready failed: draining\nreadyz check failed | 200 ok",
+    ]);
+    await assert.rejects(get("/livez"), "closed by the shutdown");
+    assert.equal(probe({ unit: "api", rundir }).status, "no-pid");
+    assert.ok(process.pid > 0);
+  });
+});
+
+test("owner: close() closes the servers it started, and fetch() is a plain function", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, http: { prefix: "/health" } });
+    const { fetch: handler } = liveness; // bound: it can be passed around
+    assert.equal(handler(new Request("http://pod/health/livez")).status, 503);
+    assert.equal(handler(new Request("http://pod/livez")).status, 404);
+    const server = await liveness.serve({ port: 0, hostname: "127.0.0.1" });
+    await liveness.close();
+    await assert.rejects(fetch(`http://127.0.0.1:${server.port}/health/livez`));
+    await server.close(); // idempotent
+  });
+});
