@@ -54,6 +54,12 @@ export {
   UnitLostError,
 } from "./src/errors.ts";
 export type { StateOperation } from "./src/errors.ts";
-export type { HealthServer, NodeListener, ServeOptions } from "./src/http.ts";
+export type {
+  HealthServer,
+  NodeListener,
+  NodeRequest,
+  NodeResponse,
+  ServeOptions,
+} from "./src/http.ts";
 export { probe } from "./src/probe.ts";
 export type { ProbeOptions, ProbeResult, ProbeStatus } from "./src/probe.ts";

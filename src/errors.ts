@@ -249,6 +249,7 @@ export class UnitLostError extends LivenessError {
  * ```
  */
 export class LocationError extends TypeError {
+  /** `"LocationError"`. */
   override name = "LocationError";
   /** Which value was bad. */
   readonly what: "unit name" | "rundir";

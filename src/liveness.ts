@@ -165,6 +165,7 @@ export interface ShutdownContext {
 export interface ShutdownResult {
   /** The exit code a signal would end the program with: 0 when every handler finished in time, else 1. */
   readonly code: 0 | 1;
+  /** The signal that started the shutdown; `undefined` for `shutdown()`. */
   readonly signal: string | undefined;
   /** What the handlers threw. */
   readonly errors: readonly unknown[];
