@@ -304,8 +304,18 @@ export async function load(
   checks: Iterable<HealthCheck>,
   options: LocationOptions & LoadOptions = {},
 ): Promise<void> {
-  const { args, timeout, ...location } = options;
-  await createLiveness(location).load(checks, { args, timeout });
+  const { args, timeout } = options;
+  await ownerOf(options, "load()").load(checks, { args, timeout });
+}
+
+/**
+ * The owner of the unit that free-function options name. They may be the
+ * same object for `load`, `set` and `reset` (the load options are ignored
+ * where they mean nothing), as the seed's functions took them.
+ */
+function ownerOf(options: (LocationOptions & LoadOptions) | undefined, what: string): Liveness {
+  assertKnownKeys(options, ["unit", "rundir", "args", "timeout"], what);
+  return createLiveness({ unit: options?.unit, rundir: options?.rundir });
 }
 
 /**
@@ -327,8 +337,8 @@ export async function load(
  * reset(options);
  * ```
  */
-export function set(error: number = 0, options?: LocationOptions): void {
-  createLiveness(options).set(error);
+export function set(error: number = 0, options?: LocationOptions & LoadOptions): void {
+  ownerOf(options, "set()").set(error);
 }
 
 /**
@@ -347,6 +357,6 @@ export function set(error: number = 0, options?: LocationOptions): void {
  * reset({ unit: "api", rundir }); // nothing left to remove: fine
  * ```
  */
-export function reset(options?: LocationOptions): void {
-  createLiveness(options).reset();
+export function reset(options?: LocationOptions & LoadOptions): void {
+  ownerOf(options, "reset()").reset();
 }
