@@ -97,15 +97,7 @@ export class UnitDirectory {
     } else if (found.kind !== "directory") {
       throw notOurs(path, found);
     }
-    let fd: number;
-    try {
-      fd = fs.openDirectory(path);
-    } catch (error) {
-      const code = errorCode(error);
-      // O_NOFOLLOW refuses a link put there since the lstat.
-      if (code === "ELOOP" || code === "ENOTDIR") throw notOurs(path, lstat(runtime, path));
-      throw new StateError("open", path, error, code);
-    }
+    const fd = openDirectory(runtime, path, "open");
     try {
       const identity = fs.fstat(fd);
       const via = `/proc/self/fd/${fd}`;
@@ -274,6 +266,17 @@ function reachable(runtime: Runtime, via: string): boolean {
   }
 }
 
+/** Opens the directory `path`, refusing a link (`O_NOFOLLOW`) put there since it was looked at. */
+function openDirectory(runtime: Runtime, path: string, operation: "open" | "create"): number {
+  try {
+    return writerFs(runtime).openDirectory(path);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ELOOP" || code === "ENOTDIR") throw notOurs(path, lstat(runtime, path));
+    throw new StateError(operation, path, error, code);
+  }
+}
+
 /** A `StateError` for something at `path` that is not a directory of ours. */
 function notOurs(path: string, found: Entry | undefined): StateError {
   const what = found?.kind === "symlink" ? "is a symbolic link" : "is not a directory";
@@ -305,14 +308,7 @@ function makeDirectories(runtime: Runtime, path: string, parents = true): void {
     if (code !== "EEXIST") throw new StateError("create", path, error, code);
     return; // made by another process meanwhile
   }
-  let fd;
-  try {
-    fd = fs.openDirectory(path);
-  } catch (error) {
-    const code = errorCode(error);
-    if (code === "ELOOP" || code === "ENOTDIR") throw notOurs(path, lstat(runtime, path));
-    throw new StateError("create", path, error, code);
-  }
+  const fd = openDirectory(runtime, path, "create");
   try {
     const made = fs.fstat(fd);
     if (made.mode !== DIR_MODE && made.uid === runtime.euid()) fs.fchmod(fd, DIR_MODE);
