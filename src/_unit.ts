@@ -72,6 +72,9 @@ const SIGNALS = ["SIGTERM", "SIGINT"] as const;
 /** Every option `createLiveness()` takes. */
 export const OPTION_KEYS = ["unit", "rundir", "heartbeat", "onError", "procfs", "http"];
 
+/** The shutdown sequences signals started in this process: it exits when all have ended. */
+const shutdowns = new Set<Promise<ShutdownResult>>();
+
 /** The resolved heartbeat: off, or on with its interval (`0`: manual beats only). */
 type Beat = { readonly interval: number; readonly maxAge: number } | undefined;
 
@@ -262,11 +265,20 @@ export class Unit implements Liveness {
         "Cannot handleSignals(): options.signals must be a list of signal names.",
       );
     }
+    // Called again, it replaces the signals and the timing.
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    let signalled = false;
     for (const signal of signals) {
       this.#unsubscribe.push(this.#runtime.onSignal(signal, () => {
         // A second signal while shutting down: stop now.
-        if (this.#shutdown) this.#runtime.exit(1);
-        this.#run(timing, signal).then(({ code }) => this.#runtime.exit(code));
+        if (signalled) this.#runtime.exit(1);
+        signalled = true;
+        const run = this.#run(timing, signal);
+        shutdowns.add(run);
+        // Every unit of the process that handles signals finishes before the exit.
+        run.then(() => Promise.all(shutdowns)).then((results) =>
+          this.#runtime.exit(Math.max(...results.map(({ code }) => code)))
+        );
       }));
     }
   }

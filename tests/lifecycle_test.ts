@@ -284,6 +284,28 @@ for (const runtime of RUNTIMES) {
     },
   );
 
+  test(`${runtime}: two units handling signals both shut down before the program exits`, {
+    timeout: 60_000,
+  }, async () => {
+    await withTempDir(async (rundir) => {
+      const child = new LineChild(runtime, fixture("two_units"), [rundir]);
+      try {
+        await child.next((line) => line === "ready");
+        child.signal("SIGTERM");
+        const stopped = [
+          await child.next((line) => line.startsWith("stopped")),
+          await child.next((line) => line.startsWith("stopped")),
+        ];
+        assert.deepEqual(stopped.sort(), ["stopped api", "stopped worker"]);
+        assert.equal(await child.exited(), 0);
+        assert.deepEqual(readState(`${rundir}/api`), {});
+        assert.deepEqual(readState(`${rundir}/worker`), {});
+      } finally {
+        await child.stop();
+      }
+    });
+  });
+
   test(`${runtime}: a program that has finished its work exits, timers and listeners or not`, {
     timeout: 60_000,
   }, async () => {
