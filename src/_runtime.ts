@@ -134,8 +134,11 @@ export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
   return a.dev === b.dev && a.ino === b.ino;
 }
 
-/** Enough of `/proc/self/cmdline` for any command line a probe is given (Linux's ARG_MAX is 2 MiB). */
-export const CMDLINE_MAX_BYTES = 2 << 20;
+/**
+ * As much of `/proc/self/cmdline` as is read: far more than a probe's
+ * command line; a longer one falls back to the runtime's own arguments.
+ */
+export const CMDLINE_MAX_BYTES = 65536;
 
 /** How often a read starts over when the file was replaced between `lstat` and the open. */
 export const READ_ATTEMPTS = 3;
