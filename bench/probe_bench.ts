@@ -40,8 +40,11 @@ const starttime = readFileSync(`${rundir}/${unit}/starttime`, "utf8").trim();
 writeFileSync(`${rundir}/${full}/heartbeat`, `${uptime} 3600000 ${process.pid} ${starttime}\n`);
 writeFileSync(`${rundir}/${full}/ready`, "ready\n");
 const fullFlags = ["--unit", full, "--rundir", rundir, "--ready"];
+// Each command sits beside its runtime starting an empty script: the difference is the command's.
 const emptyScript = `${rundir}/empty.ts`;
 writeFileSync(emptyScript, "");
+const emptyJs = `${rundir}/empty.mjs`;
+writeFileSync(emptyJs, "");
 const node20 = "node";
 const nodeLts = "node_modules/node/bin/node";
 const bun = "node_modules/.bin/bun";
@@ -54,11 +57,11 @@ const candidates: { name: string; command: string[] }[] = [
     command: ["./probe.sh", ...fullFlags],
   },
   { name: "liveness-probe, Node 20", command: [node20, "npm/src/probe_cli.js", ...flags] },
-  { name: "(Node 20 starting, no script)", command: [node20, "-e", "0"] },
+  { name: "(Node 20 starting, empty script)", command: [node20, emptyJs] },
   { name: "liveness-probe, Node LTS", command: [nodeLts, "npm/src/probe_cli.js", ...flags] },
-  { name: "(Node LTS starting, no script)", command: [nodeLts, "-e", "0"] },
+  { name: "(Node LTS starting, empty script)", command: [nodeLts, emptyJs] },
   { name: "liveness-probe, Bun", command: [bun, "npm/src/probe_cli.js", ...flags] },
-  { name: "(Bun starting, no script)", command: [bun, "-e", "0"] },
+  { name: "(Bun starting, empty script)", command: [bun, emptyJs] },
   {
     name: "liveness-probe, Deno (deno task probe)",
     command: [deno, "run", "--allow-all", "src/probe_cli.ts", ...flags],
@@ -126,9 +129,9 @@ console.log("| --- | ---: | ---: |");
 for (
   const [name, base, goal] of [
     ["probe.sh --ready, with heartbeat and ready files", "probe.sh", 1.1],
-    ["liveness-probe, Node 20", "(Node 20 starting, no script)", 1.15],
-    ["liveness-probe, Node LTS", "(Node LTS starting, no script)", 1.15],
-    ["liveness-probe, Bun", "(Bun starting, no script)", 1.7],
+    ["liveness-probe, Node 20", "(Node 20 starting, empty script)", 1.15],
+    ["liveness-probe, Node LTS", "(Node LTS starting, empty script)", 1.15],
+    ["liveness-probe, Bun", "(Bun starting, empty script)", 1.7],
     ["liveness-probe, Deno (deno task probe)", "(Deno starting, empty script)", 1.15],
   ] as const
 ) {
