@@ -3,7 +3,7 @@
  * memory and processes started per call, for `probe.sh`, the
  * `liveness-probe` command on each runtime, and the seed-style probe
  * (`bench/seed_probe.sh`) as the baseline, beside each runtime starting with
- * no script (what the command itself adds is the difference). Also the
+ * an empty script (what the command itself adds is the difference). Also the
  * in-process `probe()`.
  *
  * Run: `deno run --allow-all bench/probe_bench.ts [rounds]` (after `npm install`).
