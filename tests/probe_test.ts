@@ -30,7 +30,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
 import { main } from "../src/probe_cli.ts";
 import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
-import { probeUnit } from "../src/_probe.ts";
+import { probeUnit, probeUnitAsync } from "../src/_probe.ts";
+import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
 import type { Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
 import { fixture, holdState, kill, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
@@ -1047,4 +1048,31 @@ test("probe: the command on Deno loads no node: module, no writer and no server 
     "probe_cli",
   ]);
   assert.ok(![...loaded].some((specifier) => specifier.startsWith("node:")));
+});
+
+test("probe: Deno's command gives up an open that blocks, says so, and exits", {
+  timeout: 30_000,
+}, async () => {
+  let exited: number | undefined;
+  // A Deno whose every file is regular by lstat, and whose open never ends: a FIFO swapped in.
+  const deno = {
+    pid: 1,
+    lstatSync: () => ({ isFile: true, isDirectory: false, isSymlink: false, dev: 1, ino: 1 }),
+    open: () => new Promise(() => {}),
+    exit: (code: number) => {
+      exited = code;
+    },
+  } as unknown as DenoNamespace;
+  const denoLike = denoRuntime(deno);
+  const result = await probeUnitAsync(denoLike, { unit: "api", rundir: "/run" }, {
+    unit: "--unit",
+    rundir: "--rundir",
+  });
+  assert.equal(result.status, "failed");
+  assert.equal(
+    result.reason,
+    "unit api: probe failed: Cannot open /run/api/pid: still blocked after 1000 ms (a FIFO in its place?)",
+  );
+  denoLike.setExitCode(1);
+  assert.equal(exited, 1, "the process must end: the abandoned open would hold it");
 });
