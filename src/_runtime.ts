@@ -109,19 +109,17 @@ export function readFileHead(
 export function fileHead(bytes: Uint8Array, maxBytes: number): FileHead {
   return {
     kind: "file",
-    text: latin1(bytes.subarray(0, maxBytes)),
+    text: latin1.decode(bytes.subarray(0, maxBytes)),
     truncated: bytes.length > maxBytes,
   };
 }
 
-/** One character per byte, as bash reads a file: a byte-order mark stays, a bad byte stays one. */
-function latin1(bytes: Uint8Array): string {
-  let text = "";
-  for (let at = 0; at < bytes.length; at += 4096) {
-    text += String.fromCharCode(...bytes.subarray(at, at + 4096));
-  }
-  return text;
-}
+/**
+ * One character per byte, as bash reads a file: a byte-order mark stays, a
+ * byte that is not UTF-8 stays one character. ("latin1" is windows-1252 to
+ * a TextDecoder: 0x80-0x9f become other characters, but never ASCII.)
+ */
+const latin1 = new TextDecoder("latin1");
 
 /** Where a file read by {@linkcode Runtime.readHead} lives: its device and inode. */
 export interface FileIdentity {
