@@ -3,7 +3,7 @@
  * memory and processes started per call, for `probe.sh`, the
  * `liveness-probe` command on each runtime, and the seed-style probe
  * (`bench/seed_probe.sh`) as the baseline, beside each runtime starting with
- * no script (what the command itself adds is the difference). Also the
+ * an empty script (what the command itself adds is the difference). Also the
  * in-process `probe()`.
  *
  * Run: `deno run --allow-all bench/probe_bench.ts [rounds]` (after `npm install`).
@@ -11,7 +11,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { createLiveness, probe } from "../mod.ts";
@@ -29,8 +29,22 @@ if (!existsSync("npm/src/probe_cli.js")) {
   });
 }
 const flags = ["--unit", unit, "--rundir", rundir];
+// A unit with every file a 0.2 writer keeps: a heartbeat (fresh for an hour) and readiness.
+const full = "bench-full";
+mkdirSync(`${rundir}/${full}`);
+for (const name of ["pid", "starttime", "error"]) {
+  writeFileSync(`${rundir}/${full}/${name}`, readFileSync(`${rundir}/${unit}/${name}`));
+}
+const [uptime] = readFileSync("/proc/uptime", "utf8").split(" ");
+const starttime = readFileSync(`${rundir}/${unit}/starttime`, "utf8").trim();
+writeFileSync(`${rundir}/${full}/heartbeat`, `${uptime} 3600000 ${process.pid} ${starttime}\n`);
+writeFileSync(`${rundir}/${full}/ready`, "ready\n");
+const fullFlags = ["--unit", full, "--rundir", rundir, "--ready"];
+// Each command sits beside its runtime starting an empty script: the difference is the command's.
 const emptyScript = `${rundir}/empty.ts`;
 writeFileSync(emptyScript, "");
+const emptyJs = `${rundir}/empty.mjs`;
+writeFileSync(emptyJs, "");
 const node20 = "node";
 const nodeLts = "node_modules/node/bin/node";
 const bun = "node_modules/.bin/bun";
@@ -38,12 +52,16 @@ const deno = "node_modules/.bin/deno";
 const candidates: { name: string; command: string[] }[] = [
   { name: "seed-style probe (bash + cat)", command: ["bash", "bench/seed_probe.sh"] },
   { name: "probe.sh", command: ["./probe.sh", ...flags] }, // as a probe runs it: its shebang
+  {
+    name: "probe.sh --ready, with heartbeat and ready files",
+    command: ["./probe.sh", ...fullFlags],
+  },
   { name: "liveness-probe, Node 20", command: [node20, "npm/src/probe_cli.js", ...flags] },
-  { name: "(Node 20 starting, no script)", command: [node20, "-e", "0"] },
+  { name: "(Node 20 starting, empty script)", command: [node20, emptyJs] },
   { name: "liveness-probe, Node LTS", command: [nodeLts, "npm/src/probe_cli.js", ...flags] },
-  { name: "(Node LTS starting, no script)", command: [nodeLts, "-e", "0"] },
+  { name: "(Node LTS starting, empty script)", command: [nodeLts, emptyJs] },
   { name: "liveness-probe, Bun", command: [bun, "npm/src/probe_cli.js", ...flags] },
-  { name: "(Bun starting, no script)", command: [bun, "-e", "0"] },
+  { name: "(Bun starting, empty script)", command: [bun, emptyJs] },
   {
     name: "liveness-probe, Deno (deno task probe)",
     command: [deno, "run", "--allow-all", "src/probe_cli.ts", ...flags],
@@ -101,6 +119,23 @@ for (const row of rows) {
       (row.kib / 1024).toFixed(1)
     } | ${(row.kib / base.kib).toFixed(2)} | ${row.execs} |`,
   );
+}
+
+// What each command adds to its runtime starting, and probe.sh's extra checks: the goals.
+const ratio = (name: string, base: string) =>
+  rows.find((row) => row.name === name)!.ms / rows.find((row) => row.name === base)!.ms;
+console.log("\n| what | × time | goal |");
+console.log("| --- | ---: | ---: |");
+for (
+  const [name, base, goal] of [
+    ["probe.sh --ready, with heartbeat and ready files", "probe.sh", 1.1],
+    ["liveness-probe, Node 20", "(Node 20 starting, empty script)", 1.15],
+    ["liveness-probe, Node LTS", "(Node LTS starting, empty script)", 1.15],
+    ["liveness-probe, Bun", "(Bun starting, empty script)", 1.7],
+    ["liveness-probe, Deno (deno task probe)", "(Deno starting, empty script)", 1.15],
+  ] as const
+) {
+  console.log(`| ${name} against ${base} | ${ratio(name, base).toFixed(2)} | ${goal} |`);
 }
 
 const calls = 20_000;

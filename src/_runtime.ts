@@ -120,19 +120,17 @@ export function readFileHead(
 export function fileHead(bytes: Uint8Array, maxBytes: number): FileHead {
   return {
     kind: "file",
-    text: latin1(bytes.subarray(0, maxBytes)),
+    text: latin1.decode(bytes.subarray(0, maxBytes)),
     truncated: bytes.length > maxBytes,
   };
 }
 
-/** One character per byte, as bash reads a file: a byte-order mark stays, a bad byte stays one. */
-function latin1(bytes: Uint8Array): string {
-  let text = "";
-  for (let at = 0; at < bytes.length; at += 4096) {
-    text += String.fromCharCode(...bytes.subarray(at, at + 4096));
-  }
-  return text;
-}
+/**
+ * One character per byte, as bash reads a file: a byte-order mark stays, a
+ * byte that is not UTF-8 stays one character. ("latin1" is windows-1252 to
+ * a TextDecoder: 0x80-0x9f become other characters, but never ASCII.)
+ */
+const latin1 = new TextDecoder("latin1");
 
 /** Where a file read by {@linkcode Runtime.readHead} lives: its device and inode. */
 export interface FileIdentity {
@@ -145,8 +143,11 @@ export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
   return a.dev === b.dev && a.ino === b.ino;
 }
 
-/** Enough of `/proc/self/cmdline` for any command line a probe is given (Linux's ARG_MAX is 2 MiB). */
-export const CMDLINE_MAX_BYTES = 2 << 20;
+/**
+ * As much of `/proc/self/cmdline` as is read: far more than a probe's
+ * command line; a longer one falls back to the runtime's own arguments.
+ */
+export const CMDLINE_MAX_BYTES = 65536;
 
 /** How often a read starts over when the file was replaced between `lstat` and the open. */
 export const READ_ATTEMPTS = 3;

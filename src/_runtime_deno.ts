@@ -4,23 +4,14 @@
  * @module
  */
 import type * as Fs from "node:fs";
-import {
-  type FileHead,
-  fileHead,
-  READ_ATTEMPTS,
-  readFileHead,
-  type Runtime,
-  sameFile,
-} from "./_runtime.ts";
+import { type FileHead, READ_ATTEMPTS, readFileHead, type Runtime, sameFile } from "./_runtime.ts";
 import type { NodeProcess } from "./_runtime_node.ts";
 
 /** The part of the `Deno` namespace this adapter uses, typed here so the npm build compiles without Deno's types. */
 interface DenoFile {
   readSync(buffer: Uint8Array): number | null;
-  read(buffer: Uint8Array): Promise<number | null>;
   writeSync(data: Uint8Array): number;
   statSync(): DenoFileInfo;
-  stat(): Promise<DenoFileInfo>;
   close(): void;
 }
 
@@ -43,7 +34,6 @@ export interface DenoNamespace {
   openSync(path: string, options: { read: true }): DenoFile;
   open(path: string, options: { read: true }): Promise<DenoFile>;
   lstatSync(path: string): DenoFileInfo;
-  lstat(path: string): Promise<DenoFileInfo>;
   exit(code: number): never;
   osUptime(): number;
   addSignalListener(signal: string, listener: () => void): void;
@@ -142,22 +132,18 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       }
     },
     async readHeadAsync(path, maxBytes): Promise<FileHead> {
+      // Only the open can block, and only outside /proc (whose files are no
+      // FIFOs): the rest stays synchronous, each asynchronous call costs.
+      if (path.startsWith("/proc/")) return this.readHead(path, maxBytes);
       for (let attempt = 1;; attempt++) {
-        const seen = await lookAsync(deno.lstat(path));
+        const seen = lookSync(() => deno.lstatSync(path));
         if (seen.kind !== "file") return seen;
         const file = await openWithin(path, OPEN_DEADLINE_MS);
         try {
-          const opened = await file.stat();
+          const opened = file.statSync();
           if (!sameFile(opened, seen.info) && attempt < READ_ATTEMPTS) continue;
           if (!opened.isFile) return { kind: typeOf(opened) as "directory" | "other" };
-          const buffer = new Uint8Array(maxBytes + 1);
-          let length = 0;
-          while (length < buffer.length) {
-            const count = await file.read(buffer.subarray(length));
-            if (!count) break;
-            length += count;
-          }
-          return fileHead(buffer.subarray(0, length), maxBytes);
+          return readFileHead((buffer) => file.readSync(buffer), maxBytes);
         } finally {
           file.close();
         }
@@ -201,15 +187,6 @@ function seenAs(info: DenoFileInfo): Seen {
 function lookSync(lstat: () => DenoFileInfo): Seen {
   try {
     return seenAs(lstat());
-  } catch (error) {
-    if ((error as { code?: string }).code === "ENOENT") return { kind: "missing" };
-    throw error;
-  }
-}
-
-async function lookAsync(lstat: Promise<DenoFileInfo>): Promise<Seen> {
-  try {
-    return seenAs(await lstat);
   } catch (error) {
     if ((error as { code?: string }).code === "ENOENT") return { kind: "missing" };
     throw error;

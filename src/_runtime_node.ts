@@ -85,15 +85,19 @@ export function nodeRuntime(process: NodeProcess): Runtime {
     exit: (code) => process.exit(code),
     readHead(path, maxBytes): FileHead {
       for (let attempt = 1;; attempt++) {
-        let seen: Fs.Stats;
-        try {
-          seen = fs.lstatSync(path);
-        } catch (error) {
-          if ((error as { code?: string }).code === "ENOENT") return { kind: "missing" };
-          throw error;
+        // /proc holds no FIFO or link to swap in (a link on the way, such as
+        // /proc/self, is no last component): there the open's fstat will do.
+        let seen: Fs.Stats | undefined;
+        if (!path.startsWith("/proc/")) {
+          try {
+            seen = fs.lstatSync(path);
+          } catch (error) {
+            if ((error as { code?: string }).code === "ENOENT") return { kind: "missing" };
+            throw error;
+          }
+          const kind = typeOf(seen);
+          if (kind !== "file") return { kind };
         }
-        const kind = typeOf(seen);
-        if (kind !== "file") return { kind };
         let fd: number;
         try {
           // O_NONBLOCK: a FIFO swapped in since the lstat must not hang the
@@ -111,7 +115,7 @@ export function nodeRuntime(process: NodeProcess): Runtime {
         try {
           const opened = fs.fstatSync(fd);
           // Replaced since the lstat (a writer's rename): look again.
-          if (!sameFile(opened, seen) && attempt < READ_ATTEMPTS) continue;
+          if (seen && !sameFile(opened, seen) && attempt < READ_ATTEMPTS) continue;
           const now = typeOf(opened);
           if (now !== "file") return { kind: now === "link" ? "other" : now };
           return readFileHead((buffer) => fs.readSync(fd, buffer), maxBytes);

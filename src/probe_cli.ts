@@ -67,7 +67,10 @@ export function main(
   if (typeof parsed === "object" && !("line" in parsed)) {
     return say(write, probeUnit(runtime, parsed, FLAGS));
   }
-  return say(write, parsed === "help" ? { healthy: true, reason: HELP } : parsed.line);
+  return say(
+    write,
+    parsed === "help" ? { healthy: true, reason: helpText(NAME).slice(0, -1) } : parsed.line,
+  );
 }
 
 /**
@@ -93,10 +96,11 @@ export async function mainAsync(
   if (typeof parsed === "object" && !("line" in parsed)) {
     return say(write, await probeUnitAsync(runtime, parsed, FLAGS));
   }
-  return say(write, parsed === "help" ? { healthy: true, reason: HELP } : parsed.line);
+  return say(
+    write,
+    parsed === "help" ? { healthy: true, reason: helpText(NAME).slice(0, -1) } : parsed.line,
+  );
 }
-
-const HELP = helpText(NAME).slice(0, -1);
 
 type Said = { readonly healthy: boolean; readonly reason: string };
 
@@ -142,4 +146,8 @@ function shown(runtime: Runtime, args: readonly string[], index: number, text: s
   return printable(text, SHOWN_BYTES);
 }
 
-if (runtime.isMain(import.meta)) runtime.setExitCode(await mainAsync(runtime.args()));
+if (runtime.isMain(import.meta)) {
+  // Only Deno needs the asynchronous reads (its opens may block).
+  const args = runtime.args();
+  runtime.setExitCode(runtime.readHeadAsync ? await mainAsync(args) : main(args));
+}

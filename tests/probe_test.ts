@@ -11,11 +11,9 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
-  closeSync,
   cpSync,
   existsSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -30,7 +28,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
 import { main } from "../src/probe_cli.ts";
 import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
-import { probeUnit } from "../src/_probe.ts";
+import { probeUnit, probeUnitAsync } from "../src/_probe.ts";
+import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
 import type { Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
 import { fixture, holdState, kill, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
@@ -831,38 +830,42 @@ function writeHealthy(rundir: string): void {
   writeFileSync(`${rundir}/api/error`, "0\n");
 }
 
-/** Runs `command` with its stdout given by `stdout`; resolves with its exit code or signal. */
-function exitOf(
-  command: readonly string[],
-  stdout: "closed-pipe" | number,
-): Promise<number | string | null> {
-  const [file, ...args] = command;
-  const child = spawn(file, args, {
+/**
+ * Runs `command` with its stdout on a pipe whose read end is already closed,
+ * or on `/dev/full`; returns its exit code, or the signal that ended it.
+ * (Python: its child gets SIGPIPE back at its default, as from a shell.)
+ */
+function exitOf(command: readonly string[], stdout: "closed-pipe" | "/dev/full"): number | string {
+  const script = `import os, subprocess, sys
+if sys.argv[1] == "closed-pipe":
+    r, out = os.pipe()
+    os.close(r)
+else:
+    out = os.open("/dev/full", os.O_WRONLY)
+code = subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.DEVNULL).returncode
+print(code if code >= 0 else "signal %d" % -code)`;
+  const result = spawnSync("python3", ["-c", script, stdout, ...command], {
     env: childEnv(),
-    stdio: ["ignore", stdout === "closed-pipe" ? "pipe" : stdout, "ignore"],
+    encoding: "utf8",
+    timeout: 30_000,
   });
-  // The read end closes before the probe can write: its line meets a broken pipe.
-  if (stdout === "closed-pipe") child.stdout!.destroy();
-  return new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
+  assert.equal(result.status, 0, result.stderr);
+  const code = result.stdout.trim();
+  return /^\d+$/.test(code) ? Number(code) : code;
 }
 
 test("probe: a line that cannot be written (closed pipe, full disk) exits 1, never 141 or 0", {
-  timeout: 60_000,
+  timeout: 120_000,
 }, async () => {
-  await withTempDir(async (rundir) => {
+  await withTempDir((rundir) => {
     writeHealthy(rundir);
     const args = ["--unit", "api", "--rundir", rundir];
-    const full = openSync("/dev/full", "w");
-    try {
-      for (const [name, command] of COMMANDS) {
-        for (const extra of [[], ["--help"]]) {
-          const what = `${name} ${extra.join(" ")}`;
-          assert.equal(await exitOf([...command, ...args, ...extra], "closed-pipe"), 1, what);
-          assert.equal(await exitOf([...command, ...args, ...extra], full), 1, what);
-        }
+    for (const [name, command] of COMMANDS) {
+      for (const extra of [[], ["--help"]]) {
+        const what = `${name} ${extra.join(" ")}`;
+        assert.equal(exitOf([...command, ...args, ...extra], "closed-pipe"), 1, what);
+        assert.equal(exitOf([...command, ...args, ...extra], "/dev/full"), 1, what);
       }
-    } finally {
-      closeSync(full);
     }
     assert.equal(
       main(args, () => {
@@ -968,7 +971,7 @@ test("probe: probe({ maxAge }) takes milliseconds, and only a positive whole num
 });
 
 test("probe: a FIFO swapped in for a state file hangs no command, nor probe() on Node and Bun", {
-  timeout: 120_000,
+  timeout: 180_000,
 }, async () => {
   await withTempDir(async (rundir) => {
     writeHealthy(rundir);
@@ -1048,4 +1051,31 @@ test("probe: the command on Deno loads no node: module, no writer and no server 
     "probe_cli",
   ]);
   assert.ok(![...loaded].some((specifier) => specifier.startsWith("node:")));
+});
+
+test("probe: Deno's command gives up an open that blocks, says so, and exits", {
+  timeout: 30_000,
+}, async () => {
+  let exited: number | undefined;
+  // A Deno whose every file is regular by lstat, and whose open never ends: a FIFO swapped in.
+  const deno = {
+    pid: 1,
+    lstatSync: () => ({ isFile: true, isDirectory: false, isSymlink: false, dev: 1, ino: 1 }),
+    open: () => new Promise(() => {}),
+    exit: (code: number) => {
+      exited = code;
+    },
+  } as unknown as DenoNamespace;
+  const denoLike = denoRuntime(deno);
+  const result = await probeUnitAsync(denoLike, { unit: "api", rundir: "/run" }, {
+    unit: "--unit",
+    rundir: "--rundir",
+  });
+  assert.equal(result.status, "failed");
+  assert.equal(
+    result.reason,
+    "unit api: probe failed: Cannot open /run/api/pid: still blocked after 1000 ms (a FIFO in its place?)",
+  );
+  denoLike.setExitCode(1);
+  assert.equal(exited, 1, "the process must end: the abandoned open would hold it");
 });
