@@ -1,0 +1,321 @@
+/**
+ * The examples in a real container engine (podman): HEALTHCHECK with each
+ * probe, restarts of pid 1, `podman stop`, the HTTP endpoints, on Node, Bun
+ * and Deno inside the containers. Skips, saying why, where podman cannot run
+ * containers; run under Node (see `_suite.ts`).
+ *
+ * @module
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { buildImages, type Images } from "./_image.ts";
+import {
+  type Container,
+  exec,
+  healthcheck,
+  PROBE_SH,
+  RUNDIR,
+  type RuntimeName,
+  RUNTIMES,
+  send,
+  starts,
+  state,
+  UNIT,
+  waitFor,
+  withContainer,
+} from "./_container.ts";
+import { podman, podmanAsync, podmanOk } from "./_podman.ts";
+import { NEEDS_0_2, NO_ENGINE } from "./_suite.ts";
+
+let images: Images;
+let ran = 0;
+
+before(() => {
+  if (NO_ENGINE) {
+    console.log(`container tests skipped: ${NO_ENGINE}`);
+    return;
+  }
+  images = buildImages((line) => console.log(line));
+});
+
+after(() => {
+  if (!NO_ENGINE) console.log(`container tests run: ${ran}`);
+});
+
+/** A container test: skipped without an engine, counted when it runs. */
+function containerTest(name: string, body: () => Promise<void>): void {
+  const needs = (NEEDS_0_2 as readonly string[]).includes(name) ? " [needs 0.2]" : "";
+  test(`${name}${needs}`, { skip: NO_ENGINE, timeout: 120_000 }, async () => {
+    ran++;
+    await body();
+  });
+}
+
+/** The health check's command in the image's config. */
+function imageHealthcheck(image: string): string[] {
+  return JSON.parse(
+    podmanOk(["image", "inspect", "--format", "{{json .Config.Healthcheck}}", image]),
+  )
+    .Test;
+}
+
+/**
+ * The HEALTHCHECK life cycle through `podman healthcheck run`: starting
+ * until set(0), healthy, then the image's 3 retries after set(3) to
+ * unhealthy (`starting` again when podman restarts the container for it).
+ */
+async function healthLifeCycle(container: Container, last = "unhealthy"): Promise<void> {
+  const first = healthcheck(container);
+  assert.deepEqual([first.code, first.status, first.output], [
+    1,
+    "starting",
+    `unit ${UNIT}: no pid file`,
+  ]);
+  await send(container, "load");
+  assert.equal(healthcheck(container).output, `unit ${UNIT}: no error file`);
+  await send(container, "set", "0");
+  const healthy = healthcheck(container);
+  assert.deepEqual([healthy.code, healthy.status], [0, "healthy"]);
+  await send(container, "set", "3");
+  const statuses = [1, 2, 3].map(() => healthcheck(container));
+  assert.deepEqual(statuses.map(({ code, status }) => [code, status]), [
+    [1, "healthy"],
+    [1, "healthy"],
+    [1, last],
+  ]);
+  assert.equal(statuses[2].output, `unit ${UNIT}: error 3`);
+}
+
+containerTest("the images keep the examples' HEALTHCHECK (docker format)", () => {
+  assert.deepEqual(imageHealthcheck(images.app), ["CMD", ...PROBE_SH]);
+  assert.deepEqual(imageHealthcheck(images.distroless), [
+    "CMD",
+    "/nodejs/bin/node",
+    "/app/node_modules/@cic/liveness/src/probe_cli.js",
+  ]);
+  return Promise.resolve();
+});
+
+containerTest(
+  "HEALTHCHECK with probe.sh: starting, healthy after set(0), unhealthy after set(3)",
+  () =>
+    withContainer(
+      { image: images.app, healthCmd: imageHealthcheck(images.app).slice(1) },
+      healthLifeCycle,
+    ),
+);
+
+for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
+  containerTest(
+    `HEALTHCHECK with the liveness-probe command on ${runtime}: starting, healthy, unhealthy`,
+    () =>
+      withContainer(
+        { image: images.app, runtime, healthCmd: RUNTIMES[runtime].probe },
+        healthLifeCycle,
+      ),
+  );
+}
+
+containerTest("the distroless example: no shell, HEALTHCHECK through node", () =>
+  withContainer(
+    {
+      image: images.distroless,
+      command: ["/app/driven.mjs"],
+      healthCmd: imageHealthcheck(images.distroless).slice(1),
+    },
+    async (container) => {
+      await waitFor(() => starts(container).length > 0, "a start");
+      assert.notEqual(exec(container, ["/bin/sh", "-c", "true"]).code, 0, "no /bin/sh");
+      assert.notEqual(exec(container, [...PROBE_SH]).code, 0, "no bash for probe.sh");
+      await healthLifeCycle(container);
+    },
+  ));
+
+containerTest(
+  "--health-on-failure=restart: the new pid 1 is not healthy before its own load()",
+  () =>
+    withContainer({
+      image: images.app,
+      healthCmd: PROBE_SH,
+      args: ["--health-on-failure", "restart"],
+    }, async (container) => {
+      await healthLifeCycle(container, "starting"); // the third failure restarts it
+      await waitFor(() => starts(container).length === 2, "the restart");
+      const [before, after] = starts(container).map((line) => line.split(" "));
+      assert.deepEqual([before[1], after[1]], ["1", "1"], "pid 1 both times");
+      assert.notEqual(before[2], after[2], "a new process");
+      // By exec: a health check run now would count a fourth failure and restart it again.
+      assert.deepEqual(exec(container, PROBE_SH), {
+        code: 1,
+        output: `unit ${UNIT}: state is from an earlier process with pid 1`,
+      });
+      await send(container, "load");
+      await send(container, "set", "0");
+      assert.equal(healthcheck(container).code, 0);
+    }),
+);
+
+containerTest(
+  "a crashed pid 1 restarted by the engine: the old healthy state is not taken for the new process",
+  () =>
+    withContainer({ image: images.app, args: ["--restart", "on-failure:1"] }, async (container) => {
+      await send(container, "load");
+      await send(container, "set", "0");
+      assert.equal(exec(container, PROBE_SH).output, `unit ${UNIT}: healthy (pid 1)`);
+      await send(container, "crash");
+      await waitFor(() => starts(container).length === 2, "the restart");
+      for (const probe of [PROBE_SH, RUNTIMES.node.probe]) {
+        assert.deepEqual(exec(container, probe), {
+          code: 1,
+          output: `unit ${UNIT}: state is from an earlier process with pid 1`,
+        });
+      }
+    }),
+);
+
+for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
+  containerTest(`a hung program turns unhealthy (heartbeat) on ${runtime}`, () =>
+    withContainer(
+      { image: images.app, runtime, env: { HEARTBEAT: "100,500" } },
+      async (container) => {
+        await send(container, "load");
+        assert.ok(
+          existsSync(join(container.state, UNIT, "heartbeat")),
+          "load() writes a heartbeat",
+        );
+        await send(container, "set", "0");
+        assert.equal(exec(container, PROBE_SH).code, 0);
+        await send(container, "hang");
+        // Bounded: the heartbeat's max age is 0.5 s, the wait gives up after 10 s.
+        let outcome = exec(container, PROBE_SH);
+        await waitFor(() => (outcome = exec(container, PROBE_SH)).code !== 0, "a stale heartbeat");
+        assert.match(outcome.output, /^unit demo: no heartbeat for \d+s \(max 0\.5\)$/);
+        assert.equal(exec(container, RUNTIMES[runtime].probe).code, 1);
+      },
+    ));
+}
+
+/** Whether the container runs; throws when it has exited, with its exit code. */
+function running(container: Container): boolean {
+  if (state(container, "Running") === "true") return true;
+  throw new Error(`the container exited with ${state(container, "ExitCode")}`);
+}
+
+/** One look at the unit during a stop: `--ready` and plain liveness. */
+interface Look {
+  readonly ready: string;
+  readonly live: string;
+}
+
+for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
+  containerTest(
+    `podman stop: readiness fails first, liveness holds, exit 0 within the grace period on ${runtime}`,
+    () =>
+      withContainer({
+        image: images.app,
+        // The example service as pid 1, no --init: its own SIGTERM handling.
+        command: [...RUNTIMES[runtime].run, "/app/service.mjs"],
+        env: { DRAIN_MS: "1500", TIMEOUT_MS: "5000" },
+      }, async (container) => {
+        await waitFor(
+          () => running(container) && exec(container, [...PROBE_SH, "--ready"]).code === 0,
+          "ready",
+        );
+        const stop = podmanAsync(["stop", "--time", "20", container.name]);
+        const looks: Look[] = [];
+        // Bounded: at most 200 looks; the container is gone after the drain.
+        for (let i = 0; i < 200; i++) {
+          const ready = exec(container, [...PROBE_SH, "--ready"]);
+          const live = exec(container, PROBE_SH);
+          if (
+            ready.code === null || /no such container|not running|stopped/i.test(ready.output)
+          ) break;
+          if (live.code !== 0 && live.code !== 1) break;
+          looks.push({ ready: ready.output, live: live.output });
+        }
+        const stopped = await stop;
+        assert.equal(stopped.status, 0, stopped.stderr);
+        const draining = looks.findIndex((look) => look.ready === `unit ${UNIT}: draining`);
+        assert.ok(draining >= 0, `never seen draining: ${JSON.stringify(looks)}`);
+        assert.equal(looks[draining].live, `unit ${UNIT}: healthy (pid 1)`, "liveness holds");
+        assert.ok(
+          looks.slice(0, draining).every((look) => look.live.endsWith("healthy (pid 1)")),
+          "liveness never failed before readiness",
+        );
+        assert.equal(state(container, "ExitCode"), "0", "exit 0, not killed (137)");
+        assert.deepEqual(readdirSync(join(container.state, UNIT)), [], "state removed at exit");
+      }),
+  );
+}
+
+/** GETs `path` on the loopback port; its status and body. */
+async function get(port: string, path: string): Promise<[number, string]> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    signal: AbortSignal.timeout(5000),
+  });
+  return [response.status, await response.text()];
+}
+
+for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
+  containerTest(
+    `the HTTP endpoints on a published loopback port answer like the probe on ${runtime}`,
+    () =>
+      withContainer(
+        { image: images.app, runtime, args: ["--publish", "127.0.0.1::9000"] },
+        async (container) => {
+          const port = podmanOk(["port", container.name, "9000/tcp"]).trim().split(":").at(-1)!;
+          await send(container, "load");
+          await send(container, "serve", "9000");
+          const steps: string[][] = [[], ["set", "0"], ["ready", "false", "warming"], [
+            "ready",
+            "true",
+          ], ["set", "3"]];
+          for (const step of steps) {
+            if (step.length > 0) await send(container, ...step);
+            for (
+              const [path, flags] of [["/livez", []], ["/healthz", []], ["/readyz", [
+                "--ready",
+              ]]] as const
+            ) {
+              const probe = exec(container, [...RUNTIMES[runtime].probe, ...flags]);
+              const [status] = await get(port, path);
+              assert.equal(
+                status,
+                probe.code === 0 ? 200 : 503,
+                `${path} after ${step.join(" ") || "load"}: the probe says ${probe.output}`,
+              );
+            }
+          }
+        },
+      ),
+  );
+}
+
+containerTest("the state volume is the rundir the Dockerfiles name", () => {
+  assert.equal(RUNDIR, "/run/liveness");
+  const volumes = podmanOk([
+    "image",
+    "inspect",
+    "--format",
+    "{{json .Config.Volumes}}",
+    images.app,
+  ]);
+  assert.deepEqual(Object.keys(JSON.parse(volumes)), [RUNDIR]);
+  return Promise.resolve();
+});
+
+// Nothing the suite made is left behind: no container of ours is running.
+after(() => {
+  if (NO_ENGINE) return;
+  const left = podman([
+    "ps",
+    "--all",
+    "--filter",
+    "name=liveness-test-run",
+    "--format",
+    "{{.Names}}",
+  ]);
+  assert.equal(left.stdout.trim(), "", "containers left behind");
+});
