@@ -142,7 +142,7 @@ export async function waitFor(ready: () => boolean, what: string): Promise<void>
 }
 
 /** The fixture's log lines. */
-export function log(container: Container): string[] {
+export function log(container: Pick<Container, "control">): string[] {
   try {
     return readFileSync(join(container.control, "log"), "utf8").trim().split("\n");
   } catch {
@@ -151,14 +151,17 @@ export function log(container: Container): string[] {
 }
 
 /** The fixture's start lines: "start <pid> <starttime>", one per process. */
-export function starts(container: Container): string[] {
+export function starts(container: Pick<Container, "control">): string[] {
   return log(container).filter((line) => line.startsWith("start "));
 }
 
 let sequence = 0;
 
 /** Has the driven fixture run `verb args`; resolves to what it answered. */
-export async function send(container: Container, ...command: string[]): Promise<string> {
+export async function send(
+  container: Pick<Container, "control">,
+  ...command: string[]
+): Promise<string> {
   const seq = ++sequence;
   const path = join(container.control, "command");
   writeFileSync(`${path}.tmp`, `${seq} ${command.join(" ")}\n`);
