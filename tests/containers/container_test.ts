@@ -191,7 +191,7 @@ for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
         // Bounded: the heartbeat's max age is 0.5 s, the wait gives up after 10 s.
         let outcome = exec(container, PROBE_SH);
         await waitFor(() => (outcome = exec(container, PROBE_SH)).code !== 0, "a stale heartbeat");
-        assert.match(outcome.output, /^unit demo: no heartbeat for \d+s \(max 0\.5\)$/);
+        assert.match(outcome.output, /^unit demo: no heartbeat for \d+s \(max 0\.5s\)$/);
         assert.equal(exec(container, RUNTIMES[runtime].probe).code, 1);
       },
     ));
@@ -274,12 +274,14 @@ for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
           ], ["set", "3"]];
           for (const step of steps) {
             if (step.length > 0) await send(container, ...step);
+            const live = exec(container, RUNTIMES[runtime].probe);
+            const ready = exec(container, [...RUNTIMES[runtime].probe, "--ready"]);
             for (
-              const [path, flags] of [["/livez", []], ["/healthz", []], ["/readyz", [
-                "--ready",
-              ]]] as const
+              const [path, probe] of [["/livez", live], ["/healthz", live], [
+                "/readyz",
+                ready,
+              ]] as const
             ) {
-              const probe = exec(container, [...RUNTIMES[runtime].probe, ...flags]);
               const [status] = await get(port, path);
               assert.equal(
                 status,

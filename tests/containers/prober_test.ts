@@ -122,7 +122,7 @@ proberTest(
       assertRestartAfterThreshold(
         pod,
         "deployment.yaml",
-        /^unit api: no heartbeat for \d+s \(max 0\.5\)$/,
+        /^unit api: no heartbeat for \d+s \(max 0\.5s\)$/,
       );
       console.log(`exec manifest: hang to restart decision ${(restart.at - since).toFixed(1)} s`);
     }),
