@@ -45,13 +45,13 @@ function execRow(name: string, container: Container, command: readonly string[])
   };
 }
 
-/** GET `/livez` on a new connection, as the kubelet's httpGet does. */
-function httpRow(port: string): Row {
+/** GET `path` on a new connection, as the kubelet's httpGet does. */
+function httpRow(name: string, port: string, path: string): Row {
   return {
-    name: "HTTP GET /livez (published loopback port)",
+    name,
     run: () =>
       new Promise((resolve) => {
-        const req = request({ host: "127.0.0.1", port, path: "/livez", agent: false }, (res) => {
+        const req = request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
           res.resume();
           res.on("end", () => resolve(res.statusCode === 200));
         });
@@ -74,11 +74,15 @@ async function rows(container: Container): Promise<Row[]> {
     list.push(execRow(`podman exec liveness-probe, ${name}`, container, runtime.probe));
     list.push(execRow(`podman exec ${name}, empty script`, container, [...runtime.run, EMPTY]));
   }
+  const port = podmanOk(["port", container.name, "9000/tcp"]).trim().split(":").at(-1)!;
   try {
     await send(container, "serve", "9000");
-    list.push(httpRow(podmanOk(["port", container.name, "9000/tcp"]).trim().split(":").at(-1)!));
+    list.push(httpRow("HTTP GET /livez, serve() (published loopback port)", port, "/livez"));
   } catch (error) {
-    console.error(`no HTTP row: ${error instanceof Error ? error.message : error}`);
+    // Before serve(): a bare node:http server, the floor of any HTTP probe.
+    console.error(`serve() failed (${error instanceof Error ? error.message : error})`);
+    await send(container, "bare", "9000");
+    list.push(httpRow("HTTP GET, a bare node:http server (published loopback port)", port, "/"));
   }
   return list;
 }

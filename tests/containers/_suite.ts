@@ -37,6 +37,7 @@ export const NEEDS_0_2 = [
   "podman stop: readiness fails first, liveness holds, exit 0 within the grace period on node",
   "podman stop: readiness fails first, liveness holds, exit 0 within the grace period on bun",
   "podman stop: readiness fails first, liveness holds, exit 0 within the grace period on deno",
+  "SIGTERM as the kubelet sends it: the exec probes see draining while liveness holds",
   "the HTTP endpoints on a published loopback port answer like the probe on node",
   "the HTTP endpoints on a published loopback port answer like the probe on bun",
   "the HTTP endpoints on a published loopback port answer like the probe on deno",

@@ -203,52 +203,112 @@ function running(container: Container): boolean {
   throw new Error(`the container exited with ${state(container, "ExitCode")}`);
 }
 
-/** One look at the unit during a stop: `--ready` and plain liveness. */
+/** One look at the unit during a shutdown: readiness and liveness, as a probe says them. */
 interface Look {
   readonly ready: string;
   readonly live: string;
+}
+
+/**
+ * Looks (`look`) until the unit cannot be looked at any more (`undefined`:
+ * the container is stopping or gone), at most 400 times, then checks the
+ * order: readiness fails (`draining`) while liveness still says `healthy`,
+ * and liveness never failed before readiness did.
+ */
+async function assertDrainOrder(
+  look: () => Promise<Look | undefined>,
+  draining: (look: Look) => boolean,
+  healthy: (look: Look) => boolean,
+): Promise<void> {
+  const looks: Look[] = [];
+  for (let i = 0; i < 400; i++) {
+    const seen = await look();
+    if (seen === undefined) break;
+    looks.push(seen);
+  }
+  const first = looks.findIndex(draining);
+  assert.ok(first >= 0, `never seen draining: ${JSON.stringify(looks.slice(-5))}`);
+  assert.ok(looks.slice(0, first + 1).every(healthy), "liveness held until readiness failed");
+}
+
+/** The service on `runtime` as pid 1 (no --init: its own SIGTERM handling), health port published. */
+function serviceOptions(runtime: RuntimeName, drainMs: number) {
+  return {
+    image: images.app,
+    command: [...RUNTIMES[runtime].run, "/app/service.mjs"],
+    env: { DRAIN_MS: String(drainMs), TIMEOUT_MS: "8000" },
+    args: ["--publish", "127.0.0.1::9000"],
+  };
+}
+
+/** The loopback port published for the container's 9000. */
+function healthPort(container: Container): string {
+  return podmanOk(["port", container.name, "9000/tcp"]).trim().split(":").at(-1)!;
+}
+
+/** After the service exited: exit 0 (not 137: no SIGKILL at the grace period's end), no state. */
+function assertCleanExit(container: Container): void {
+  assert.equal(state(container, "ExitCode"), "0", "exit 0, not killed (137)");
+  assert.deepEqual(readdirSync(join(container.state, UNIT)), [], "state removed at exit");
 }
 
 for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
   containerTest(
     `podman stop: readiness fails first, liveness holds, exit 0 within the grace period on ${runtime}`,
     () =>
-      withContainer({
-        image: images.app,
-        // The example service as pid 1, no --init: its own SIGTERM handling.
-        command: [...RUNTIMES[runtime].run, "/app/service.mjs"],
-        env: { DRAIN_MS: "1500", TIMEOUT_MS: "5000" },
-      }, async (container) => {
+      withContainer(serviceOptions(runtime, 1500), async (container) => {
+        const port = healthPort(container);
         await waitFor(
           () => running(container) && exec(container, [...PROBE_SH, "--ready"]).code === 0,
           "ready",
         );
+        // podman refuses exec into a stopping container: look over HTTP, as an httpGet probe.
         const stop = podmanAsync(["stop", "--time", "20", container.name]);
-        const looks: Look[] = [];
-        // Bounded: at most 200 looks; the container is gone after the drain.
-        for (let i = 0; i < 200; i++) {
-          const ready = exec(container, [...PROBE_SH, "--ready"]);
-          const live = exec(container, PROBE_SH);
-          if (
-            ready.code === null || /no such container|not running|stopped/i.test(ready.output)
-          ) break;
-          if (live.code !== 0 && live.code !== 1) break;
-          looks.push({ ready: ready.output, live: live.output });
-        }
+        await assertDrainOrder(
+          async () => {
+            try {
+              const [[ready], [live]] = await Promise.all([
+                get(port, "/readyz"),
+                get(port, "/livez"),
+              ]);
+              return { ready: String(ready), live: String(live) };
+            } catch {
+              return undefined; // closed: the shutdown is past the drain
+            }
+          },
+          (look) => look.ready === "503",
+          (look) => look.live === "200",
+        );
         const stopped = await stop;
         assert.equal(stopped.status, 0, stopped.stderr);
-        const draining = looks.findIndex((look) => look.ready === `unit ${UNIT}: draining`);
-        assert.ok(draining >= 0, `never seen draining: ${JSON.stringify(looks)}`);
-        assert.equal(looks[draining].live, `unit ${UNIT}: healthy (pid 1)`, "liveness holds");
-        assert.ok(
-          looks.slice(0, draining).every((look) => look.live.endsWith("healthy (pid 1)")),
-          "liveness never failed before readiness",
-        );
-        assert.equal(state(container, "ExitCode"), "0", "exit 0, not killed (137)");
-        assert.deepEqual(readdirSync(join(container.state, UNIT)), [], "state removed at exit");
+        assertCleanExit(container);
       }),
   );
 }
+
+containerTest(
+  "SIGTERM as the kubelet sends it: the exec probes see draining while liveness holds",
+  () =>
+    withContainer(serviceOptions("node", 6000), async (container) => {
+      await waitFor(
+        () => running(container) && exec(container, [...PROBE_SH, "--ready"]).code === 0,
+        "ready",
+      );
+      podmanOk(["kill", "--signal", "TERM", container.name]);
+      await assertDrainOrder(
+        () => {
+          const ready = exec(container, [...PROBE_SH, "--ready"]);
+          const live = exec(container, PROBE_SH);
+          const answered = [ready, live].every(({ code }) => code === 0 || code === 1);
+          return Promise.resolve(answered ? { ready: ready.output, live: live.output } : undefined);
+        },
+        (look) => look.ready === `unit ${UNIT}: draining`,
+        (look) => look.live === `unit ${UNIT}: healthy (pid 1)`,
+      );
+      assert.equal(podmanOk(["wait", container.name]).trim(), "0");
+      assertCleanExit(container);
+    }),
+);
 
 /** GETs `path` on the loopback port; its status and body. */
 async function get(port: string, path: string): Promise<[number, string]> {
@@ -265,7 +325,7 @@ for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
       withContainer(
         { image: images.app, runtime, args: ["--publish", "127.0.0.1::9000"] },
         async (container) => {
-          const port = podmanOk(["port", container.name, "9000/tcp"]).trim().split(":").at(-1)!;
+          const port = healthPort(container);
           await send(container, "load");
           await send(container, "serve", "9000");
           const steps: string[][] = [[], ["set", "0"], ["ready", "false", "warming"], [
