@@ -90,13 +90,17 @@ function imageExists(name: string): boolean {
   return podman(["image", "exists", name]).status === 0;
 }
 
-/** Removes the suite's images of other builds (older sources or programs). */
+/**
+ * Removes the suite's images of other builds (older sources or programs).
+ * Without --force: an image a container still uses (another checkout's run)
+ * stays.
+ */
 function removeStaleImages(tag: string): void {
   const listed = podmanOk(["images", "--format", "{{.Repository}}:{{.Tag}}"]).split("\n");
   const stale = listed.filter((name) =>
     name.startsWith(`localhost/${PREFIX}`) && !name.endsWith(`:${tag}`)
   );
-  if (stale.length > 0) podman(["rmi", "--force", ...stale]);
+  for (const name of stale) podman(["rmi", name]);
 }
 
 /**

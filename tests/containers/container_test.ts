@@ -26,7 +26,7 @@ import {
   waitFor,
   withContainer,
 } from "./_container.ts";
-import { podman, podmanAsync, podmanOk } from "./_podman.ts";
+import { podman, podmanAsync, podmanOk, uniqueName } from "./_podman.ts";
 import { NEEDS_0_2, NO_ENGINE } from "./_suite.ts";
 
 let images: Images;
@@ -368,16 +368,10 @@ containerTest("the state volume is the rundir the Dockerfiles name", () => {
   return Promise.resolve();
 });
 
-// Nothing the suite made is left behind: no container of ours is running.
+// Nothing this run made is left behind: no container of ours.
 after(() => {
   if (NO_ENGINE) return;
-  const left = podman([
-    "ps",
-    "--all",
-    "--filter",
-    "name=liveness-test-run",
-    "--format",
-    "{{.Names}}",
-  ]);
+  const ours = `name=${uniqueName("run").replace(/[^-]+$/, "")}`;
+  const left = podman(["ps", "--all", "--filter", ours, "--format", "{{.Names}}"]);
   assert.equal(left.stdout.trim(), "", "containers left behind");
 });
