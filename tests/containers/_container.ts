@@ -40,7 +40,7 @@ const WAIT_STEP_MS = 25;
 /** What to start. */
 export interface StartOptions {
   image: string;
-  /** The command; default: the driven fixture on `runtime`. */
+  /** The command; default: the driven fixture on `runtime`; `[]`: the image's CMD. */
   command?: string[];
   /** The runtime of the driven fixture. Default: node. */
   runtime?: RuntimeName;

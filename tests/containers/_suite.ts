@@ -41,6 +41,7 @@ export const NEEDS_0_2 = [
   "the HTTP endpoints on a published loopback port answer like the probe on node",
   "the HTTP endpoints on a published loopback port answer like the probe on bun",
   "the HTTP endpoints on a published loopback port answer like the probe on deno",
+  "the distroless image as built: its CMD serves and its HEALTHCHECK says healthy",
   "the prober: first ready, then out of the Service before a restart (exec manifest)",
   "the prober: a hang leads to a restart decision after failureThreshold periods",
   "the prober: no restart during a drain, readiness fails first",

@@ -355,6 +355,23 @@ for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
   );
 }
 
+containerTest(
+  "the distroless image as built: its CMD serves and its HEALTHCHECK says healthy",
+  () =>
+    withContainer({
+      image: images.distroless,
+      command: [], // the image's own: node service.mjs
+      healthCmd: imageHealthcheck(images.distroless).slice(1),
+      args: ["--publish", "127.0.0.1::9000"],
+    }, async (container) => {
+      await waitFor(() => running(container) && healthcheck(container).code === 0, "healthy");
+      assert.equal(healthcheck(container).status, "healthy");
+      const port = healthPort(container);
+      assert.deepEqual((await get(port, "/livez"))[0], 200);
+      assert.deepEqual((await get(port, "/readyz"))[0], 200);
+    }),
+);
+
 containerTest("the state volume is the rundir the Dockerfiles name", () => {
   assert.equal(RUNDIR, "/run/liveness");
   const volumes = podmanOk([
