@@ -47,3 +47,8 @@ export const NEEDS_0_2 = [
   "the prober: no restart during a drain, readiness fails first",
   "the prober: the httpGet manifest, ready and live over HTTP",
 ] as const;
+
+/** `name`, marked ` [needs 0.2]` when it is one of {@linkcode NEEDS_0_2}. */
+export function marked(name: string): string {
+  return (NEEDS_0_2 as readonly string[]).includes(name) ? `${name} [needs 0.2]` : name;
+}

@@ -27,7 +27,7 @@ import {
   withContainer,
 } from "./_container.ts";
 import { podman, podmanAsync, podmanOk, uniqueName } from "./_podman.ts";
-import { NEEDS_0_2, NO_ENGINE } from "./_suite.ts";
+import { marked, NO_ENGINE } from "./_suite.ts";
 
 let images: Images;
 let ran = 0;
@@ -46,8 +46,7 @@ after(() => {
 
 /** A container test: skipped without an engine, counted when it runs. */
 function containerTest(name: string, body: () => Promise<void>): void {
-  const needs = (NEEDS_0_2 as readonly string[]).includes(name) ? " [needs 0.2]" : "";
-  test(`${name}${needs}`, { skip: NO_ENGINE, timeout: 120_000 }, async () => {
+  test(marked(name), { skip: NO_ENGINE, timeout: 120_000 }, async () => {
     ran++;
     await body();
   });

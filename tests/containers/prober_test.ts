@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { log, send, starts, waitFor } from "./_container.ts";
 import { freePort, manifestContainer, type Pod, withPod } from "./_pod.ts";
 import type { ProbeKind } from "./_prober.ts";
-import { NEEDS_0_2, NOT_NODE } from "./_suite.ts";
+import { marked, NOT_NODE } from "./_suite.ts";
 
 /** 1 manifest second is 50 ms here: a 10 s period is 0.5 s. */
 const SCALE = 20;
@@ -22,8 +22,7 @@ const SERVICE = fileURLToPath(new URL("../../examples/service.mjs", import.meta.
 const scaled = (ms: number) => String(Math.round(ms / SCALE));
 
 function proberTest(name: string, body: () => Promise<void>): void {
-  const needs = (NEEDS_0_2 as readonly string[]).includes(name) ? " [needs 0.2]" : "";
-  test(`${name}${needs}`, { skip: NOT_NODE, timeout: 60_000 }, body);
+  test(marked(name), { skip: NOT_NODE, timeout: 60_000 }, body);
 }
 
 /** The runs of `probe`, in order. */
