@@ -34,7 +34,7 @@ export const PROBE_SH = [`${PACKAGE}/probe.sh`];
 
 /** A bounded wait gives up after this many tries or this long, whichever comes first. */
 const WAIT_TRIES = 400;
-const WAIT_LIMIT_MS = 20_000;
+const WAIT_LIMIT_MS = 60_000;
 const WAIT_STEP_MS = 25;
 
 /** What to start. */
