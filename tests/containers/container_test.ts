@@ -243,7 +243,7 @@ function serviceOptions(runtime: RuntimeName, drainMs: number) {
   return {
     image: images.app,
     command: [...RUNTIMES[runtime].run, "/app/service.mjs"],
-    env: { DRAIN_MS: String(drainMs), TIMEOUT_MS: "8000" },
+    env: { DRAIN_MS: String(drainMs), TIMEOUT_MS: "15000" },
     args: ["--publish", "127.0.0.1::9000"],
   };
 }
@@ -263,14 +263,14 @@ for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
   containerTest(
     `podman stop: readiness fails first, liveness holds, exit 0 within the grace period on ${runtime}`,
     () =>
-      withContainer(serviceOptions(runtime, 4000), async (container) => {
+      withContainer(serviceOptions(runtime, 8000), async (container) => {
         const port = healthPort(container);
         await waitFor(
           () => running(container) && exec(container, [...PROBE_SH, "--ready"]).code === 0,
           "ready",
         );
         // podman refuses exec into a stopping container: look over HTTP, as an httpGet probe.
-        const stop = podmanAsync(["stop", "--time", "20", container.name]);
+        const stop = podmanAsync(["stop", "--time", "30", container.name]);
         await assertDrainOrder(
           async () => {
             try {
@@ -296,7 +296,7 @@ for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
 containerTest(
   "SIGTERM as the kubelet sends it: the exec probes see draining while liveness holds",
   () =>
-    withContainer(serviceOptions("node", 6000), async (container) => {
+    withContainer(serviceOptions("node", 8000), async (container) => {
       await waitFor(
         () => running(container) && exec(container, [...PROBE_SH, "--ready"]).code === 0,
         "ready",
