@@ -6,7 +6,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { buildNpm } from "./build_npm.ts";
@@ -47,6 +47,7 @@ const results: SuiteResult[] = [
   // start processes on a loaded machine; Deno and Node have no default limit.
   await runSuite("bun", "bun", bin("bun"), ["test", "--timeout", "60000", "tests/"]),
   ...await nodeLeg(),
+  await containerLeg(),
 ];
 
 /** shellcheck on probe.sh, where the machine has it (Debian's `shellcheck`). */
@@ -55,7 +56,11 @@ async function shellcheck(): Promise<SuiteResult> {
     console.log("\nshellcheck: not installed (apt-get install shellcheck); skipped");
     return { label: "shellcheck (not installed)", passed: 0, failed: 0, skipped: 1 };
   }
-  return await runGate("shellcheck probe.sh", "shellcheck", ["probe.sh", "bench/seed_probe.sh"]);
+  return await runGate("shellcheck probe.sh", "shellcheck", [
+    "probe.sh",
+    "bench/seed_probe.sh",
+    "tests/containers/setup_podman.sh",
+  ]);
 }
 
 /** The npm build, the suite on Node against it, and the package checks. */
@@ -66,6 +71,25 @@ async function nodeLeg(): Promise<SuiteResult[]> {
     console.log(`\nnpm build failed: ${error instanceof Error ? error.message : error}`);
     return [{ label: "npm build", passed: 0, failed: 1 }];
   }
+}
+
+/**
+ * `tests/containers/` once, on the Node from node_modules (it runs the .ts
+ * files as they are): the examples in podman, with Node, Bun and Deno inside
+ * the containers, and the kubelet-like prober. Its tests skip, saying why,
+ * where podman cannot run containers.
+ */
+function containerLeg(): Promise<SuiteResult> {
+  const files = readdirSync("tests/containers")
+    .filter((name) => name.endsWith("_test.ts"))
+    .sort()
+    .map((name) => `tests/containers/${name}`);
+  return runSuite("containers (podman, prober)", "node", bin("node"), [
+    "--test",
+    "--test-reporter=spec",
+    "--test-concurrency=1",
+    ...files,
+  ]);
 }
 
 console.log("\n=== results");

@@ -1,0 +1,410 @@
+/**
+ * The examples in a real container engine (podman): HEALTHCHECK with each
+ * probe, restarts of pid 1, `podman stop`, the HTTP endpoints, on Node, Bun
+ * and Deno inside the containers. Skips, saying why, where podman cannot run
+ * containers; run under Node (see `_suite.ts`).
+ *
+ * @module
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { buildImages, type Images } from "./_image.ts";
+import {
+  type Container,
+  exec,
+  healthcheck,
+  PROBE_SH,
+  RUNDIR,
+  type RuntimeName,
+  RUNTIMES,
+  send,
+  starts,
+  state,
+  UNIT,
+  waitFor,
+  withContainer,
+} from "./_container.ts";
+import { podman, podmanAsync, podmanOk, uniqueName } from "./_podman.ts";
+import { marked, NO_ENGINE } from "./_suite.ts";
+
+let images: Images;
+let ran = 0;
+
+before(() => {
+  if (NO_ENGINE) {
+    console.log(`container tests skipped: ${NO_ENGINE}`);
+    return;
+  }
+  images = buildImages((line) => console.log(line));
+});
+
+after(() => {
+  if (!NO_ENGINE) console.log(`container tests run: ${ran}`);
+});
+
+/** The container tests, registered below and run in {@linkcode CONCURRENCY}. */
+const tests: [string, () => Promise<void>][] = [];
+/**
+ * How many containers run at once: most of a test's time is podman's own
+ * (an exec costs a process of podman, conmon and runc), so a few at once
+ * use the machine better than one.
+ */
+const CONCURRENCY = 3;
+
+/** A container test: skipped without an engine, counted when it runs. */
+function containerTest(name: string, body: () => Promise<void>): void {
+  tests.push([name, body]);
+}
+
+/** The health check's command in the image's config. */
+function imageHealthcheck(image: string): string[] {
+  return JSON.parse(
+    podmanOk(["image", "inspect", "--format", "{{json .Config.Healthcheck}}", image]),
+  )
+    .Test;
+}
+
+/**
+ * The HEALTHCHECK life cycle through `podman healthcheck run`: starting
+ * until set(0), healthy, then the image's 3 retries after set(3) to
+ * unhealthy (`starting` again when podman restarts the container for it).
+ */
+async function healthLifeCycle(container: Container, last = "unhealthy"): Promise<void> {
+  const first = healthcheck(container);
+  assert.deepEqual([first.code, first.status, first.output], [
+    1,
+    "starting",
+    `unit ${UNIT}: no pid file`,
+  ]);
+  await send(container, "load");
+  assert.equal(healthcheck(container).output, `unit ${UNIT}: no error file`);
+  await send(container, "set", "0");
+  const healthy = healthcheck(container);
+  assert.deepEqual([healthy.code, healthy.status], [0, "healthy"]);
+  await send(container, "set", "3");
+  const statuses = [1, 2, 3].map(() => healthcheck(container));
+  assert.deepEqual(statuses.map(({ code, status }) => [code, status]), [
+    [1, "healthy"],
+    [1, "healthy"],
+    [1, last],
+  ]);
+  assert.equal(statuses[2].output, `unit ${UNIT}: error 3`);
+}
+
+containerTest("the images keep the examples' HEALTHCHECK (docker format)", () => {
+  assert.deepEqual(imageHealthcheck(images.app), ["CMD", ...PROBE_SH]);
+  assert.deepEqual(imageHealthcheck(images.distroless), [
+    "CMD",
+    "/nodejs/bin/node",
+    "/app/node_modules/@cic/liveness/src/probe_cli.js",
+  ]);
+  return Promise.resolve();
+});
+
+containerTest(
+  "HEALTHCHECK with probe.sh: starting, healthy after set(0), unhealthy after set(3)",
+  () =>
+    withContainer(
+      { image: images.app, healthCmd: imageHealthcheck(images.app).slice(1) },
+      healthLifeCycle,
+    ),
+);
+
+for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
+  containerTest(
+    `HEALTHCHECK with the liveness-probe command on ${runtime}: starting, healthy, unhealthy`,
+    () =>
+      withContainer(
+        { image: images.app, runtime, healthCmd: RUNTIMES[runtime].probe },
+        healthLifeCycle,
+      ),
+  );
+}
+
+containerTest("the distroless example: no shell, HEALTHCHECK through node", () =>
+  withContainer(
+    {
+      image: images.distroless,
+      command: ["/app/driven.mjs"],
+      healthCmd: imageHealthcheck(images.distroless).slice(1),
+    },
+    async (container) => {
+      await waitFor(() => starts(container).length > 0, "a start");
+      assert.notEqual(exec(container, ["/bin/sh", "-c", "true"]).code, 0, "no /bin/sh");
+      assert.notEqual(exec(container, [...PROBE_SH]).code, 0, "no bash for probe.sh");
+      await healthLifeCycle(container);
+    },
+  ));
+
+containerTest(
+  "--health-on-failure=restart: the new pid 1 is not healthy before its own load()",
+  () =>
+    withContainer({
+      image: images.app,
+      healthCmd: PROBE_SH,
+      args: ["--health-on-failure", "restart"],
+    }, async (container) => {
+      await healthLifeCycle(container, "starting"); // the third failure restarts it
+      await waitFor(() => starts(container).length === 2, "the restart");
+      const [before, after] = starts(container).map((line) => line.split(" "));
+      assert.deepEqual([before[1], after[1]], ["1", "1"], "pid 1 both times");
+      assert.notEqual(before[2], after[2], "a new process");
+      // By exec: a health check run now would count a fourth failure and restart it again.
+      assert.deepEqual(exec(container, PROBE_SH), {
+        code: 1,
+        output: `unit ${UNIT}: state is from an earlier process with pid 1`,
+      });
+      await send(container, "load");
+      await send(container, "set", "0");
+      assert.equal(healthcheck(container).code, 0);
+    }),
+);
+
+containerTest(
+  "a crashed pid 1 restarted by the engine: the old healthy state is not taken for the new process",
+  () =>
+    withContainer({ image: images.app, args: ["--restart", "on-failure:1"] }, async (container) => {
+      await send(container, "load");
+      await send(container, "set", "0");
+      assert.equal(exec(container, PROBE_SH).output, `unit ${UNIT}: healthy (pid 1)`);
+      await send(container, "crash");
+      await waitFor(() => starts(container).length === 2, "the restart");
+      for (const probe of [PROBE_SH, RUNTIMES.node.probe]) {
+        assert.deepEqual(exec(container, probe), {
+          code: 1,
+          output: `unit ${UNIT}: state is from an earlier process with pid 1`,
+        });
+      }
+    }),
+);
+
+for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
+  containerTest(`a hung program turns unhealthy (heartbeat) on ${runtime}`, () =>
+    withContainer(
+      { image: images.app, runtime, env: { HEARTBEAT: "200,2000" } },
+      async (container) => {
+        await send(container, "load");
+        assert.ok(
+          existsSync(join(container.state, UNIT, "heartbeat")),
+          "load() writes a heartbeat",
+        );
+        await send(container, "set", "0");
+        assert.equal(exec(container, PROBE_SH).code, 0);
+        await send(container, "hang");
+        // Bounded: the heartbeat's max age is 0.5 s, the wait gives up after 10 s.
+        let outcome = exec(container, PROBE_SH);
+        await waitFor(() => (outcome = exec(container, PROBE_SH)).code !== 0, "a stale heartbeat");
+        assert.match(outcome.output, /^unit demo: no heartbeat for \d+s \(max 2s\)$/);
+        assert.equal(exec(container, RUNTIMES[runtime].probe).code, 1);
+      },
+    ));
+}
+
+/** Whether the container runs; throws when it has exited, with its exit code. */
+function running(container: Container): boolean {
+  if (state(container, "Running") === "true") return true;
+  throw new Error(`the container exited with ${state(container, "ExitCode")}`);
+}
+
+/** One look at the unit during a shutdown: readiness and liveness, as a probe says them. */
+interface Look {
+  readonly ready: string;
+  readonly live: string;
+}
+
+/**
+ * Looks (`look`) until the unit cannot be looked at any more (`undefined`:
+ * the container is stopping or gone), at most 400 times, then checks the
+ * order: readiness fails (`draining`) while liveness still says `healthy`,
+ * and liveness never failed before readiness did.
+ */
+async function assertDrainOrder(
+  look: () => Promise<Look | undefined>,
+  draining: (look: Look) => boolean,
+  healthy: (look: Look) => boolean,
+): Promise<void> {
+  const looks: Look[] = [];
+  for (let i = 0; i < 400; i++) {
+    const seen = await look();
+    if (seen === undefined && looks.length > 0) break;
+    if (seen === undefined) await sleep(25); // not answering yet
+    else looks.push(seen);
+  }
+  const first = looks.findIndex(draining);
+  assert.ok(first >= 0, `never seen draining: ${JSON.stringify(looks.slice(-5))}`);
+  assert.ok(looks.slice(0, first + 1).every(healthy), "liveness held until readiness failed");
+}
+
+/** The service on `runtime` as pid 1 (no --init: its own SIGTERM handling), health port published. */
+function serviceOptions(runtime: RuntimeName, drainMs: number) {
+  return {
+    image: images.app,
+    command: [...RUNTIMES[runtime].run, "/app/service.mjs"],
+    env: { DRAIN_MS: String(drainMs), TIMEOUT_MS: "15000" },
+    args: ["--publish", "127.0.0.1::9000"],
+  };
+}
+
+/** The loopback port published for the container's 9000. */
+function healthPort(container: Container): string {
+  return podmanOk(["port", container.name, "9000/tcp"]).trim().split(":").at(-1)!;
+}
+
+/** After the service exited: exit 0 (not 137: no SIGKILL at the grace period's end), no state. */
+function assertCleanExit(container: Container): void {
+  assert.equal(state(container, "ExitCode"), "0", "exit 0, not killed (137)");
+  assert.deepEqual(readdirSync(join(container.state, UNIT)), [], "state removed at exit");
+}
+
+for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
+  containerTest(
+    `podman stop: readiness fails first, liveness holds, exit 0 within the grace period on ${runtime}`,
+    () =>
+      withContainer(serviceOptions(runtime, 8000), async (container) => {
+        const port = healthPort(container);
+        await waitFor(
+          () => running(container) && exec(container, [...PROBE_SH, "--ready"]).code === 0,
+          "ready",
+        );
+        // podman refuses exec into a stopping container: look over HTTP, as an httpGet probe.
+        const stop = podmanAsync(["stop", "--time", "30", container.name]);
+        await assertDrainOrder(
+          async () => {
+            try {
+              const [[ready], [live]] = await Promise.all([
+                get(port, "/readyz"),
+                get(port, "/livez"),
+              ]);
+              return { ready: String(ready), live: String(live) };
+            } catch {
+              return undefined; // closed: the shutdown is past the drain
+            }
+          },
+          (look) => look.ready === "503",
+          (look) => look.live === "200",
+        );
+        const stopped = await stop;
+        assert.equal(stopped.status, 0, stopped.stderr);
+        assertCleanExit(container);
+      }),
+  );
+}
+
+containerTest(
+  "SIGTERM as the kubelet sends it: the exec probes see draining while liveness holds",
+  () =>
+    withContainer(serviceOptions("node", 8000), async (container) => {
+      await waitFor(
+        () => running(container) && exec(container, [...PROBE_SH, "--ready"]).code === 0,
+        "ready",
+      );
+      podmanOk(["kill", "--signal", "TERM", container.name]);
+      await assertDrainOrder(
+        () => {
+          const ready = exec(container, [...PROBE_SH, "--ready"]);
+          const live = exec(container, PROBE_SH);
+          const answered = [ready, live].every(({ code }) => code === 0 || code === 1);
+          return Promise.resolve(answered ? { ready: ready.output, live: live.output } : undefined);
+        },
+        (look) => look.ready === `unit ${UNIT}: draining`,
+        (look) => look.live === `unit ${UNIT}: healthy (pid 1)`,
+      );
+      assert.equal(podmanOk(["wait", container.name]).trim(), "0");
+      assertCleanExit(container);
+    }),
+);
+
+/** GETs `path` on the loopback port; its status and body. */
+async function get(port: string, path: string): Promise<[number, string]> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    signal: AbortSignal.timeout(15_000),
+  });
+  return [response.status, await response.text()];
+}
+
+for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
+  containerTest(
+    `the HTTP endpoints on a published loopback port answer like the probe on ${runtime}`,
+    () =>
+      withContainer(
+        { image: images.app, runtime, args: ["--publish", "127.0.0.1::9000"] },
+        async (container) => {
+          const port = healthPort(container);
+          await send(container, "load");
+          await send(container, "serve", "9000");
+          const steps: string[][] = [[], ["set", "0"], ["ready", "false", "warming"], [
+            "ready",
+            "true",
+          ], ["set", "3"]];
+          for (const step of steps) {
+            if (step.length > 0) await send(container, ...step);
+            const live = exec(container, RUNTIMES[runtime].probe);
+            const ready = exec(container, [...RUNTIMES[runtime].probe, "--ready"]);
+            for (
+              const [path, probe] of [["/livez", live], ["/healthz", live], [
+                "/readyz",
+                ready,
+              ]] as const
+            ) {
+              const [status] = await get(port, path);
+              assert.equal(
+                status,
+                probe.code === 0 ? 200 : 503,
+                `${path} after ${step.join(" ") || "load"}: the probe says ${probe.output}`,
+              );
+            }
+          }
+        },
+      ),
+  );
+}
+
+containerTest(
+  "the distroless image as built: its CMD serves and its HEALTHCHECK says healthy",
+  () =>
+    withContainer({
+      image: images.distroless,
+      command: [], // the image's own: node service.mjs
+      healthCmd: imageHealthcheck(images.distroless).slice(1),
+      args: ["--publish", "127.0.0.1::9000"],
+    }, async (container) => {
+      await waitFor(() => running(container) && healthcheck(container).code === 0, "healthy");
+      assert.equal(healthcheck(container).status, "healthy");
+      const port = healthPort(container);
+      assert.deepEqual((await get(port, "/livez"))[0], 200);
+      assert.deepEqual((await get(port, "/readyz"))[0], 200);
+    }),
+);
+
+containerTest("the state volume is the rundir the Dockerfiles name", () => {
+  assert.equal(RUNDIR, "/run/liveness");
+  const volumes = podmanOk([
+    "image",
+    "inspect",
+    "--format",
+    "{{json .Config.Volumes}}",
+    images.app,
+  ]);
+  assert.deepEqual(Object.keys(JSON.parse(volumes)), [RUNDIR]);
+  return Promise.resolve();
+});
+
+describe("in podman", { concurrency: CONCURRENCY }, () => {
+  for (const [name, body] of tests) {
+    test(marked(name), { skip: NO_ENGINE, timeout: 120_000 }, async () => {
+      ran++;
+      await body();
+    });
+  }
+});
+
+// Nothing this run made is left behind: no container of ours.
+after(() => {
+  if (NO_ENGINE) return;
+  const ours = `name=${uniqueName("run").replace(/[^-]+$/, "")}`;
+  const left = podman(["ps", "--all", "--filter", ours, "--format", "{{.Names}}"]);
+  assert.equal(left.stdout.trim(), "", "containers left behind");
+});
