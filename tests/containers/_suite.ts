@@ -25,30 +25,3 @@ export const NOT_NODE: string | false = OTHER_RUNTIME
 export const NO_ENGINE: string | false = NOT_NODE ||
   (process.env.LIVENESS_SKIP_CONTAINERS ? "LIVENESS_SKIP_CONTAINERS is set" : false) ||
   (engineProblem() ?? false);
-
-/**
- * Tests that need the 0.2 library (heartbeat, readiness, handleSignals,
- * serve). They fail against a 0.1 build: the features they test are missing.
- */
-export const NEEDS_0_2 = [
-  "a hung program turns unhealthy (heartbeat) on node",
-  "a hung program turns unhealthy (heartbeat) on bun",
-  "a hung program turns unhealthy (heartbeat) on deno",
-  "podman stop: readiness fails first, liveness holds, exit 0 within the grace period on node",
-  "podman stop: readiness fails first, liveness holds, exit 0 within the grace period on bun",
-  "podman stop: readiness fails first, liveness holds, exit 0 within the grace period on deno",
-  "SIGTERM as the kubelet sends it: the exec probes see draining while liveness holds",
-  "the HTTP endpoints on a published loopback port answer like the probe on node",
-  "the HTTP endpoints on a published loopback port answer like the probe on bun",
-  "the HTTP endpoints on a published loopback port answer like the probe on deno",
-  "the distroless image as built: its CMD serves and its HEALTHCHECK says healthy",
-  "the prober: first ready, then out of the Service before a restart (exec manifest)",
-  "the prober: a hang leads to a restart decision after failureThreshold periods",
-  "the prober: no restart during a drain, readiness fails first",
-  "the prober: the httpGet manifest, ready and live over HTTP",
-] as const;
-
-/** `name`, marked ` [needs 0.2]` when it is one of {@linkcode NEEDS_0_2}. */
-export function marked(name: string): string {
-  return (NEEDS_0_2 as readonly string[]).includes(name) ? `${name} [needs 0.2]` : name;
-}

@@ -28,7 +28,7 @@ import {
   withContainer,
 } from "./_container.ts";
 import { podman, podmanAsync, podmanOk, uniqueName } from "./_podman.ts";
-import { marked, NO_ENGINE } from "./_suite.ts";
+import { NO_ENGINE } from "./_suite.ts";
 
 let images: Images;
 let ran = 0;
@@ -394,7 +394,7 @@ containerTest("the state volume is the rundir the Dockerfiles name", () => {
 
 describe("in podman", { concurrency: CONCURRENCY }, () => {
   for (const [name, body] of tests) {
-    test(marked(name), { skip: NO_ENGINE, timeout: 120_000 }, async () => {
+    test(name, { skip: NO_ENGINE, timeout: 120_000 }, async () => {
       ran++;
       await body();
     });

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { log, send, starts, waitFor } from "./_container.ts";
 import { freePort, manifestContainer, type Pod, withPod } from "./_pod.ts";
 import type { ProbeKind } from "./_prober.ts";
-import { marked, NOT_NODE } from "./_suite.ts";
+import { NOT_NODE } from "./_suite.ts";
 
 /**
  * 1 manifest second is 100 ms here: a 10 s period is 1 s, the example's
@@ -26,7 +26,7 @@ const SERVICE = fileURLToPath(new URL("../../examples/service.mjs", import.meta.
 const scaled = (ms: number) => String(Math.round(ms / SCALE));
 
 function proberTest(name: string, body: () => Promise<void>): void {
-  test(marked(name), { skip: NOT_NODE, timeout: 60_000 }, body);
+  test(name, { skip: NOT_NODE, timeout: 60_000 }, body);
 }
 
 /** The runs of `probe`, in order. */
