@@ -75,6 +75,8 @@ export class UnitDirectory {
   readonly identity: Entry;
   /** Reaches the entries: `/proc/self/fd/<fd>`, or the path where `/proc` cannot be read. */
   readonly #via: string;
+  /** Whether the umask, when the directory was opened, took no bit off the files' mode. */
+  readonly #umaskKeeps: boolean;
 
   private constructor(runtime: Runtime, path: string, fd: number, identity: Entry, via: string) {
     this.runtime = runtime;
@@ -82,6 +84,7 @@ export class UnitDirectory {
     this.fd = fd;
     this.identity = identity;
     this.#via = via;
+    this.#umaskKeeps = umaskKeeps(runtime, FILE_MODE);
   }
 
   /**
@@ -140,7 +143,7 @@ export class UnitDirectory {
     const temp = this.entry(tempName(name, writer));
     let held;
     try {
-      fs.createFile(temp, `${value}\n`, FILE_MODE);
+      fs.createFile(temp, `${value}\n`, FILE_MODE, this.#umaskKeeps);
       if (hold) held = fs.hold(temp);
     } catch (error) {
       removeQuietly(this.runtime, temp);
@@ -241,6 +244,21 @@ export class UnitDirectory {
     } catch {
       // Already closed.
     }
+  }
+}
+
+/**
+ * Whether this process's umask (the `Umask:` line of `/proc/self/status`)
+ * takes no bit off `mode`: then files need no `fchmod`, one system call
+ * less for each `set()`. Unknown: `false`.
+ */
+function umaskKeeps(runtime: Runtime, mode: number): boolean {
+  try {
+    const head = runtime.readHead("/proc/self/status", 4096);
+    const match = head.kind === "file" ? /^Umask:\s*([0-7]{4})$/m.exec(head.text) : null;
+    return match !== null && (parseInt(match[1], 8) & mode) === 0;
+  } catch {
+    return false; // no /proc
   }
 }
 

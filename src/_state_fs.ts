@@ -42,9 +42,10 @@ export interface StateFs {
   openDirectory(path: string): number;
   /**
    * Creates a new file (`O_EXCL`: never an existing one, nor through a
-   * link) with exactly `mode` and `data`.
+   * link) with `data` and exactly `mode`: set on the descriptor, unless
+   * `umaskKeeps` says the umask takes no bit off it.
    */
-  createFile(path: string, data: string, mode: number): void;
+  createFile(path: string, data: string, mode: number, umaskKeeps?: boolean): void;
   /** Holds the file at `path` open, to ask later how many names it has (0: removed or replaced). */
   hold(path: string): HeldFile;
   /**
@@ -123,10 +124,10 @@ export function nodeStateFs(fs: typeof Fs): StateFs {
     mkdir: (path, mode) => fs.mkdirSync(path, { mode }),
     fchmod: (fd, mode) => fs.fchmodSync(fd, mode),
     openDirectory,
-    createFile(path, data, mode) {
+    createFile(path, data, mode, umaskKeeps = false) {
       const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
       try {
-        fs.fchmodSync(fd, mode); // the umask may have taken bits off `mode`
+        if (!umaskKeeps) fs.fchmodSync(fd, mode); // the umask may have taken bits off `mode`
         writeAll(fd, data);
       } finally {
         fs.closeSync(fd);
