@@ -476,6 +476,26 @@ test("every heartbeat names this process and records the max age", async () => {
   });
 });
 
+test("the heartbeat timer is never what keeps the program alive", async () => {
+  await withTempDir(async (rundir) => {
+    const unref: unknown[] = [];
+    const watched: Runtime = {
+      ...runtime,
+      unrefTimer(timer) {
+        unref.push(timer);
+        runtime.unrefTimer(timer);
+      },
+    };
+    const liveness = new Unit(watched, { unit: "api", rundir, heartbeat: { interval: 60_000 } });
+    try {
+      await liveness.load([]);
+      assert.equal(unref.length, 1, "the interval timer is unref'd as it starts");
+    } finally {
+      await liveness.close(); // where it is not, this test must not hold the suite open
+    }
+  });
+});
+
 // --- readiness --------------------------------------------------------------------
 
 test("a failed ready(false) never leaves the ready file reading ready", async () => {
