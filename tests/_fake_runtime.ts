@@ -51,6 +51,31 @@ export function faultyRuntime(base: Runtime = runtime): FaultyRuntime {
 }
 
 /**
+ * The real runtime, whose writer hands every file operation to `intercept`
+ * with its arguments and the call that performs it: a test records the
+ * order of operations, fails one chosen call, or acts as another process
+ * would at that very step.
+ */
+export function interceptedRuntime(
+  intercept: (operation: Operation, args: unknown[], proceed: () => unknown) => unknown,
+  base: Runtime = runtime,
+): Runtime {
+  const real = writerFs(base);
+  const fs = Object.fromEntries(
+    Object.entries(real).map(([name, operation]) => [
+      name,
+      (...args: unknown[]) =>
+        intercept(
+          name as Operation,
+          args,
+          () => (operation as (...args: unknown[]) => unknown)(...args),
+        ),
+    ]),
+  ) as unknown as StateFs;
+  return { ...base, stateFs: fs };
+}
+
+/**
  * The real runtime with another environment, host name and working
  * directory, and files (by path) that read as other text.
  */

@@ -144,3 +144,59 @@ export function kill(child: ChildProcess): Promise<void> {
     child.kill("SIGKILL");
   });
 }
+
+/** Field 22 of `/proc/<pid>/stat`: the start time that names a process in the state. */
+export function startTime(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+}
+
+/** A process that state can name: its pid, its start time, and what ends it. */
+export interface Subject {
+  readonly pid: number;
+  readonly starttime: string;
+  stop(): Promise<void>;
+}
+
+/** A live process (`sleep`) that does nothing until stopped. */
+export function sleeper(): Subject {
+  const child = spawn("sleep", ["600"], { stdio: "ignore" });
+  const pid = child.pid!;
+  return { pid, starttime: startTime(pid), stop: () => kill(child) };
+}
+
+/** The pid and start time of a process that has ended (and been reaped). */
+export async function deadProcess(): Promise<{ pid: number; starttime: string }> {
+  const { pid, starttime, stop } = sleeper();
+  await stop();
+  return { pid, starttime };
+}
+
+/**
+ * A background job that waits until its shell has become `sleep 600`, then
+ * exits: its parent is now a program that never reaps it. (With `sleep 0 &`,
+ * the shell may reap the job before its exec.)
+ */
+const ZOMBIE_MAKER =
+  "until read -r c </proc/$$/comm && [[ $c == sleep ]]; do sleep 0.01; done & exec sleep 600";
+
+/** A zombie: a process that has exited and that its parent has not reaped. */
+export async function zombie(): Promise<Subject> {
+  const maker = spawn("bash", ["-c", ZOMBIE_MAKER], { stdio: "ignore" });
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+    for (const name of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (fields[0] === "Z" && fields[1] === String(maker.pid)) {
+          return { pid: Number(name), starttime: fields[19], stop: () => kill(maker) };
+        }
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await kill(maker);
+  throw new Error("no zombie appeared within 10 s");
+}
