@@ -261,6 +261,7 @@ parse_args() {
 # Sets $max_age to the milliseconds in $1, seconds with at most 3 decimals.
 parse_seconds() {
   local fraction
+  max_age=''
   if [[ $1 =~ $SECONDS_PATTERN ]]; then
     fraction=${BASH_REMATCH[3]}000
     max_age=$((BASH_REMATCH[1] * 1000 + 10#${fraction:0:3}))
