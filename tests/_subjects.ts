@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { kill } from "./_helpers.ts";
@@ -52,11 +52,8 @@ export async function startSubject(kind: SubjectKind = "self"): Promise<Subject>
       return { pid: process.pid, starttime: startTime(process.pid), stop };
     case "init":
       return { pid: 1, starttime: startTime(1), stop };
-    case "dead": {
-      let pid = PID_MAX - 1;
-      while (existsSync(`/proc/${pid}`)) pid--;
-      return { pid, starttime: "1", stop };
-    }
+    case "dead":
+      return { pid: deadPid(), starttime: "1", stop };
     case "thread": {
       const tid = readdirSync(`/proc/${process.pid}/task`).map(Number)
         .find((id) => id !== process.pid);
@@ -69,6 +66,38 @@ export async function startSubject(kind: SubjectKind = "self"): Promise<Subject>
       return await startOddComm();
     case "busy":
       return startBusy();
+  }
+}
+
+/**
+ * A pid no process has, and the last the kernel will hand out again: the
+ * kernel counts pids up from the newest and wraps at pid_max, so a free pid
+ * just below the newest comes round last.
+ */
+function deadPid(): number {
+  const newest = spawnSync("true").pid ?? PID_MAX;
+  for (let pid = newest - 1; pid > 1; pid--) {
+    if (!existsSync(`/proc/${pid}`)) return pid;
+  }
+  let pid = PID_MAX - 1;
+  while (existsSync(`/proc/${pid}`)) pid--;
+  return pid;
+}
+
+/**
+ * Whether `subject` is still what `kind` says (a pid can be handed out
+ * again, a zombie reaped): else probes of it at different moments may
+ * rightly differ.
+ */
+export function isStill(kind: SubjectKind, subject: Subject): boolean {
+  const fields = statFields(subject.pid);
+  switch (kind) {
+    case "dead":
+      return fields === undefined;
+    case "zombie":
+      return fields?.[0] === "Z";
+    default:
+      return fields?.[19] === subject.starttime;
   }
 }
 

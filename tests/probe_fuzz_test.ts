@@ -45,7 +45,7 @@ import { parseSeconds } from "../src/_flags.ts";
 import { answer, type ProbeAnswer, type ProbeRequest } from "./fixtures/probe_answers.ts";
 import { reachableCopy, runtimeCommand } from "./_helpers.ts";
 import { commandFor, type RuntimeName } from "./_runtimes.ts";
-import { PID_MAX, startSubject, type Subject, type SubjectKind } from "./_subjects.ts";
+import { isStill, PID_MAX, startSubject, type Subject, type SubjectKind } from "./_subjects.ts";
 
 /** Bytes as a string of one character (U+0000 to U+00FF) per byte. */
 type Bytes = string;
@@ -987,7 +987,7 @@ async function drive(runs: Run[], dir: string): Promise<void> {
     return new Promise<void>((resolve) => child.on("exit", () => resolve()));
   });
   // No probe may hang: a driver still running after this is a failure (the runs without a code).
-  const watchdog = setTimeout(() => children.forEach((child) => child.kill("SIGKILL")), 100_000);
+  const watchdog = setTimeout(() => children.forEach((child) => child.kill("SIGKILL")), 200_000);
   await Promise.all(done);
   clearTimeout(watchdog);
 }
@@ -1156,6 +1156,17 @@ function report(built: Built, answers: [string, Said][]): string {
 
 // --- the test ----------------------------------------------------------------------
 
+/** How many states got each status from `probe()`, most first: where the states reach. */
+function tally(answers: Map<number, ProbeAnswer>): string {
+  const counts = new Map<string, number>();
+  for (const { probe } of answers.values()) {
+    const status = probe === undefined ? "(usage)" : "threw" in probe ? "(threw)" : probe.status;
+    counts.set(status, (counts.get(status) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([status, count]) => `${status} ${count}`)
+    .join(", ");
+}
+
 /** The reachable copies and their runtimes, for the probes run as nobody. */
 function nobodyCommands(base: string): Commands {
   const home = `${base}/home`;
@@ -1195,7 +1206,7 @@ function uptime(): number {
 }
 
 test("probe fuzz: probe.sh, probe(), main() and the commands on Deno, Bun and Node agree", {
-  timeout: 240_000,
+  timeout: 300_000,
   skip: existsSync("/proc/self/stat") && hasPython ? false : "needs /proc and python3",
 }, async () => {
   const started = Date.now();
@@ -1235,6 +1246,7 @@ test("probe fuzz: probe.sh, probe(), main() and the commands on Deno, Bun and No
     await driven;
 
     const failures: string[] = [];
+    const failed: number[] = [];
     for (const one of built) {
       const said: [string, Said][] = [
         ...runs.filter((run) => run.index === one.index).map((run): [string, Said] => [
@@ -1246,19 +1258,23 @@ test("probe fuzz: probe.sh, probe(), main() and the commands on Deno, Bun and No
       const first = masked(said[0][1]);
       if (said.some(([, each]) => masked(each) !== first) || said[0][1].err !== "") {
         failures.push(report(one, said));
+        failed.push(one.index);
       }
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const commandRuns = runs.length - built.length;
     console.log(
       `probe fuzz: ${built.length} states, seed ${SEED}, ${commandRuns} command runs, ` +
-        `${failures.length} disagreements, ${seconds} s`,
+        `${failures.length} disagreements, ${seconds} s; probe() said ${tally(answers)}`,
     );
+    for (const kind of kinds) {
+      assert.ok(isStill(kind, subjects[kind]), `the ${kind} subject changed during the run`);
+    }
     assert.equal(
       failures.length,
       0,
       `the probes disagree on ${failures.length} of ${built.length} states (seed ${SEED}):\n\n` +
-        failures.slice(0, 5).join("\n\n"),
+        `${failures.slice(0, 5).join("\n\n")}\n\nstates that disagree: ${failed.join(", ")}`,
     );
   } finally {
     await Promise.all(started_subjects.map((subject) => subject.stop()));
