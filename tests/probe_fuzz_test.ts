@@ -496,100 +496,186 @@ const junk = fc.constantFrom(
   "\xef\xbf\xbd",
 );
 
-const stateArbitrary: fc.Arbitrary<State> = fc.record({
-  subject: fc.constantFrom<SubjectKind>(
-    "self",
-    "self",
-    "self",
-    "self",
-    "busy",
-    "busy",
-    "comm",
-    "init",
-    "dead",
-    "dead",
-    "zombie",
-    "thread",
-  ),
-  user: canDropRoot
-    ? fc.oneof(
-      { weight: 2, arbitrary: fc.constant("root" as const) },
-      { weight: 1, arbitrary: fc.constant("nobody" as const) },
-    )
-    : fc.constant("root" as const),
-  unit: fc.oneof({ weight: 12, arbitrary: unitName }, {
-    weight: 1,
-    arbitrary: fc.constant(undefined),
-  }),
-  unitVia: via,
-  rundir: fc.oneof(
-    { weight: 24, arbitrary: fc.constant("plain" as const) },
-    {
-      weight: 1,
-      arbitrary: fc.constantFrom<RundirShape>(
-        "slash",
-        "slashes",
-        "double",
-        "dot",
-        "dotdot",
-        "dots",
-        "relative",
-        "empty",
-        "latin1",
-        "replacement",
-        "surrogate",
-        "missing",
-        "through-file",
-        "through-link",
-        "root",
+/** A calm or a wild value of each part of a state. */
+interface Part<T> {
+  calm: fc.Arbitrary<T>;
+  wild: fc.Arbitrary<T>;
+}
+
+/** A state file as the library writes it, or missing (out of 20). */
+function good(content: fc.Arbitrary<Bytes>, missing = 0): fc.Arbitrary<Entry | undefined> {
+  const file = content.map((text): Entry => ({
+    type: "file",
+    content: text,
+    mode: 0o644,
+    owner: "root",
+  }));
+  return missing === 0 ? file : fc.oneof(
+    { weight: missing, arbitrary: fc.constant(undefined) },
+    { weight: 20 - missing, arbitrary: file },
+  );
+}
+
+const LIVE: SubjectKind[] = ["self", "self", "busy", "comm", "init"];
+
+/** What a state is made of: each part calm (as the library writes it) or wild (edges). */
+const PARTS = {
+  subject: {
+    calm: fc.constantFrom(...LIVE),
+    wild: fc.constantFrom<SubjectKind>(...LIVE, "dead", "dead", "zombie", "thread"),
+  },
+  location: {
+    calm: fc.record({
+      unit: fc.constant<Bytes | undefined>("api"),
+      unitVia: via,
+      rundir: fc.constant<RundirShape>("plain"),
+      rundirVia: via as fc.Arbitrary<Via | "default">,
+      rundirMode: fc.constant(0o755),
+      unitDir: fc.constant<State["unitDir"]>("directory"),
+      unitDirMode: fc.constant(0o755),
+    }),
+    wild: fc.record({
+      unit: fc.oneof({ weight: 12, arbitrary: unitName }, {
+        weight: 1,
+        arbitrary: fc.constant(undefined),
+      }),
+      unitVia: via,
+      rundir: fc.oneof(
+        { weight: 6, arbitrary: fc.constant("plain" as const) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom<RundirShape>(
+            "slash",
+            "slashes",
+            "double",
+            "dot",
+            "dotdot",
+            "dots",
+            "relative",
+            "empty",
+            "latin1",
+            "replacement",
+            "surrogate",
+            "missing",
+            "through-file",
+            "through-link",
+            "root",
+          ),
+        },
       ),
-    },
-  ),
-  rundirVia: fc.oneof({ weight: 24, arbitrary: via }, {
-    weight: 1,
-    arbitrary: fc.constant("default" as const),
-  }),
-  rundirMode: fc.oneof(
-    { weight: 12, arbitrary: fc.constant(0o755) },
-    { weight: 1, arbitrary: fc.constantFrom(0o700, 0o711, 0o000, 0o644) },
-  ),
-  unitDir: fc.oneof(
-    { weight: 24, arbitrary: fc.constant("directory" as const) },
-    {
-      weight: 1,
-      arbitrary: fc.constantFrom(
-        "missing" as const,
-        "link" as const,
-        "dangling" as const,
-        "file" as const,
+      rundirVia: fc.oneof({ weight: 12, arbitrary: via }, {
+        weight: 1,
+        arbitrary: fc.constant("default" as const),
+      }),
+      rundirMode: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(0o755) },
+        { weight: 1, arbitrary: fc.constantFrom(0o700, 0o711, 0o000, 0o644) },
       ),
-    },
-  ),
-  unitDirMode: fc.oneof(
-    { weight: 12, arbitrary: fc.constant(0o755) },
-    { weight: 1, arbitrary: fc.constantFrom(0o700, 0o711, 0o500, 0o300, 0o000, 0o644) },
-  ),
-  files: fc.record({
-    pid: entry("pid"),
-    starttime: entry("starttime"),
-    error: entry("error"),
-    heartbeat: entry("heartbeat"),
-    ready: entry("ready"),
-  }),
-  beat: fc.constantFrom("fresh" as const, "fresh" as const, "stale" as const, "future" as const),
-  beatExtra: fc.integer({ min: 0, max: 3600 }),
-  ready: fc.boolean(),
-  maxAge,
-  junk: fc.oneof(
-    { weight: 14, arbitrary: fc.constant<Bytes[]>([]) },
-    { weight: 1, arbitrary: fc.array(junk, { minLength: 1, maxLength: 2 }) },
-  ),
-  order: fc.array(fc.integer({ min: 0, max: 99 }), { minLength: 8, maxLength: 8 }),
-  commands: fc.noBias(fc.integer({ min: 0, max: 199 })).map((n) => n < 3),
-}).map((state) => ({
-  ...state,
+      unitDir: fc.oneof(
+        { weight: 6, arbitrary: fc.constant("directory" as const) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            "missing" as const,
+            "link" as const,
+            "dangling" as const,
+            "file" as const,
+          ),
+        },
+      ),
+      unitDirMode: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(0o755) },
+        { weight: 1, arbitrary: fc.constantFrom(0o700, 0o711, 0o500, 0o300, 0o000, 0o644) },
+      ),
+    }),
+  },
+  pid: { calm: good(fc.constant("{pid}\n")), wild: entry("pid") },
+  starttime: { calm: good(fc.constant("{starttime}\n"), 3), wild: entry("starttime") },
+  error: { calm: good(fc.constant("0\n")), wild: entry("error") },
+  heartbeat: {
+    calm: good(
+      fc.tuple(
+        fc.constantFrom("1", "250", "1500", "10000", "60000", "3600000", "86400000"),
+        fc.constantFrom("{starttime}", "{starttime}", "-", "{starttime+1}"),
+        fc.constantFrom("{pid}", "{pid}", "{pid}", "{pid+1}"),
+      ).map(([max, starttime, pid]) => `{at} ${max} ${pid} ${starttime}\n`),
+      8,
+    ),
+    wild: entry("heartbeat"),
+  },
+  ready: {
+    calm: good(
+      fc.oneof(
+        fc.constantFrom("ready\n", "not-ready\n", "draining\n"),
+        readyReason.map((reason) => `not-ready ${reason}\n`),
+      ),
+      6,
+    ),
+    wild: entry("ready"),
+  },
+  args: {
+    calm: fc.record({
+      ready: fc.boolean(),
+      maxAge: fc.option(fc.constantFrom("10", "2.5", "0.001", "0.25", "1", "3600"), {
+        freq: 3,
+        nil: undefined,
+      }),
+      junk: fc.constant<Bytes[]>([]),
+    }),
+    wild: fc.record({
+      ready: fc.boolean(),
+      maxAge,
+      junk: fc.oneof(
+        { weight: 3, arbitrary: fc.constant<Bytes[]>([]) },
+        { weight: 1, arbitrary: fc.array(junk, { minLength: 1, maxLength: 2 }) },
+      ),
+    }),
+  },
+} satisfies Record<string, Part<unknown>>;
+
+type PartName = keyof typeof PARTS;
+const PART_NAMES = Object.keys(PARTS) as PartName[];
+
+/** Every part wild, or only one: so that states also reach the checks that come late. */
+const focus: fc.Arbitrary<PartName[]> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant(PART_NAMES) },
+  { weight: 2, arbitrary: fc.constantFrom(...PART_NAMES).map((name) => [name]) },
+);
+
+function part<N extends PartName>(name: N, wild: PartName[]) {
+  const { calm, wild: edgy } = PARTS[name];
+  return (wild.includes(name) ? edgy : calm) as (typeof PARTS)[N]["calm"];
+}
+
+const stateArbitrary: fc.Arbitrary<State> = focus.chain((wild) =>
+  fc.record({
+    subject: part("subject", wild),
+    user: canDropRoot
+      ? fc.oneof(
+        { weight: 2, arbitrary: fc.constant("root" as const) },
+        { weight: 1, arbitrary: fc.constant("nobody" as const) },
+      )
+      : fc.constant("root" as const),
+    location: part("location", wild),
+    files: fc.record({
+      pid: part("pid", wild),
+      starttime: part("starttime", wild),
+      error: part("error", wild),
+      heartbeat: part("heartbeat", wild),
+      ready: part("ready", wild),
+    }),
+    beat: fc.constantFrom("fresh" as const, "fresh" as const, "stale" as const, "future" as const),
+    beatExtra: fc.integer({ min: 0, max: 3600 }),
+    args: part("args", wild),
+    order: fc.array(fc.integer({ min: 0, max: 99 }), { minLength: 8, maxLength: 8 }),
+    commands: fc.noBias(fc.integer({ min: 0, max: 199 })).map((n) => n < 3),
+  })
+).map(({ location, args, files, ...rest }) => ({
+  ...rest,
+  ...location,
+  ...args,
   // Entries the generator says are missing are left out, as on disk.
-  files: Object.fromEntries(Object.entries(state.files).filter(([, entry]) => entry)),
+  files: Object.fromEntries(Object.entries(files).filter(([, entry]) => entry)),
 }));
 
 // --- the state on disk -------------------------------------------------------
