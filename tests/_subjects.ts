@@ -168,7 +168,7 @@ function startBusy(): Subject {
     "19",
     "bash",
     "-c",
-    "exec 3<> <(:); while :; do for ((i = 0; i < 3000; i++)); do :; done; read -rt 0.003 -u 3; done",
+    "exec 3<> <(:); while :; do for ((i = 0; i < 500; i++)); do :; done; read -rt 0.003 -u 3; done",
   ], { stdio: "ignore" });
   const pid = child.pid;
   assert.ok(pid, "bash did not start");
