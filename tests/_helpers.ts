@@ -63,7 +63,12 @@ export function reachableCopy(path: string, entries?: readonly string[]): string
   const key = JSON.stringify([path, entries]);
   const known = copies.get(key);
   if (known) return known;
-  if (copies.size === 0) process.once("exit", removeCopies);
+  if (copies.size === 0) {
+    process.once("exit", removeCopies);
+    // deno test ends without "exit"; it dispatches "unload".
+    (globalThis as { addEventListener?: (type: string, listener: () => void) => void })
+      .addEventListener?.("unload", removeCopies);
+  }
   const dir = mkdtempSync(`${tmpdir()}/liveness-reachable-`);
   const copy = `${dir}/${path.replace(/\/+$/, "").replace(/^.*\//, "")}`;
   for (const entry of entries ?? [""]) {

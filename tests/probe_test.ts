@@ -14,8 +14,8 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -32,7 +32,16 @@ import { probeUnit, probeUnitAsync } from "../src/_probe.ts";
 import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
 import type { Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
-import { fixture, holdState, kill, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
+import {
+  fixture,
+  holdState,
+  kill,
+  reachableCopy,
+  readState,
+  runtimeCommand,
+  withTempDir,
+} from "./_helpers.ts";
+import { PID_MAX, startSubject, startTime } from "./_subjects.ts";
 
 /** One case of `probe_cases.json`: its `$comment` says what each field does. */
 interface Case {
@@ -66,15 +75,6 @@ interface Setup {
   matcher?: RegExp;
 }
 
-/** A process that `{pid}` names, and how to get rid of it. */
-interface Subject {
-  pid: number;
-  /** The process a thread belongs to. */
-  tgid?: number;
-  starttime: string;
-  stop(): Promise<void>;
-}
-
 const CASES: Case[] = JSON.parse(
   readFileSync(new URL("./probe_cases.json", import.meta.url), "utf8"),
 ).cases;
@@ -90,7 +90,6 @@ const DEFAULT_ARGS = ["--unit", "api", "--rundir", "{rundir}"];
 /** The usage line after the name, from the flag table. */
 const USAGE = escapeRegExp(helpText("NAME").split("\n")[0].slice("Usage: NAME ".length));
 const LOCATION_VARIABLES = ["LIVENESS_UNIT_NAME", "LIVENESS_RUNDIR", "CIC_UNIT", "CIC_RUNDIR"];
-const PID_MAX = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
 const UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"];
 const TRACED = "execve,execveat,clone,clone3,fork,vfork";
 
@@ -99,100 +98,6 @@ const canUnshare = spawnSync(UNSHARE[0], [...UNSHARE.slice(1), "true"]).status =
 const canUnshareUts = spawnSync("unshare", ["--uts", "true"]).status === 0;
 const canDropRoot = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
 const canStrace = spawnSync("strace", ["-f", "-o", "/dev/null", "true"]).status === 0;
-
-/** Fields 3 and on of `/proc/<pid>/stat` (`[0]` state, `[1]` ppid, `[19]` start time). */
-function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
-  }
-}
-
-function startTime(pid: number): string {
-  const starttime = statFields(pid)?.[19];
-  assert.ok(starttime, `no start time for pid ${pid}`);
-  return starttime;
-}
-
-async function startSubject(kind: Case["pid"] = "self"): Promise<Subject> {
-  const stop = () => Promise.resolve();
-  switch (kind) {
-    case "self":
-      return { pid: process.pid, starttime: startTime(process.pid), stop };
-    case "dead": {
-      let pid = PID_MAX - 1;
-      while (existsSync(`/proc/${pid}`)) pid--;
-      return { pid, starttime: "1", stop };
-    }
-    case "thread": {
-      const tid = readdirSync(`/proc/${process.pid}/task`).map(Number)
-        .find((id) => id !== process.pid);
-      assert.ok(tid, "this runtime has no second thread");
-      return { pid: tid, tgid: process.pid, starttime: startTime(tid), stop };
-    }
-    case "zombie":
-      return await startZombie();
-    case "comm":
-      return await startOddComm();
-  }
-}
-
-/** The command name of the "comm" subject: a newline, then a `)` that is not the last. */
-const ODD_COMM = "a\n) b";
-
-/**
- * A live process whose command name holds a newline and a `)`, as Node's
- * `process.title = "my\napp"` makes it. Python sets its own (a process may
- * set only its own; bash would write the name in two parts, line by line),
- * then waits on a pipe that never ends.
- */
-async function startOddComm(): Promise<Subject> {
-  const script = "import sys\n" +
-    "open('/proc/self/comm', 'wb', buffering=0).write(sys.argv[1].encode())\n" +
-    "sys.stdin.read()";
-  const child = spawn("python3", ["-c", script, ODD_COMM], {
-    stdio: ["pipe", "ignore", "ignore"],
-  });
-  const pid = child.pid;
-  assert.ok(pid, "python3 did not start");
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, "utf8") === `${ODD_COMM}\n`) {
-        return { pid, starttime: startTime(pid), stop: () => kill(child) };
-      }
-    } catch {
-      // Not there yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  await kill(child);
-  throw new Error("the command name did not change");
-}
-
-/**
- * A background job that waits until its shell has become `sleep 30`, then
- * exits: its parent is now a program that never reaps it. (With `sleep 0 &`,
- * the shell may reap the job before its exec.)
- */
-const ZOMBIE_MAKER =
-  "until read -r c </proc/$$/comm && [[ $c == sleep ]]; do sleep 0.01; done & exec sleep 30";
-
-async function startZombie(): Promise<Subject> {
-  const maker = spawn("bash", ["-c", ZOMBIE_MAKER], { stdio: "ignore" });
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
-    for (const name of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-      const fields = statFields(Number(name));
-      if (fields?.[0] === "Z" && fields[1] === String(maker.pid)) {
-        return { pid: Number(name), starttime: fields[19], stop: () => kill(maker) };
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  await kill(maker);
-  throw new Error("no zombie appeared");
-}
 
 /** `/proc/uptime` in hundredths of a second. */
 function uptime(): number {
@@ -614,9 +519,11 @@ function reachableCommands(dir: string): [string, string[]][] {
     spawnSync("chmod", ["-R", "a+rX", copy]);
   }
   const cli = `${copy}/src/${basename(CLI)}`;
+  // The runtime too: it may live in the clone's node_modules.
+  const [runtime, args] = runtimeCommand(cli);
   return [
     ["probe.sh", [`${copy}/probe.sh`]],
-    ["liveness-probe", ((command, args) => [command, ...args])(...runtimeCommand(cli))],
+    ["liveness-probe", [reachableCopy(realpathSync(runtime)), ...args]],
   ];
 }
 
