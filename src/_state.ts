@@ -73,17 +73,29 @@ export class UnitDirectory {
   readonly fd: number;
   /** What `fstat` said of the directory when it was opened. */
   readonly identity: Entry;
-  /** Reaches the entries: `/proc/self/fd/<fd>`, or the path where `/proc` cannot be read. */
+  /**
+   * Reaches the entries: the directory's real path where no other user can
+   * swap a directory on the way to it, else `/proc/self/fd/<fd>`, or, where
+   * `/proc` cannot be read, the path, checked before each use (`#check`).
+   */
   readonly #via: string;
+  readonly #check: boolean;
   /** Whether the umask, when the directory was opened, took no bit off the files' mode. */
   readonly #umaskKeeps: boolean;
 
-  private constructor(runtime: Runtime, path: string, fd: number, identity: Entry, via: string) {
+  private constructor(
+    runtime: Runtime,
+    path: string,
+    fd: number,
+    identity: Entry,
+    via: { path: string; check: boolean },
+  ) {
     this.runtime = runtime;
     this.path = path;
     this.fd = fd;
     this.identity = identity;
-    this.#via = via;
+    this.#via = via.path;
+    this.#check = via.check;
     this.#umaskKeeps = umaskKeeps(runtime, FILE_MODE);
   }
 
@@ -103,8 +115,11 @@ export class UnitDirectory {
     const fd = openDirectory(runtime, path, "open");
     try {
       const identity = fs.fstat(fd);
-      const via = `/proc/self/fd/${fd}`;
-      return new UnitDirectory(runtime, path, fd, identity, reachable(runtime, via) ? via : path);
+      const byDescriptor = `/proc/self/fd/${fd}`;
+      const via = !reachable(runtime, byDescriptor)
+        ? { path, check: true }
+        : { path: unswappable(runtime, path, identity) ?? byDescriptor, check: false };
+      return new UnitDirectory(runtime, path, fd, identity, via);
     } catch (error) {
       fs.close(fd);
       throw new StateError("open", path, error, errorCode(error));
@@ -119,7 +134,7 @@ export class UnitDirectory {
 
   /** The path through which `name` is reached. */
   entry(name: string): string {
-    if (this.#via === this.path && !this.isCurrent()) {
+    if (this.#check && !this.isCurrent()) {
       // Without /proc, a path is all there is: refuse one that leads elsewhere now.
       throw new StateError("open", this.path, "it is no longer the directory loaded", "ENOENT");
     }
@@ -273,6 +288,31 @@ function lstat(runtime: Runtime, path: string): Entry | undefined {
   } catch (error) {
     throw new StateError("open", path, error, errorCode(error));
   }
+}
+
+/**
+ * The real path of the unit directory `path` (that `identity` describes)
+ * when no other user can swap a directory on the way to it: every
+ * directory above it belongs to root or to this user and is not writable by
+ * others, or is sticky (others cannot rename what is not theirs). There the
+ * path is as safe as the descriptor and cheaper to use; elsewhere (an
+ * `emptyDir` is world-writable and not sticky) `undefined`.
+ */
+function unswappable(runtime: Runtime, path: string, identity: Entry): string | undefined {
+  const fs = writerFs(runtime);
+  const euid = runtime.euid();
+  if (euid === undefined || (identity.uid !== 0 && identity.uid !== euid)) return undefined;
+  const real = fs.realpath(path);
+  const found = fs.lstat(real);
+  if (found?.kind !== "directory" || !sameFile(found, identity)) return undefined;
+  const parts = real.split("/").filter(Boolean);
+  for (let depth = 0; depth < parts.length; depth++) {
+    const above = fs.lstat(`/${parts.slice(0, depth).join("/")}`);
+    if (above?.kind !== "directory" || (above.uid !== 0 && above.uid !== euid)) return undefined;
+    const othersWrite = (above.mode & 0o022) !== 0;
+    if (othersWrite && (above.mode & 0o1000) === 0) return undefined;
+  }
+  return real;
 }
 
 /** Whether the directory can be reached through `/proc/self/fd`. */

@@ -63,6 +63,8 @@ export interface StateFs {
   /** Removes an empty directory. */
   rmdir(path: string): void;
   readDir(path: string): string[];
+  /** The path with every link resolved. */
+  realpath(path: string): string;
   close(fd: number): void;
 }
 
@@ -183,6 +185,7 @@ export function nodeStateFs(fs: typeof Fs): StateFs {
     },
     rmdir: (path) => fs.rmdirSync(path),
     readDir: (path) => fs.readdirSync(path),
+    realpath: (path) => fs.realpathSync(path),
     close: (fd) => fs.closeSync(fd),
   };
 }

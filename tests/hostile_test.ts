@@ -15,6 +15,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -287,5 +288,33 @@ test("another user swapping the new unit directory for a link never gets a mode 
       writeFileSync(`${rundir}/stop`, "");
       swapper.kill("SIGKILL");
     }
+  });
+});
+
+test("a unit directory swapped for a link after load() leads no write outside, in a rundir others may write", async () => {
+  await withTempDir(async (tmp) => {
+    chmodSync(tmp, 0o755);
+    const rundir = `${tmp}/run`;
+    mkdirSync(rundir);
+    chmodSync(rundir, 0o777); // an emptyDir: world-writable, not sticky
+    const outside = `${tmp}/outside`;
+    mkdirSync(outside);
+    const before = snapshot(outside);
+    const liveness = createLiveness({ unit: "api", rundir, onError: () => {} });
+    await liveness.load([]);
+    liveness.set(0);
+    renameSync(`${rundir}/api`, `${rundir}/moved`);
+    symlinkSync(outside, `${rundir}/api`);
+    liveness.set(3);
+    liveness.ready(false, "x");
+    liveness.beat();
+    assert.deepEqual(snapshot(outside), before, "nothing written through the link");
+    assert.equal(
+      readFileSync(`${rundir}/moved/error`, "utf8"),
+      "3\n",
+      "the opened directory got it",
+    );
+    await liveness.close().catch(() => {});
+    assert.deepEqual(snapshot(outside), before);
   });
 });
