@@ -1,8 +1,10 @@
 /**
  * What `set()` costs on each runtime, beside the same safe steps done by
  * hand (the pid file's link count through its descriptor, then a new file
- * made with `O_EXCL | O_NOFOLLOW` through the unit directory's descriptor,
- * `fchmod`, write, close, rename) and beside the plain write a naive
+ * made with `O_EXCL | O_NOFOLLOW` in the unit directory, write, close,
+ * rename: in a rundir no other user can write, under a umask that takes no
+ * bit off 0644, `set()` needs no descriptor path and no `fchmod`) and
+ * beside the plain write a naive
  * implementation would do (`writeFileSync`, not atomic: a reader can see an
  * empty file), measured side by side in one run.
  *
@@ -55,20 +57,18 @@ if (worker > 0) {
   await liveness.load([]);
   const plain = `${rundir}/plain`;
   // The same safe steps by hand, in a directory of their own.
-  const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
-  mkdtempSync(`${rundir}/hand`);
-  const hand = openSync(rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  const via = `/proc/self/fd/${hand}`;
+  const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
   const pid = openSync(`${rundir}/bench/pid`, O_RDONLY);
   const encoder = new TextEncoder();
+  const umaskKeeps = (process.umask() & 0o644) === 0;
   const safe = (i: number) => {
     if (fstatSync(pid).nlink === 0) throw new Error("lost");
-    const temp = `${via}/.hand.${process.pid}.${i}.tmp`;
+    const temp = `${rundir}/.hand.${process.pid}.${i}.tmp`;
     const fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
-    fchmodSync(fd, 0o644);
+    if (!umaskKeeps) fchmodSync(fd, 0o644);
     writeSync(fd, encoder.encode(`${i & 1}\n`));
     closeSync(fd);
-    renameSync(temp, `${via}/hand`);
+    renameSync(temp, `${rundir}/hand`);
   };
   // Interleaved, so all see the same state of the machine.
   let set = 0, steps = 0, write = 0;
@@ -78,7 +78,6 @@ if (worker > 0) {
     write += measure((i) => writeFileSync(plain, `${i & 1}\n`));
   }
   closeSync(pid);
-  closeSync(hand);
   await liveness.close();
   rmSync(rundir, { recursive: true });
   console.log(JSON.stringify({ set: set / 2, steps: steps / 2, write: write / 2 }));
