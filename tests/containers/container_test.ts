@@ -8,6 +8,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { get as httpGet } from "node:http";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -323,11 +324,26 @@ containerTest(
 );
 
 /** GETs `path` on the loopback port; its status and body. */
-async function get(port: string, path: string): Promise<[number, string]> {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-    signal: AbortSignal.timeout(15_000),
+/**
+ * One GET on a new connection, as the kubelet's httpGet probe makes it (it
+ * keeps no connection alive): a pooled connection the server closed would
+ * fail a look for nothing.
+ */
+function get(port: string, path: string): Promise<[number, string]> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(
+      { host: "127.0.0.1", port: Number(port), path, agent: false, timeout: 15_000 },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => (body += chunk));
+        response.on("end", () => resolve([response.statusCode ?? 0, body]));
+        response.on("error", reject);
+      },
+    );
+    request.on("timeout", () => request.destroy(new Error(`GET ${path}: no answer in 15 s`)));
+    request.on("error", reject);
   });
-  return [response.status, await response.text()];
 }
 
 for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
