@@ -41,7 +41,7 @@ interface Row {
 function execRow(name: string, container: Container, command: readonly string[]): Row {
   return {
     name,
-    run: () => Promise.resolve(podman(["exec", container.name, ...command]).status === 0),
+    run: async () => (await podman(["exec", container.name, ...command])).status === 0,
   };
 }
 
@@ -74,7 +74,7 @@ async function rows(container: Container): Promise<Row[]> {
     list.push(execRow(`podman exec liveness-probe, ${name}`, container, runtime.probe));
     list.push(execRow(`podman exec ${name}, empty script`, container, [...runtime.run, EMPTY]));
   }
-  const port = podmanOk(["port", container.name, "9000/tcp"]).trim().split(":").at(-1)!;
+  const port = (await podmanOk(["port", container.name, "9000/tcp"])).trim().split(":").at(-1)!;
   try {
     await send(container, "serve", "9000");
     list.push(httpRow("HTTP GET /livez, serve() (published loopback port)", port, "/livez"));
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
       }
       const floor = quantiles(times[0])[0];
       const load = loadavg().map((value) => value.toFixed(1)).join(" ");
-      console.log(`\n${rounds} rounds, podman ${podmanVersion()}, load average ${load}\n`);
+      console.log(`\n${rounds} rounds, podman ${await podmanVersion()}, load average ${load}\n`);
       console.log("| probe | median | p90 | × exec of `true` |");
       console.log("| --- | ---: | ---: | ---: |");
       for (const [i, row] of list.entries()) {
@@ -130,8 +130,8 @@ async function main(): Promise<void> {
   );
 }
 
-function podmanVersion(): string {
-  return podmanOk(["version", "--format", "{{.Client.Version}}"]).trim();
+async function podmanVersion(): Promise<string> {
+  return (await podmanOk(["version", "--format", "{{.Client.Version}}"])).trim();
 }
 
 await main();

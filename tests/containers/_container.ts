@@ -76,7 +76,7 @@ export async function start(options: StartOptions): Promise<Container> {
       "0s",
     ]
     : [];
-  podmanOk([
+  await podmanOk([
     "run",
     "--detach",
     "--name",
@@ -101,8 +101,8 @@ export async function start(options: StartOptions): Promise<Container> {
 }
 
 /** Removes the container and its directories. */
-export function remove(container: Container): void {
-  removeContainer(container.name);
+export async function remove(container: Container): Promise<void> {
+  await removeContainer(container.name);
   rmSync(container.state, { recursive: true, force: true });
   rmSync(container.control, { recursive: true, force: true });
 }
@@ -116,7 +116,7 @@ export async function withContainer<T>(
   try {
     return await body(container);
   } catch (error) {
-    const logs = podman(["logs", container.name]);
+    const logs = await podman(["logs", container.name]);
     throw new Error(
       `${
         error instanceof Error ? error.message : error
@@ -124,7 +124,7 @@ export async function withContainer<T>(
       { cause: error },
     );
   } finally {
-    remove(container);
+    await remove(container);
   }
 }
 
@@ -132,10 +132,13 @@ export async function withContainer<T>(
  * Polls `ready` until it holds; throws after a bounded number of tries (a
  * limit on the test's run time, not an assertion on the code's timing).
  */
-export async function waitFor(ready: () => boolean, what: string): Promise<void> {
+export async function waitFor(
+  ready: () => boolean | Promise<boolean>,
+  what: string,
+): Promise<void> {
   const limit = Date.now() + WAIT_LIMIT_MS;
   for (let step = 0; step < WAIT_TRIES && Date.now() < limit; step++) {
-    if (ready()) return;
+    if (await ready()) return;
     await sleep(WAIT_STEP_MS);
   }
   throw new Error(`gave up waiting for ${what}`);
@@ -183,22 +186,22 @@ export interface Outcome {
 }
 
 /** `podman exec` of `command` in the container. */
-export function exec(container: Container, command: readonly string[]): Outcome {
-  const result = podman(["exec", container.name, ...command]);
+export async function exec(container: Container, command: readonly string[]): Promise<Outcome> {
+  const result = await podman(["exec", container.name, ...command]);
   return { code: result.status, output: (result.stdout + result.stderr).trim() };
 }
 
 /** `podman healthcheck run`: the health command once, the status it leaves and what it printed. */
-export function healthcheck(container: Container): Outcome & { status: string } {
-  const result = podman(["healthcheck", "run", container.name]);
+export async function healthcheck(container: Container): Promise<Outcome & { status: string }> {
+  const result = await podman(["healthcheck", "run", container.name]);
   const health = JSON.parse(
-    podmanOk(["inspect", "--format", "{{json .State.Health}}", container.name]),
+    await podmanOk(["inspect", "--format", "{{json .State.Health}}", container.name]),
   );
   const output = firstLine(health.Log?.at(-1)?.Output ?? "");
   return { code: result.status, output, status: health.Status };
 }
 
 /** The container's `State` field `field` (Go template name). */
-export function state(container: Container, field: string): string {
-  return podmanOk(["inspect", "--format", `{{.State.${field}}}`, container.name]).trim();
+export async function state(container: Container, field: string): Promise<string> {
+  return (await podmanOk(["inspect", "--format", `{{.State.${field}}}`, container.name])).trim();
 }

@@ -30,7 +30,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { podman, podmanOk, PREFIX } from "./_podman.ts";
+import { podmanSync, podmanSyncOk, PREFIX } from "./_podman.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -87,7 +87,7 @@ function imageName(name: string, tag: string): string {
 }
 
 function imageExists(name: string): boolean {
-  return podman(["image", "exists", name]).status === 0;
+  return podmanSync(["image", "exists", name]).status === 0;
 }
 
 /**
@@ -96,11 +96,11 @@ function imageExists(name: string): boolean {
  * stays.
  */
 function removeStaleImages(tag: string): void {
-  const listed = podmanOk(["images", "--format", "{{.Repository}}:{{.Tag}}"]).split("\n");
+  const listed = podmanSyncOk(["images", "--format", "{{.Repository}}:{{.Tag}}"]).split("\n");
   const stale = listed.filter((name) =>
     name.startsWith(`localhost/${PREFIX}`) && !name.endsWith(`:${tag}`)
   );
-  for (const name of stale) podman(["rmi", name]);
+  for (const name of stale) podmanSync(["rmi", name]);
 }
 
 /**
@@ -124,8 +124,8 @@ export function buildImages(log: (line: string) => void = () => {}): Images {
     const slim = buildBase(join(work, "slim"), imageName("distroless-base", tag), distrolessRoot);
     buildExample("Dockerfile.distroless", app, slim, images.distroless);
     // The bases live on as layers of the images; their names are not needed.
-    podman(["untag", base]);
-    podman(["untag", slim]);
+    podmanSync(["untag", base]);
+    podmanSync(["untag", slim]);
     return images;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -150,13 +150,13 @@ function buildBase(dir: string, name: string, fill: (root: string) => string[]):
     join(dir, "Containerfile"),
     ["FROM scratch", "COPY root/ /", ...extra, ""].join("\n"),
   );
-  podmanOk(["build", "--format", "docker", "--quiet", "--tag", name, dir]);
+  podmanSyncOk(["build", "--format", "docker", "--quiet", "--tag", name, dir]);
   return name;
 }
 
 /** An example Dockerfile built on `base` in the context `context`. */
 function buildExample(file: string, context: string, base: string, name: string): void {
-  podmanOk([
+  podmanSyncOk([
     "build",
     "--format",
     "docker",

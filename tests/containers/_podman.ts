@@ -17,13 +17,34 @@ export interface Result {
   readonly stderr: string;
 }
 
-/** Runs `podman args` to its end; `input` goes to its stdin. */
-export function podman(args: readonly string[], input?: string): Result {
-  const result = spawnSync("podman", args, {
-    encoding: "utf8",
-    input,
-    maxBuffer: 64 * 1024 * 1024,
+/**
+ * Runs `podman args` to its end, without blocking the event loop: the suite
+ * runs tests side by side in one process, and a test that watches a drain
+ * over HTTP must not stall while another test's podman command runs.
+ */
+export function podman(args: readonly string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn("podman", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk) => stdout += chunk);
+    child.stderr.setEncoding("utf8").on("data", (chunk) => stderr += chunk);
+    child.on("error", (error) => resolve({ status: null, stdout, stderr: String(error) }));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/** `podman args`, its stdout; rejects with its stderr when it fails. */
+export async function podmanOk(args: readonly string[]): Promise<string> {
+  return okOutput(args, await podman(args));
+}
+
+/**
+ * Runs `podman args` to its end, blocking: only for what runs before the
+ * tests (building images, asking whether the engine works) and for benches.
+ */
+export function podmanSync(args: readonly string[]): Result {
+  const result = spawnSync("podman", args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   return {
     status: result.error ? null : result.status,
     stdout: result.stdout ?? "",
@@ -31,22 +52,13 @@ export function podman(args: readonly string[], input?: string): Result {
   };
 }
 
-/** Runs `podman args` without blocking the event loop (for servers in the same process). */
-export function podmanAsync(args: readonly string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn("podman", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => stdout += chunk);
-    child.stderr.on("data", (chunk) => stderr += chunk);
-    child.on("error", (error) => resolve({ status: null, stdout, stderr: String(error) }));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+/** {@linkcode podmanSync}'s stdout; throws with its stderr when it fails. */
+export function podmanSyncOk(args: readonly string[]): string {
+  return okOutput(args, podmanSync(args));
 }
 
-/** `podman args`, its stdout; throws with its stderr when it fails. */
-export function podmanOk(args: readonly string[], input?: string): string {
-  const result = podman(args, input);
+/** The stdout of a podman command that succeeded; an error with its stderr otherwise. */
+function okOutput(args: readonly string[], result: Result): string {
   if (result.status !== 0) {
     throw new Error(`podman ${args.join(" ")} exited with ${result.status}: ${result.stderr}`);
   }
@@ -59,11 +71,11 @@ export function podmanOk(args: readonly string[], input?: string): string {
  */
 export function engineProblem(): string | undefined {
   if (process.platform !== "linux") return `containers need Linux, not ${process.platform}`;
-  const version = podman(["--version"]);
+  const version = podmanSync(["--version"]);
   if (version.status === null) {
     return "podman is not installed (tests/containers/setup_podman.sh installs it)";
   }
-  const info = podman(["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
+  const info = podmanSync(["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
   if (info.status !== 0) return `podman info fails: ${firstLine(info.stderr)}`;
   return undefined;
 }
@@ -79,6 +91,6 @@ export function uniqueName(what: string): string {
 }
 
 /** Removes the container `name` at once, whatever its state. */
-export function removeContainer(name: string): void {
-  podman(["rm", "--force", "--time", "0", "--volumes", name]);
+export async function removeContainer(name: string): Promise<void> {
+  await podman(["rm", "--force", "--time", "0", "--volumes", name]);
 }
