@@ -19,6 +19,7 @@ import {
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import { RUNDIR_VARIABLES, UNIT_VARIABLES } from "../src/_location.ts";
 
 /** `.ts` when the suite runs from source, `.js` when it runs from the npm build. */
 const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
@@ -26,6 +27,29 @@ const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
 /** The path of `tests/fixtures/<name>` in the suite's language. */
 export function fixture(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}${extension}`, import.meta.url));
+}
+
+/** The environment variables that say where the state is: the unit's, then the rundir's. */
+export const LOCATION_VARIABLES: readonly string[] = [...UNIT_VARIABLES, ...RUNDIR_VARIABLES];
+
+/**
+ * Runs `body` in this process with the location variables unset but for
+ * those `env` sets (and any other variable `env` names set), then puts every
+ * one of them back as it was.
+ */
+export function withEnv<T>(env: Record<string, string>, body: () => T): T {
+  const names = [...new Set([...LOCATION_VARIABLES, ...Object.keys(env)])];
+  const saved = names.map((name) => [name, process.env[name]] as const);
+  for (const name of names) delete process.env[name];
+  Object.assign(process.env, env);
+  try {
+    return body();
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
 }
 
 /** A new empty directory, removed when `body` ends. */

@@ -42,6 +42,7 @@ import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseSeconds } from "../src/_flags.ts";
+import { RUNDIR_VARIABLES, UNIT_VARIABLES } from "../src/_location.ts";
 import { answer, type ProbeAnswer, type ProbeRequest } from "./fixtures/probe_answers.ts";
 import { reachableCopy, runtimeCommand } from "./_helpers.ts";
 import { commandFor, type RuntimeName } from "./_runtimes.ts";
@@ -133,10 +134,7 @@ const NOBODY_IDS = { uid: 65534, gid: 65534 };
 /** Runs a command as nobody: another user and no groups. */
 const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 const RUNTIMES: RuntimeName[] = ["deno", "bun", "node"];
-const LOCATION_VARIABLES = {
-  unit: ["LIVENESS_UNIT_NAME", "CIC_UNIT"],
-  rundir: ["LIVENESS_RUNDIR", "CIC_RUNDIR"],
-};
+const LOCATION_VARIABLES = { unit: UNIT_VARIABLES, rundir: RUNDIR_VARIABLES };
 const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PROBE_SH = `${ROOT}probe.sh`;
@@ -986,7 +984,7 @@ function commandLine(state: State, unit: Bytes, rundir: Bytes) {
  * in `<dir>/<id>.out`, `.err` and `.code`. Bash, so that bytes that are not
  * UTF-8 reach the probes as they are, and one process runs many probes.
  */
-const DRIVER = `unset LIVENESS_UNIT_NAME CIC_UNIT LIVENESS_RUNDIR CIC_RUNDIR
+const DRIVER = `unset ${[...UNIT_VARIABLES, ...RUNDIR_VARIABLES].join(" ")}
 out=$1
 # Bytes, not characters, for read: in a UTF-8 locale a byte such as 0xe9
 # before a NUL swallows it. The probes get the locale as it was.
@@ -1263,6 +1261,7 @@ function nobodyCommands(base: string): Commands {
     `mod${extension}`,
     "package.json",
     `tests/fixtures/probe_answers${extension}`,
+    `tests/_helpers${extension}`,
   ]);
   const programs = Object.fromEntries(
     RUNTIMES.map((runtime) => [runtime, reachable(commandFor(runtime, CLI)[0])]),

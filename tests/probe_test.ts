@@ -36,9 +36,11 @@ import {
   fixture,
   holdState,
   kill,
+  LOCATION_VARIABLES,
   reachableCopy,
   readState,
   runtimeCommand,
+  withEnv,
   withTempDir,
 } from "./_helpers.ts";
 import { PID_MAX, startSubject, startTime } from "./_subjects.ts";
@@ -89,7 +91,6 @@ const COMMANDS: [string, string[]][] = [
 const DEFAULT_ARGS = ["--unit", "api", "--rundir", "{rundir}"];
 /** The usage line after the name, from the flag table. */
 const USAGE = escapeRegExp(helpText("NAME").split("\n")[0].slice("Usage: NAME ".length));
-const LOCATION_VARIABLES = ["LIVENESS_UNIT_NAME", "LIVENESS_RUNDIR", "CIC_UNIT", "CIC_RUNDIR"];
 const UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"];
 const TRACED = "execve,execveat,clone,clone3,fork,vfork";
 
@@ -258,22 +259,6 @@ function toOptions(args: readonly string[], name: string): ProbeOptions {
     }
   }
   return options;
-}
-
-/** Runs `body` with the location variables set as `env` says, in this process. */
-function withEnv<T>(env: Record<string, string>, body: () => T): T {
-  const names = [...new Set([...LOCATION_VARIABLES, ...Object.keys(env)])];
-  const saved = names.map((name) => [name, process.env[name]] as const);
-  for (const name of names) delete process.env[name];
-  Object.assign(process.env, env);
-  try {
-    return body();
-  } finally {
-    for (const [name, value] of saved) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
 }
 
 for (const testCase of CASES) {
