@@ -153,18 +153,22 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
 
   /** Deno.open, or an `ETIMEDOUT` error once `ms` have passed (the open is abandoned). */
   function openWithin(path: string, ms: number): Promise<DenoFile> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Not setTimeout: on Deno 2.9 its first call loads Node's timers (about
+    // 20 ms). The signal's timer is unref'd: a blocked open keeps the process up.
+    const signal = AbortSignal.timeout(ms);
+    let onAbort = () => {};
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      onAbort = () => {
         abandoned = true;
         reject(Object.assign(
           new Error(`Cannot open ${path}: still blocked after ${ms} ms (a FIFO in its place?)`),
           { code: "ETIMEDOUT" },
         ));
-      }, ms);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
     });
     return Promise.race([deno.open(path, { read: true }), deadline])
-      .finally(() => clearTimeout(timer));
+      .finally(() => signal.removeEventListener("abort", onAbort));
   }
 }
 
