@@ -118,12 +118,21 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       // Deno.openSync takes no O_NONBLOCK: a FIFO swapped in after the
       // lstat blocks this open (readHeadAsync puts a deadline on it).
       for (let attempt = 1;; attempt++) {
-        const seen = lookSync(() => deno.lstatSync(path));
-        if (seen.kind !== "file") return seen;
-        const file = deno.openSync(path, { read: true });
+        // /proc holds no FIFO or link to swap in (a link on the way, such as
+        // /proc/self, is no last component): there the open's fstat will do.
+        const seen = path.startsWith("/proc/") ? undefined : lookSync(() => deno.lstatSync(path));
+        if (seen && seen.kind !== "file") return seen;
+        let file: DenoFile;
+        try {
+          file = deno.openSync(path, { read: true });
+        } catch (error) {
+          // What the lstat would have said: a process gone has no /proc files.
+          if (!seen && (error as { code?: string }).code === "ENOENT") return { kind: "missing" };
+          throw error;
+        }
         try {
           const opened = file.statSync();
-          if (!sameFile(opened, seen.info) && attempt < READ_ATTEMPTS) continue;
+          if (seen && !sameFile(opened, seen.info) && attempt < READ_ATTEMPTS) continue;
           if (!opened.isFile) return { kind: typeOf(opened) as "directory" | "other" };
           return readFileHead((buffer) => file.readSync(buffer), maxBytes);
         } finally {
