@@ -3,8 +3,9 @@
  *
  * What dnt would do, with the TypeScript compiler from npm (dnt is on JSR
  * only): compile `mod.ts` and `src/` to ES2022 JavaScript and declarations
- * at the package root, write `package.json` from `deno.json`, copy the
- * README, the license and `probe.sh`. Then, unless `--no-test` is given,
+ * at the package root, make the command one module (see {@linkcode bundle}),
+ * write `package.json` from `deno.json`, copy the README, the license and
+ * `probe.sh`. Then, unless `--no-test` is given,
  * compile the tests next to the build and run them with `node --test` on the
  * machine's Node and on the Node from `node_modules`, remove them, and run
  * `publint` and `attw`.
@@ -25,6 +26,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -94,6 +96,7 @@ export async function buildNpm(
   ]);
   for (const asset of ASSETS) copyFileSync(join(ROOT, asset), join(OUT, asset));
   const cli = join(OUT, jsPath(config.exports["./probe"]));
+  bundle(cli);
   setShebang(cli);
   for (const path of [cli, join(OUT, "probe.sh")]) chmodSync(path, 0o755);
   writeFileSync(
@@ -177,6 +180,32 @@ function compile(files: string[]): void {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Replaces the compiled command at `path` with one module holding all it
+ * imports, made by `bun build`: a probe starts a runtime each time, and each
+ * module it loads costs that start (Bun about 7 ms for the ten others). Its
+ * declarations stay the compiler's; the library's modules stay as they are.
+ */
+function bundle(path: string): void {
+  const out = `${path}.bundle`;
+  const built = spawnSync(
+    join(BIN, "bun"),
+    [
+      "build",
+      relative(OUT, path),
+      "--target=node",
+      "--format=esm",
+      "--outfile",
+      relative(OUT, out),
+    ],
+    { cwd: OUT, encoding: "utf8" },
+  );
+  if (built.status !== 0) {
+    throw new Error(`bun build failed (exit ${built.status ?? built.signal}):\n${built.stderr}`);
+  }
+  renameSync(out, path);
 }
 
 /** `./mod.js` to `mod.js`: the form npm keeps for `bin` and `files`. */

@@ -55,9 +55,10 @@ const MAX_NAME_BYTES = 255;
 const encoder = new TextEncoder();
 /**
  * U+FFFD, what the runtimes make of bytes that are not UTF-8 (so the name
- * on disk may be another), or a lone surrogate, which no UTF-8 spells.
+ * on disk may be another), or a lone surrogate, which no UTF-8 spells. The
+ * range is `\p{Cs}`, without the Unicode property tables a probe would load.
  */
-const NOT_UTF8 = /[\p{Cs}\uFFFD]/u;
+const NOT_UTF8 = /[\uD800-\uDFFF\uFFFD]/u;
 const NOT_UTF8_PROBLEM = "is not valid UTF-8";
 /** A `.` or `..` segment: `/run/../etc` would lead out of the directory named. */
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;

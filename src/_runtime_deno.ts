@@ -118,12 +118,21 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       // Deno.openSync takes no O_NONBLOCK: a FIFO swapped in after the
       // lstat blocks this open (readHeadAsync puts a deadline on it).
       for (let attempt = 1;; attempt++) {
-        const seen = lookSync(() => deno.lstatSync(path));
-        if (seen.kind !== "file") return seen;
-        const file = deno.openSync(path, { read: true });
+        // /proc holds no FIFO or link to swap in (a link on the way, such as
+        // /proc/self, is no last component): there the open's fstat will do.
+        const seen = path.startsWith("/proc/") ? undefined : lookSync(() => deno.lstatSync(path));
+        if (seen && seen.kind !== "file") return seen;
+        let file: DenoFile;
+        try {
+          file = deno.openSync(path, { read: true });
+        } catch (error) {
+          // What the lstat would have said: a process gone has no /proc files.
+          if (!seen && (error as { code?: string }).code === "ENOENT") return { kind: "missing" };
+          throw error;
+        }
         try {
           const opened = file.statSync();
-          if (!sameFile(opened, seen.info) && attempt < READ_ATTEMPTS) continue;
+          if (seen && !sameFile(opened, seen.info) && attempt < READ_ATTEMPTS) continue;
           if (!opened.isFile) return { kind: typeOf(opened) as "directory" | "other" };
           return readFileHead((buffer) => file.readSync(buffer), maxBytes);
         } finally {
@@ -153,18 +162,22 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
 
   /** Deno.open, or an `ETIMEDOUT` error once `ms` have passed (the open is abandoned). */
   function openWithin(path: string, ms: number): Promise<DenoFile> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Not setTimeout: on Deno 2.9 its first call loads Node's timers (about
+    // 20 ms). The signal's timer is unref'd: a blocked open keeps the process up.
+    const signal = AbortSignal.timeout(ms);
+    let onAbort = () => {};
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      onAbort = () => {
         abandoned = true;
         reject(Object.assign(
           new Error(`Cannot open ${path}: still blocked after ${ms} ms (a FIFO in its place?)`),
           { code: "ETIMEDOUT" },
         ));
-      }, ms);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
     });
     return Promise.race([deno.open(path, { read: true }), deadline])
-      .finally(() => clearTimeout(timer));
+      .finally(() => signal.removeEventListener("abort", onAbort));
   }
 }
 

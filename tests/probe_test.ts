@@ -959,10 +959,13 @@ test("probe: Deno's command gives up an open that blocks, says so, and exits", {
     },
   } as unknown as DenoNamespace;
   const denoLike = denoRuntime(deno);
+  // A real blocked open is an operation that keeps the process up, so the
+  // deadline's timer (unref'd on Node 20) fires; this one is only a promise.
+  const hold = setInterval(() => {}, 1000);
   const result = await probeUnitAsync(denoLike, { unit: "api", rundir: "/run" }, {
     unit: "--unit",
     rundir: "--rundir",
-  });
+  }).finally(() => clearInterval(hold));
   assert.equal(result.status, "failed");
   assert.equal(
     result.reason,
