@@ -2,9 +2,9 @@
  * The one interface through which the library reaches the runtime: process
  * facts, the environment and the few file operations the state needs.
  *
- * Implementations: `_runtime_deno.ts` (`Deno.*`) and `_runtime_node.ts`
- * (`node:` built-ins, also used by Bun). `_runtime_current.ts` picks one at
- * import time. Only the chosen one touches its runtime: on Deno no `node:`
+ * Implementations: `_runtime_deno.ts` (`Deno.*`), `_runtime_node.ts`
+ * (`node:` built-ins) and `_runtime_bun.ts` (Node's, with a probe's reads
+ * through libc). `_runtime_current.ts` picks one at import time. Only the chosen one touches its runtime: on Deno no `node:`
  * module loads for a probe, which would cost it tens of milliseconds: the
  * state writer's `fs` loads `node:fs` on first use. Errors thrown by an
  * implementation carry the POSIX `code` (`ENOENT`, `EEXIST`, `EACCES`, ...)
@@ -62,7 +62,8 @@ export interface Runtime {
   /**
    * Reads at most `maxBytes` of a regular file: `lstat` first (its type is
    * the answer for anything but a regular file), then an open that does not
-   * block where the runtime has one (Node, Bun: `O_NONBLOCK`, `O_NOFOLLOW`),
+   * block where the runtime has one (Node, Bun: `O_NONBLOCK`, `O_NOFOLLOW`;
+   * see {@linkcode readHeadWith}),
    * then `fstat` to check that the file opened is the one `lstat` saw. On
    * Deno a FIFO swapped in between `lstat` and the open blocks the open.
    */
@@ -136,6 +137,79 @@ const latin1 = new TextDecoder("latin1");
 export interface FileIdentity {
   readonly dev: number | bigint | null;
   readonly ino: number | bigint | null;
+}
+
+/** The type and identity of a file, as `lstat` or `fstat` tell them. */
+export interface FileInfo extends FileIdentity {
+  readonly kind: "file" | "link" | "directory" | "other";
+}
+
+/**
+ * The file operations {@linkcode readHeadWith} needs; each throws an error
+ * with the POSIX `code` when it fails.
+ */
+export interface FileOps {
+  /** What is at `path`, a last symbolic link not followed. */
+  lstat(path: string): FileInfo;
+  /** A descriptor of `path` to read, opened with `O_NONBLOCK | O_NOFOLLOW`, closed on exec. */
+  open(path: string): number;
+  fstat(fd: number): FileInfo;
+  /** Fills `buffer` from `fd`; how many bytes it read (0 at the end). */
+  read(fd: number, buffer: Uint8Array): number;
+  close(fd: number): void;
+}
+
+/**
+ * {@linkcode Runtime.readHead} on a runtime whose open does not block:
+ * `lstat` (its type is the answer for anything but a regular file; skipped
+ * in `/proc`, which holds no FIFO or link to swap in: a link on the way,
+ * such as `/proc/self`, is no last component), the open, then `fstat` to
+ * check that the file opened is the one `lstat` saw (a writer's rename in
+ * between: look again).
+ */
+export function readHeadWith(ops: FileOps, path: string, maxBytes: number): FileHead {
+  for (let attempt = 1;; attempt++) {
+    let seen: FileInfo | undefined;
+    if (!path.startsWith("/proc/")) {
+      try {
+        seen = ops.lstat(path);
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return { kind: "missing" };
+        throw error;
+      }
+      if (seen.kind !== "file") return { kind: seen.kind };
+    }
+    let fd: number;
+    try {
+      // O_NONBLOCK: a FIFO swapped in since the lstat must not hang the
+      // probe; O_NOFOLLOW: nor may a link swapped in lead elsewhere.
+      fd = ops.open(path);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === "ENOENT" && attempt < READ_ATTEMPTS) continue;
+      if (code === "ENOENT") return { kind: "missing" };
+      if (code === "ELOOP") return { kind: "link" };
+      // A socket swapped in cannot be opened (ENXIO): no regular file.
+      if (code === "ENXIO") return { kind: "other" };
+      throw error;
+    }
+    try {
+      const opened = ops.fstat(fd);
+      if (seen && !sameFile(opened, seen) && attempt < READ_ATTEMPTS) continue;
+      if (opened.kind !== "file") return { kind: opened.kind === "link" ? "other" : opened.kind };
+      return readFileHead((buffer) => ops.read(fd, buffer), maxBytes);
+    } finally {
+      ops.close(fd);
+    }
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Writes all of `text` with `write`, which may take only part of what it is given. */
+export function writeAll(write: (bytes: Uint8Array) => number, text: string): void {
+  const bytes = encoder.encode(text);
+  for (let done = 0; done < bytes.length;) done += write(bytes.subarray(done));
 }
 
 /** Whether `a` and `b` are the same file (where the runtime tells inodes). */

@@ -6,17 +6,20 @@
 import type { Runtime } from "./_runtime.ts";
 import { type DenoNamespace, denoRuntime } from "./_runtime_deno.ts";
 import { type NodeProcess, nodeRuntime } from "./_runtime_node.ts";
+import { bunRuntime } from "./_runtime_bun.ts";
 
 function current(): Runtime {
   const { Deno } = globalThis as { Deno?: DenoNamespace };
   if (Deno) return denoRuntime(Deno);
   // Only now: on Deno, even reading `globalThis.process` loads its Node layer.
   const { process } = globalThis as { process?: NodeProcess };
-  if (typeof process?.getBuiltinModule === "function") return nodeRuntime(process);
+  if (typeof process?.getBuiltinModule === "function") {
+    return process.versions.bun === undefined ? nodeRuntime(process) : bunRuntime(process);
+  }
   throw new Error(
     "@cic/liveness runs on Deno, Bun and Node 20.16 or later: this runtime has neither Deno nor process.getBuiltinModule().",
   );
 }
 
-/** Deno's adapter on Deno; the `node:` one on Node and Bun. */
+/** Deno's adapter on Deno, Bun's on Bun, the `node:` one on Node. */
 export const runtime: Runtime = current();

@@ -4,7 +4,14 @@
  * @module
  */
 import type * as Fs from "node:fs";
-import { type FileHead, READ_ATTEMPTS, readFileHead, type Runtime, sameFile } from "./_runtime.ts";
+import {
+  type FileHead,
+  READ_ATTEMPTS,
+  readFileHead,
+  type Runtime,
+  sameFile,
+  writeAll,
+} from "./_runtime.ts";
 import type { NodeProcess } from "./_runtime_node.ts";
 
 /** The part of the `Deno` namespace this adapter uses, typed here so the npm build compiles without Deno's types. */
@@ -42,16 +49,6 @@ export interface DenoNamespace {
   readonly args: string[];
   readonly stdout: { writeSync(data: Uint8Array): number };
   exitCode: number;
-}
-
-const encoder = new TextEncoder();
-
-/** Writes all of `text`: one write may take only part of it. */
-function writeAll(file: { writeSync(data: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  for (let done = 0; done < bytes.length;) {
-    done += file.writeSync(bytes.subarray(done));
-  }
 }
 
 /** Deno's Node layer, loaded only by the state writer and `processExists`. */
@@ -107,7 +104,7 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     unrefTimer: (timer) => deno.unrefTimer(timer as number),
     exit: (code) => deno.exit(code),
     args: () => [...deno.args],
-    writeOut: (text) => writeAll(deno.stdout, text),
+    writeOut: (text) => writeAll((bytes) => deno.stdout.writeSync(bytes), text),
     setExitCode(code) {
       deno.exitCode = code;
       // An open left blocked would keep the process alive: end it now.

@@ -12,11 +12,11 @@ import type * as Os from "node:os";
 import type * as Url from "node:url";
 import {
   CMDLINE_MAX_BYTES,
-  type FileHead,
-  READ_ATTEMPTS,
-  readFileHead,
+  type FileInfo,
+  type FileOps,
+  readHeadWith,
   type Runtime,
-  sameFile,
+  writeAll,
 } from "./_runtime.ts";
 
 /** The part of Node's `process` this adapter uses. */
@@ -37,35 +37,39 @@ export interface NodeProcess {
   getBuiltinModule(id: "node:url"): typeof Url;
 }
 
-const encoder = new TextEncoder();
-
-/** The kind of file `stat` describes. */
-function typeOf(stat: Fs.Stats): "file" | "link" | "directory" | "other" {
-  return stat.isFile()
+/** The type and identity `stat` tells. */
+function infoOf(stat: Fs.Stats): FileInfo {
+  const kind = stat.isFile()
     ? "file"
     : stat.isSymbolicLink()
     ? "link"
     : stat.isDirectory()
     ? "directory"
     : "other";
+  return { kind, dev: stat.dev, ino: stat.ino };
 }
 
 /** The Node/Bun implementation of {@linkcode Runtime}. */
 export function nodeRuntime(process: NodeProcess): Runtime {
-  const fs = process.getBuiltinModule("node:fs");
-  const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
-  const writeAll = (fd: number, text: string) => {
-    const bytes = encoder.encode(text);
-    for (let done = 0; done < bytes.length;) {
-      done += fs.writeSync(fd, bytes, done);
-    }
+  // Loaded on first use: Bun's runtime may read and write without it.
+  let loaded: typeof Fs | undefined;
+  const fs = () => loaded ??= process.getBuiltinModule("node:fs");
+  const files: FileOps = {
+    lstat: (path) => infoOf(fs().lstatSync(path)),
+    open(path) {
+      const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs().constants;
+      return fs().openSync(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW); // and close-on-exec
+    },
+    fstat: (fd) => infoOf(fs().fstatSync(fd)),
+    read: (fd, buffer) => fs().readSync(fd, buffer),
+    close: (fd) => fs().closeSync(fd),
   };
   return {
     pid: process.pid,
     hostname: () => process.getBuiltinModule("node:os").hostname(),
     env: (name) => process.env[name],
     cwd: () => process.cwd(),
-    nodeFs: () => fs,
+    nodeFs: fs,
     osUptime: () => process.getBuiltinModule("node:os").uptime(),
     processExists(pid) {
       try {
@@ -83,47 +87,7 @@ export function nodeRuntime(process: NodeProcess): Runtime {
     },
     unrefTimer: (timer) => (timer as { unref?: () => void }).unref?.(),
     exit: (code) => process.exit(code),
-    readHead(path, maxBytes): FileHead {
-      for (let attempt = 1;; attempt++) {
-        // /proc holds no FIFO or link to swap in (a link on the way, such as
-        // /proc/self, is no last component): there the open's fstat will do.
-        let seen: Fs.Stats | undefined;
-        if (!path.startsWith("/proc/")) {
-          try {
-            seen = fs.lstatSync(path);
-          } catch (error) {
-            if ((error as { code?: string }).code === "ENOENT") return { kind: "missing" };
-            throw error;
-          }
-          const kind = typeOf(seen);
-          if (kind !== "file") return { kind };
-        }
-        let fd: number;
-        try {
-          // O_NONBLOCK: a FIFO swapped in since the lstat must not hang the
-          // probe; O_NOFOLLOW: nor may a link swapped in lead elsewhere.
-          fd = fs.openSync(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
-        } catch (error) {
-          const code = (error as { code?: string }).code;
-          if (code === "ENOENT" && attempt < READ_ATTEMPTS) continue;
-          if (code === "ENOENT") return { kind: "missing" };
-          if (code === "ELOOP") return { kind: "link" };
-          // A socket swapped in cannot be opened (ENXIO): no regular file.
-          if (code === "ENXIO") return { kind: "other" };
-          throw error;
-        }
-        try {
-          const opened = fs.fstatSync(fd);
-          // Replaced since the lstat (a writer's rename): look again.
-          if (seen && !sameFile(opened, seen) && attempt < READ_ATTEMPTS) continue;
-          const now = typeOf(opened);
-          if (now !== "file") return { kind: now === "link" ? "other" : now };
-          return readFileHead((buffer) => fs.readSync(fd, buffer), maxBytes);
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
-    },
+    readHead: (path, maxBytes) => readHeadWith(files, path, maxBytes),
     args() {
       const args = process.argv.slice(2);
       // Bun drops a `--` right after the script; /proc/self/cmdline keeps it.
@@ -140,7 +104,7 @@ export function nodeRuntime(process: NodeProcess): Runtime {
       }
     },
     // Not process.stdout: setting up its stream costs Bun about 10 ms.
-    writeOut: (text) => writeAll(1, text),
+    writeOut: (text) => writeAll((bytes) => fs().writeSync(1, bytes), text),
     setExitCode(code) {
       process.exitCode = code;
     },
@@ -150,7 +114,7 @@ export function nodeRuntime(process: NodeProcess): Runtime {
       if (!script) return false;
       try {
         const { pathToFileURL } = process.getBuiltinModule("node:url");
-        return meta.url === pathToFileURL(fs.realpathSync(script)).href;
+        return meta.url === pathToFileURL(fs().realpathSync(script)).href;
       } catch {
         return false;
       }

@@ -11,9 +11,11 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
+  closeSync,
   cpSync,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
   realpathSync,
   rmSync,
@@ -30,6 +32,8 @@ import { main } from "../src/probe_cli.ts";
 import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
 import { probeUnit, probeUnitAsync } from "../src/_probe.ts";
 import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
+import { bunRuntime } from "../src/_runtime_bun.ts";
+import type { NodeProcess } from "../src/_runtime_node.ts";
 import type { Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
 import {
@@ -43,6 +47,7 @@ import {
   withEnv,
   withTempDir,
 } from "./_helpers.ts";
+import { commandFor } from "./_runtimes.ts";
 import { PID_MAX, startSubject, startTime } from "./_subjects.ts";
 
 /** One case of `probe_cases.json`: its `$comment` says what each field does. */
@@ -906,10 +911,7 @@ while True:
 test("probe: the command on Deno loads no node: module, no writer and no server code", {
   timeout: 60_000,
 }, () => {
-  const deno = isDeno ? process.execPath : fileURLToPath(
-    new URL("../node_modules/.bin/deno", import.meta.url),
-  );
-  if (!existsSync(deno)) return;
+  const [deno] = commandFor("deno", CLI);
   const info = spawnSync(deno, ["info", "--json", CLI], { encoding: "utf8" });
   assert.equal(info.status, 0, info.stderr);
   const modules: { specifier: string; dependencies?: { specifier: string; code?: unknown }[] }[] =
@@ -929,20 +931,98 @@ test("probe: the command on Deno loads no node: module, no writer and no server 
     specifier.replace(/^.*\//, "").replace(/\.[jt]s$/, "")
   )
     .sort();
-  assert.deepEqual(names, [
+  // The npm build's command is one module (scripts/build_npm.ts bundles it).
+  const expected = extension === ".js" ? ["probe_cli"] : [
     "_flags",
     "_location",
     "_probe",
     "_proc",
     "_runtime",
+    "_runtime_bun",
     "_runtime_current",
     "_runtime_deno",
     "_runtime_node",
     "_verdict",
     "errors", // LocationError, whose parts make the bad-location line
     "probe_cli",
-  ]);
+  ];
+  assert.deepEqual(names, expected);
   assert.ok(![...loaded].some((specifier) => specifier.startsWith("node:")));
+});
+
+test("probe: the command on Bun reads and writes through libc, without loading node:fs", {
+  timeout: 60_000,
+}, async () => {
+  await withTempDir(async (dir) => {
+    const liveness = createLiveness({ unit: "api", rundir: dir, heartbeat: false });
+    await liveness.load([]);
+    liveness.set(0);
+    // Records the built-in modules the command asks for, then runs it as its bin does.
+    const script = `${dir}/run.mjs`;
+    writeFileSync(
+      script,
+      `const asked = [];
+const getBuiltinModule = process.getBuiltinModule.bind(process);
+process.getBuiltinModule = (id) => (asked.push(id), getBuiltinModule(id));
+const { main } = await import(${JSON.stringify(pathToFileURL(CLI).href)});
+const code = main(["--unit", "api", "--rundir", ${JSON.stringify(dir)}]);
+process.stderr.write(JSON.stringify({ code, asked }));`,
+    );
+    const [bun, args] = commandFor("bun", script);
+    const run = spawnSync(bun, args, { encoding: "utf8" });
+    const { code, asked } = JSON.parse(run.stderr);
+    assert.equal(run.stdout, `unit api: healthy (pid ${process.pid})\n`);
+    assert.equal(code, 0);
+    assert.deepEqual(asked, ["bun:ffi"]);
+    await liveness.close();
+  });
+});
+
+test("probe: a read never follows a last link, also in /proc where it skips the lstat", {
+  skip: isDeno && "Deno's open has no O_NOFOLLOW: it reads /proc only where no link can be planted",
+}, async () => {
+  await withTempDir((dir) => {
+    writeFileSync(`${dir}/target`, "0\n");
+    const fd = openSync(`${dir}/target`, "r");
+    try {
+      // /proc/self/fd/N is a link to the file: the open must refuse it (ELOOP).
+      assert.deepEqual(runtime.readHead(`/proc/self/fd/${fd}`, 64), { kind: "link" });
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+test("probe: Bun's runtime falls back to node:fs where libc cannot be had", async () => {
+  await withTempDir((dir) => {
+    const asked: string[] = [];
+    const load = process.getBuiltinModule.bind(process);
+    // What Bun's runtime asks of its process, on `arch`.
+    const bunLike = (arch: string) =>
+      ({
+        pid: process.pid,
+        argv: process.argv,
+        env: process.env,
+        arch,
+        versions: { bun: "1" },
+        getBuiltinModule(id: string) {
+          asked.push(id);
+          if (id === "bun:ffi") throw new Error("no FFI here");
+          return load(id);
+        },
+      }) as unknown as NodeProcess;
+    writeFileSync(`${dir}/file`, "42\n");
+    const bun = bunRuntime(bunLike("x64"));
+    assert.deepEqual(bun.readHead(`${dir}/file`, 64), {
+      kind: "file",
+      text: "42\n",
+      truncated: false,
+    });
+    assert.deepEqual(asked, ["bun:ffi", "node:fs"]);
+    const other = bunRuntime(bunLike("riscv64"));
+    assert.deepEqual(other.readHead(`${dir}/none`, 64), { kind: "missing" });
+    assert.deepEqual(asked.slice(2), ["node:fs"], "no bun:ffi asked for on another architecture");
+  });
 });
 
 test("probe: Deno's command gives up an open that blocks, says so, and exits", {
