@@ -20,7 +20,7 @@ interface BunFfi {
     symbols: T,
   ): { symbols: { [K in keyof T]: (...args: unknown[]) => number | bigint } };
   read: { i32(pointer: number | bigint, offset?: number): number };
-  FFIType: Record<"i32" | "u32" | "i64" | "u64" | "ptr" | "cstring", number>;
+  FFIType: Record<"i32" | "u32" | "u64" | "ptr" | "cstring", number>;
 }
 
 /** Bun's runtime: {@linkcode nodeRuntime} with libc's reads where it can have them. */
@@ -69,42 +69,57 @@ const KINDS: Record<number, FileInfo["kind"]> = {
   0o120000: "link",
   0o040000: "directory",
 };
-/** The codes the probe tells apart, by Linux errno (the same numbers on x86-64 and arm64). */
+/** Linux errno numbers (the same on x86-64 and arm64) and their codes. */
 const CODES: Record<number, string> = {
   1: "EPERM",
   2: "ENOENT",
   3: "ESRCH",
+  4: "EINTR",
   5: "EIO",
   6: "ENXIO",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
   13: "EACCES",
+  19: "ENODEV",
   20: "ENOTDIR",
   21: "EISDIR",
+  22: "EINVAL",
   23: "ENFILE",
   24: "EMFILE",
+  28: "ENOSPC",
   32: "EPIPE",
   36: "ENAMETOOLONG",
   40: "ELOOP",
+  75: "EOVERFLOW",
 };
 
-/** Files through libc, or `undefined` where they cannot be had. */
-function libcFiles(process: NodeProcess & { arch?: string }): Libc | undefined {
+/**
+ * Files through libc, or `undefined` where they cannot be had. Linux only:
+ * elsewhere a `libc.so.6` in the working directory could be what loads.
+ */
+export function libcFiles(
+  process: NodeProcess & { arch?: string; platform?: string },
+): Libc | undefined {
   const arch = ARCHES[process.arch ?? ""];
-  if (!arch) return undefined;
+  if (!arch || process.platform !== "linux") return undefined;
   let ffi: BunFfi;
   let libc;
   try {
     ffi = (process.getBuiltinModule as unknown as (id: "bun:ffi") => BunFfi)("bun:ffi");
-    const { i32, u32, i64, u64, ptr, cstring } = ffi.FFIType;
+    const { i32, u32, u64, ptr, cstring } = ffi.FFIType;
     libc = ffi.dlopen("libc.so.6", {
       open: { args: [cstring, i32], returns: i32 },
-      read: { args: [i32, ptr, u64], returns: i64 },
-      write: { args: [i32, ptr, u64], returns: i64 },
+      // ssize_t, taken as i32 (counts here are far below 2 GiB): no BigInt
+      // is made between a failed call and the look at errno.
+      read: { args: [i32, ptr, u64], returns: i32 },
+      write: { args: [i32, ptr, u64], returns: i32 },
       close: { args: [i32], returns: i32 },
       statx: { args: [i32, cstring, i32, u32, ptr], returns: i32 },
       __errno_location: { args: [], returns: ptr },
     }).symbols;
   } catch {
-    return undefined; // no glibc (musl names it otherwise), or no bun:ffi
+    return undefined; // no such library or symbol, or no bun:ffi
   }
   // errno is this thread's: its address stays, and nothing runs between a
   // failed call and the look at it that could make a system call.
@@ -118,7 +133,15 @@ function libcFiles(process: NodeProcess & { arch?: string }): Libc | undefined {
     });
   };
   const encoder = new TextEncoder();
-  const cString = (text: string) => encoder.encode(`${text}\0`);
+  const cString = (text: string) => {
+    // As Node refuses it: libc would read the path only up to the NUL.
+    if (text.includes("\0")) {
+      throw Object.assign(new TypeError(`Cannot use a path with a NUL byte: ${text}`), {
+        code: "ERR_INVALID_ARG_VALUE",
+      });
+    }
+    return encoder.encode(`${text}\0`);
+  };
   const buffer = new Uint8Array(STATX.size);
   const view = new DataView(buffer.buffer);
   const stat = (dirfd: number, path: string, flags: number, shown: string): FileInfo => {
@@ -141,7 +164,7 @@ function libcFiles(process: NodeProcess & { arch?: string }): Libc | undefined {
     },
     fstat: (fd) => stat(fd, "", AT_EMPTY_PATH, `fd ${fd}`),
     read(fd, into) {
-      const count = Number(libc.read(fd, into, into.length));
+      const count = libc.read(fd, into, into.length) as number;
       if (count < 0) throw fail("read", `fd ${fd}`);
       return count;
     },
@@ -155,7 +178,7 @@ function libcFiles(process: NodeProcess & { arch?: string }): Libc | undefined {
   return {
     files,
     write(fd, bytes) {
-      const count = Number(libc.write(fd, bytes, bytes.length));
+      const count = libc.write(fd, bytes, bytes.length) as number;
       if (count < 0) throw fail("write", `fd ${fd}`);
       return count;
     },

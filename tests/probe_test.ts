@@ -14,6 +14,7 @@ import {
   closeSync,
   cpSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -32,7 +33,7 @@ import { main } from "../src/probe_cli.ts";
 import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
 import { probeUnit, probeUnitAsync } from "../src/_probe.ts";
 import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
-import { bunRuntime } from "../src/_runtime_bun.ts";
+import { bunRuntime, libcFiles } from "../src/_runtime_bun.ts";
 import type { NodeProcess } from "../src/_runtime_node.ts";
 import type { Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
@@ -993,6 +994,57 @@ test("probe: a read never follows a last link, also in /proc where it skips the 
   });
 });
 
+test("probe: Bun's libc file operations see what node:fs sees", {
+  skip: !("Bun" in globalThis) && "bun:ffi is Bun's (the command's test above runs it on Bun)",
+}, async () => {
+  await withTempDir((dir) => {
+    const libc = libcFiles(process as unknown as NodeProcess)!;
+    assert.ok(libc, "libc binds on Linux x86-64 and arm64");
+    writeFileSync(`${dir}/file`, "hello\n");
+    symlinkSync(`${dir}/file`, `${dir}/link`);
+    spawnSync("mkfifo", [`${dir}/fifo`]);
+    // The device as major * 2^32 + minor, from the kernel's encoding that node:fs gives.
+    const device = (dev: bigint) => {
+      const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+      const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+      return Number(major) * 2 ** 32 + Number(minor);
+    };
+    for (
+      const path of ["file", "link", "fifo", ""].map((name) => `${dir}/${name}`).concat("/dev/null")
+    ) {
+      const seen = libc.files.lstat(path);
+      const stat = lstatSync(path, { bigint: true });
+      const kind = stat.isFile()
+        ? "file"
+        : stat.isSymbolicLink()
+        ? "link"
+        : stat.isDirectory()
+        ? "directory"
+        : "other";
+      assert.deepEqual(seen, { kind, ino: stat.ino, dev: device(stat.dev) }, path);
+    }
+    const fd = libc.files.open(`${dir}/file`);
+    try {
+      assert.deepEqual(libc.files.fstat(fd), libc.files.lstat(`${dir}/file`));
+      // A read fills the part of the buffer it is given.
+      const buffer = new Uint8Array(16);
+      assert.equal(libc.files.read(fd, buffer.subarray(3, 8)), 5);
+      assert.deepEqual([...buffer.subarray(0, 9)], [
+        0,
+        0,
+        0,
+        ...new TextEncoder().encode("hello"),
+        0,
+      ]);
+    } finally {
+      libc.files.close(fd);
+    }
+    assert.throws(() => libc.files.open(`${dir}/link`), { code: "ELOOP" });
+    assert.throws(() => libc.files.open(`${dir}/none`), { code: "ENOENT" });
+    assert.throws(() => libc.files.lstat(`${dir}/file\0x`), { code: "ERR_INVALID_ARG_VALUE" });
+  });
+});
+
 test("probe: Bun's runtime falls back to node:fs where libc cannot be had", async () => {
   await withTempDir((dir) => {
     const asked: string[] = [];
@@ -1004,6 +1056,7 @@ test("probe: Bun's runtime falls back to node:fs where libc cannot be had", asyn
         argv: process.argv,
         env: process.env,
         arch,
+        platform: "linux",
         versions: { bun: "1" },
         getBuiltinModule(id: string) {
           asked.push(id);
