@@ -38,7 +38,7 @@ export interface NodeProcess {
 }
 
 /** The type and identity `stat` tells. */
-function infoOf(stat: Fs.Stats): FileInfo {
+export function infoOf(stat: Fs.Stats | Fs.BigIntStats): FileInfo {
   const kind = stat.isFile()
     ? "file"
     : stat.isSymbolicLink()

@@ -34,7 +34,7 @@ import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
 import { probeUnit, probeUnitAsync } from "../src/_probe.ts";
 import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
 import { bunRuntime, libcFiles } from "../src/_runtime_bun.ts";
-import type { NodeProcess } from "../src/_runtime_node.ts";
+import { infoOf, type NodeProcess } from "../src/_runtime_node.ts";
 import type { Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
 import {
@@ -1014,14 +1014,7 @@ test("probe: Bun's libc file operations see what node:fs sees", {
     ) {
       const seen = libc.files.lstat(path);
       const stat = lstatSync(path, { bigint: true });
-      const kind = stat.isFile()
-        ? "file"
-        : stat.isSymbolicLink()
-        ? "link"
-        : stat.isDirectory()
-        ? "directory"
-        : "other";
-      assert.deepEqual(seen, { kind, ino: stat.ino, dev: device(stat.dev) }, path);
+      assert.deepEqual(seen, { ...infoOf(stat), dev: device(stat.dev) }, path);
     }
     const fd = libc.files.open(`${dir}/file`);
     try {
