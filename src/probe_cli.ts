@@ -64,13 +64,7 @@ export function main(
   write: (text: string) => void = runtime.writeOut,
 ): number {
   const parsed = parse(args);
-  if (typeof parsed === "object" && !("line" in parsed)) {
-    return say(write, probeUnit(runtime, parsed, FLAGS));
-  }
-  return say(
-    write,
-    parsed === "help" ? { healthy: true, reason: helpText(NAME).slice(0, -1) } : parsed.line,
-  );
+  return say(write, "line" in parsed ? parsed.line : probeUnit(runtime, parsed, FLAGS));
 }
 
 /**
@@ -93,20 +87,15 @@ export async function mainAsync(
   write: (text: string) => void = runtime.writeOut,
 ): Promise<number> {
   const parsed = parse(args);
-  if (typeof parsed === "object" && !("line" in parsed)) {
-    return say(write, await probeUnitAsync(runtime, parsed, FLAGS));
-  }
-  return say(
-    write,
-    parsed === "help" ? { healthy: true, reason: helpText(NAME).slice(0, -1) } : parsed.line,
-  );
+  return say(write, "line" in parsed ? parsed.line : await probeUnitAsync(runtime, parsed, FLAGS));
 }
 
 type Said = { readonly healthy: boolean; readonly reason: string };
 
+/** The options to probe with, or the line to say instead (the help, a usage error). */
 function parse(args: readonly string[]) {
   const parsed = parseCommandLine(args, (index, text) => shown(runtime, args, index, text));
-  if (parsed === "help") return parsed;
+  if (parsed === "help") return { line: { healthy: true, reason: helpText(NAME).slice(0, -1) } };
   if ("problem" in parsed) {
     return { line: { healthy: false, reason: `bad usage: ${parsed.problem} (try --help)` } };
   }
