@@ -71,16 +71,14 @@ export interface Runtime {
   /**
    * {@linkcode readHead} for runtimes whose only open may block (Deno): the
    * open runs under a deadline, and an open still blocked then is abandoned
-   * (an `ETIMEDOUT` error; the process then exits as soon as its exit code
-   * is set).
+   * (an `ETIMEDOUT` error). It keeps the process up: the command ends with
+   * {@linkcode Runtime.exit}.
    */
   readHeadAsync?(path: string, maxBytes: number): Promise<FileHead>;
   /** The command line after the script, for a command-line entry. */
   args(): string[];
   /** Writes `text` to standard output, synchronously. */
   writeOut(text: string): void;
-  /** Sets the code the process exits with when it ends. */
-  setExitCode(code: number): void;
   /**
    * Whether the module `meta` belongs to is the program's main script.
    * Where `import.meta.main` is missing (Node 20), the script's real path
@@ -160,17 +158,31 @@ export interface FileOps {
 }
 
 /**
+ * The kernel's own files that the library and the probes read in `/proc`:
+ * never a FIFO nor a link to swap in (a link on the way, such as
+ * `/proc/self`, is no last component), so no `lstat` is needed before their
+ * open. Any other path under `/proc` is a user's (`/proc/self/root/run`
+ * leads to `/run`) and gets every check.
+ */
+const KERNEL_FILE =
+  /^\/proc\/(?:uptime|sys\/kernel\/pid_max|[1-9][0-9]*|(?:self|[1-9][0-9]*)\/(?:stat|status|cmdline))$/;
+
+/** Whether `path` is one of the kernel's files in `/proc` a probe reads (see {@linkcode KERNEL_FILE}). */
+export function isKernelFile(path: string): boolean {
+  return KERNEL_FILE.test(path);
+}
+
+/**
  * {@linkcode Runtime.readHead} on a runtime whose open does not block:
  * `lstat` (its type is the answer for anything but a regular file; skipped
- * in `/proc`, which holds no FIFO or link to swap in: a link on the way,
- * such as `/proc/self`, is no last component), the open, then `fstat` to
- * check that the file opened is the one `lstat` saw (a writer's rename in
- * between: look again).
+ * for {@linkcode isKernelFile}), the open, then `fstat` to check that the
+ * file opened is the one `lstat` saw (a writer's rename in between: look
+ * again).
  */
 export function readHeadWith(ops: FileOps, path: string, maxBytes: number): FileHead {
   for (let attempt = 1;; attempt++) {
     let seen: FileInfo | undefined;
-    if (!path.startsWith("/proc/")) {
+    if (!isKernelFile(path)) {
       try {
         seen = ops.lstat(path);
       } catch (error) {

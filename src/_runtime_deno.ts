@@ -6,6 +6,7 @@
 import type * as Fs from "node:fs";
 import {
   type FileHead,
+  isKernelFile,
   READ_ATTEMPTS,
   readFileHead,
   type Runtime,
@@ -48,7 +49,6 @@ export interface DenoNamespace {
   unrefTimer(id: number): void;
   readonly args: string[];
   readonly stdout: { writeSync(data: Uint8Array): number };
-  exitCode: number;
 }
 
 /** Deno's Node layer, loaded only by the state writer and `processExists`. */
@@ -62,8 +62,6 @@ function nodeFs(): typeof Fs {
 
 /** The Deno implementation of {@linkcode Runtime}. */
 export function denoRuntime(deno: DenoNamespace): Runtime {
-  /** Whether an open was left blocked (see {@linkcode openWithin}). */
-  let abandoned = false;
   return {
     pid: deno.pid,
     hostname: () => deno.hostname(),
@@ -105,19 +103,13 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     exit: (code) => deno.exit(code),
     args: () => [...deno.args],
     writeOut: (text) => writeAll((bytes) => deno.stdout.writeSync(bytes), text),
-    setExitCode(code) {
-      deno.exitCode = code;
-      // An open left blocked would keep the process alive: end it now.
-      if (abandoned) deno.exit(code);
-    },
     isMain: (meta) => meta.main === true,
     readHead(path, maxBytes): FileHead {
       // Deno.openSync takes no O_NONBLOCK: a FIFO swapped in after the
       // lstat blocks this open (readHeadAsync puts a deadline on it).
       for (let attempt = 1;; attempt++) {
-        // /proc holds no FIFO or link to swap in (a link on the way, such as
-        // /proc/self, is no last component): there the open's fstat will do.
-        const seen = path.startsWith("/proc/") ? undefined : lookSync(() => deno.lstatSync(path));
+        // The kernel's files need no lstat: there the open's fstat will do.
+        const seen = isKernelFile(path) ? undefined : lookSync(() => deno.lstatSync(path));
         if (seen && seen.kind !== "file") return seen;
         let file: DenoFile;
         try {
@@ -138,9 +130,9 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       }
     },
     async readHeadAsync(path, maxBytes): Promise<FileHead> {
-      // Only the open can block, and only outside /proc (whose files are no
-      // FIFOs): the rest stays synchronous, each asynchronous call costs.
-      if (path.startsWith("/proc/")) return this.readHead(path, maxBytes);
+      // Only the open can block, and never the kernel's files': the rest
+      // stays synchronous, each asynchronous call costs.
+      if (isKernelFile(path)) return this.readHead(path, maxBytes);
       for (let attempt = 1;; attempt++) {
         const seen = lookSync(() => deno.lstatSync(path));
         if (seen.kind !== "file") return seen;
@@ -165,7 +157,6 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     let onAbort = () => {};
     const deadline = new Promise<never>((_, reject) => {
       onAbort = () => {
-        abandoned = true;
         reject(Object.assign(
           new Error(`Cannot open ${path}: still blocked after ${ms} ms (a FIFO in its place?)`),
           { code: "ETIMEDOUT" },

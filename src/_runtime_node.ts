@@ -25,7 +25,6 @@ export interface NodeProcess {
   readonly argv: string[];
   readonly env: Record<string, string | undefined>;
   readonly versions: { readonly bun?: string };
-  exitCode?: number | string | null | undefined;
   cwd(): string;
   kill(pid: number, signal: number): void;
   geteuid?(): number;
@@ -105,9 +104,6 @@ export function nodeRuntime(process: NodeProcess): Runtime {
     },
     // Not process.stdout: setting up its stream costs Bun about 10 ms.
     writeOut: (text) => writeAll((bytes) => fs().writeSync(1, bytes), text),
-    setExitCode(code) {
-      process.exitCode = code;
-    },
     isMain(meta) {
       if (typeof meta.main === "boolean") return meta.main;
       const script = process.argv[1];

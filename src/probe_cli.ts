@@ -138,5 +138,8 @@ function shown(runtime: Runtime, args: readonly string[], index: number, text: s
 if (runtime.isMain(import.meta)) {
   // Only Deno needs the asynchronous reads (its opens may block).
   const args = runtime.args();
-  runtime.setExitCode(runtime.readHeadAsync ? await mainAsync(args) : main(args));
+  const code = runtime.readHeadAsync ? await mainAsync(args) : main(args);
+  // Now, not when the event loop empties: an open abandoned past its deadline
+  // would hold the process, and Deno's own shutdown costs about what a probe does.
+  runtime.exit(code);
 }
