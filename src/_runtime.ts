@@ -119,17 +119,27 @@ export function readFileHead(
 export function fileHead(bytes: Uint8Array, maxBytes: number): FileHead {
   return {
     kind: "file",
-    text: latin1.decode(bytes.subarray(0, maxBytes)),
+    text: latin1(bytes.subarray(0, maxBytes)),
     truncated: bytes.length > maxBytes,
   };
 }
 
 /**
- * One character per byte, as bash reads a file: a byte-order mark stays, a
- * byte that is not UTF-8 stays one character. ("latin1" is windows-1252 to
- * a TextDecoder: 0x80-0x9f become other characters, but never ASCII.)
+ * One character per byte (U+0000 to U+00FF), as bash reads a file: a
+ * byte-order mark stays, a byte that is not UTF-8 stays one character. Not
+ * a TextDecoder: its "latin1" is windows-1252, and making one costs Deno a
+ * share of a probe.
  */
-const latin1 = new TextDecoder("latin1");
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (let at = 0; at < bytes.length; at += LATIN1_CHUNK) {
+    text += String.fromCharCode(...bytes.subarray(at, at + LATIN1_CHUNK));
+  }
+  return text;
+}
+
+/** Bytes per `String.fromCharCode` call: well under any runtime's limit on arguments. */
+const LATIN1_CHUNK = 8192;
 
 /** Where a file read by {@linkcode Runtime.readHead} lives: its device and inode. */
 export interface FileIdentity {

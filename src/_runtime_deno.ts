@@ -119,14 +119,8 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
           if (!seen && (error as { code?: string }).code === "ENOENT") return { kind: "missing" };
           throw error;
         }
-        try {
-          const opened = file.statSync();
-          if (seen && !sameFile(opened, seen.info) && attempt < READ_ATTEMPTS) continue;
-          if (!opened.isFile) return { kind: typeOf(opened) as "directory" | "other" };
-          return readFileHead((buffer) => file.readSync(buffer), maxBytes);
-        } finally {
-          file.close();
-        }
+        const head = readOpened(file, path, seen, attempt, maxBytes);
+        if (head) return head;
       }
     },
     async readHeadAsync(path, maxBytes): Promise<FileHead> {
@@ -137,14 +131,8 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
         const seen = lookSync(() => deno.lstatSync(path));
         if (seen.kind !== "file") return seen;
         const file = await openWithin(path, OPEN_DEADLINE_MS);
-        try {
-          const opened = file.statSync();
-          if (!sameFile(opened, seen.info) && attempt < READ_ATTEMPTS) continue;
-          if (!opened.isFile) return { kind: typeOf(opened) as "directory" | "other" };
-          return readFileHead((buffer) => file.readSync(buffer), maxBytes);
-        } finally {
-          file.close();
-        }
+        const head = readOpened(file, path, seen, attempt, maxBytes);
+        if (head) return head;
       }
     },
   };
@@ -175,6 +163,36 @@ const OPEN_DEADLINE_MS = 1000;
 type Seen = { kind: "file"; info: DenoFileInfo } | {
   kind: "missing" | "link" | "directory" | "other";
 };
+
+/**
+ * What an opened file holds, then closes it: its head, its kind where it is
+ * no regular file, or `undefined` when it is not the file `seen` by the
+ * `lstat` before the open (replaced since: look again). Deno's open follows
+ * links, so on the last attempt such a file may be a link's target: an
+ * error, never its contents.
+ */
+function readOpened(
+  file: DenoFile,
+  path: string,
+  seen: Seen | undefined,
+  attempt: number,
+  maxBytes: number,
+): FileHead | undefined {
+  try {
+    const opened = file.statSync();
+    if (seen?.kind === "file" && !sameFile(opened, seen.info)) {
+      if (attempt < READ_ATTEMPTS) return undefined;
+      throw Object.assign(
+        new Error(`Cannot read ${path}: replaced on each of ${READ_ATTEMPTS} attempts`),
+        { code: "EAGAIN" },
+      );
+    }
+    if (!opened.isFile) return { kind: typeOf(opened) as "directory" | "other" };
+    return readFileHead((buffer) => file.readSync(buffer), maxBytes);
+  } finally {
+    file.close();
+  }
+}
 
 function typeOf(info: DenoFileInfo): "file" | "link" | "directory" | "other" {
   return info.isFile ? "file" : info.isSymlink ? "link" : info.isDirectory ? "directory" : "other";

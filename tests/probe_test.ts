@@ -35,8 +35,8 @@ import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
 import { probeUnit, probeUnitAsync } from "../src/_probe.ts";
 import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
 import { bunRuntime, libcFiles } from "../src/_runtime_bun.ts";
-import { infoOf, type NodeProcess } from "../src/_runtime_node.ts";
-import type { Runtime } from "../src/_runtime.ts";
+import { infoOf, type NodeProcess, nodeRuntime } from "../src/_runtime_node.ts";
+import { readHeadWith, type Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
 import {
   fixture,
@@ -980,17 +980,44 @@ process.stderr.write(JSON.stringify({ code, asked }));`,
   });
 });
 
-test("probe: a read never follows a last link, also in /proc where it skips the lstat", {
-  skip: isDeno && "Deno's open has no O_NOFOLLOW: it reads /proc only where no link can be planted",
-}, async () => {
+test("probe: a read never follows a last link, also in /proc, nor one swapped in after the look", async () => {
   await withTempDir((dir) => {
     writeFileSync(`${dir}/target`, "0\n");
+    writeFileSync(`${dir}/old`, "3\n");
     const fd = openSync(`${dir}/target`, "r");
     try {
-      // /proc/self/fd/N is a link to the file: the open must refuse it (ELOOP).
+      // /proc/self/fd/N is a link to the file: no kernel file, so it is looked at first.
       assert.deepEqual(runtime.readHead(`/proc/self/fd/${fd}`, 64), { kind: "link" });
     } finally {
       closeSync(fd);
+    }
+    // The look saw a regular file (`old`); a link to `target` has taken its
+    // place by the open, on every attempt.
+    symlinkSync(`${dir}/target`, `${dir}/error`);
+    const looked = (path: string) => path === `${dir}/error` ? `${dir}/old` : path;
+    if (isDeno) {
+      // Deno's open follows the link; its fstat tells another file: never read.
+      const deno = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
+      const denoLike = Object.create(deno, {
+        lstatSync: { value: (path: string) => deno.lstatSync(looked(path)) },
+      });
+      assert.throws(() => denoRuntime(denoLike).readHead(`${dir}/error`, 64), {
+        message: `Cannot read ${dir}/error: replaced on each of 3 attempts`,
+      });
+      return;
+    }
+    // Node and Bun open with O_NOFOLLOW: the link is refused (ELOOP).
+    const fs = process.getBuiltinModule("node:fs");
+    const lying = { ...fs, lstatSync: (path: string) => fs.lstatSync(looked(path)) };
+    const nodeLike = {
+      pid: process.pid,
+      getBuiltinModule: (id: string) => id === "node:fs" ? lying : process.getBuiltinModule(id),
+    } as unknown as NodeProcess;
+    assert.deepEqual(nodeRuntime(nodeLike).readHead(`${dir}/error`, 64), { kind: "link" });
+    const libc = process.versions.bun ? libcFiles(process as unknown as NodeProcess) : undefined;
+    if (libc) {
+      const files = { ...libc.files, lstat: (path: string) => libc.files.lstat(looked(path)) };
+      assert.deepEqual(readHeadWith(files, `${dir}/error`, 64), { kind: "link" });
     }
   });
 });
