@@ -5,6 +5,7 @@
  */
 import type * as Fs from "node:fs";
 import {
+  errorCode,
   type FileHead,
   isKernelFile,
   READ_ATTEMPTS,
@@ -106,34 +107,31 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     isMain: (meta) => meta.main === true,
     readHead(path, maxBytes): FileHead {
       // Deno.openSync takes no O_NONBLOCK: a FIFO swapped in after the
-      // lstat blocks this open (readHeadAsync puts a deadline on it).
-      for (let attempt = 1;; attempt++) {
-        // The kernel's files need no lstat: there the open's fstat will do.
-        const seen = isKernelFile(path) ? undefined : lookSync(() => deno.lstatSync(path));
-        if (seen && seen.kind !== "file") return seen;
-        let file: DenoFile;
+      // lstat, or a lease held on the file, blocks this open
+      // (readHeadAsync puts a deadline on it).
+      const steps = readSteps(deno, path, maxBytes);
+      let step = steps.next();
+      while (!step.done) {
+        let opened: Opened;
         try {
-          file = deno.openSync(path, { read: true });
+          opened = { file: deno.openSync(step.value, { read: true }) };
         } catch (error) {
-          // What the lstat would have said: a process gone has no /proc files.
-          if (!seen && (error as { code?: string }).code === "ENOENT") return { kind: "missing" };
-          throw error;
+          opened = { error };
         }
-        const head = readOpened(file, path, seen, attempt, maxBytes);
-        if (head) return head;
+        step = steps.next(opened);
       }
+      return step.value;
     },
     async readHeadAsync(path, maxBytes): Promise<FileHead> {
-      // Only the open can block, and never the kernel's files': the rest
-      // stays synchronous, each asynchronous call costs.
-      if (isKernelFile(path)) return this.readHead(path, maxBytes);
-      for (let attempt = 1;; attempt++) {
-        const seen = lookSync(() => deno.lstatSync(path));
-        if (seen.kind !== "file") return seen;
-        const file = await openWithin(path, OPEN_DEADLINE_MS);
-        const head = readOpened(file, path, seen, attempt, maxBytes);
-        if (head) return head;
+      // Only the open can block (also in /proc: a lease), so only it is asynchronous.
+      const steps = readSteps(deno, path, maxBytes);
+      let step = steps.next();
+      while (!step.done) {
+        const opened = await openWithin(step.value, OPEN_DEADLINE_MS)
+          .then((file): Opened => ({ file }), (error): Opened => ({ error }));
+        step = steps.next(opened);
       }
+      return step.value;
     },
   };
 
@@ -146,7 +144,9 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     const deadline = new Promise<never>((_, reject) => {
       onAbort = () => {
         reject(Object.assign(
-          new Error(`Cannot open ${path}: still blocked after ${ms} ms (a FIFO in its place?)`),
+          new Error(
+            `Cannot open ${path}: still blocked after ${ms} ms (a FIFO in its place, a lease held?)`,
+          ),
           { code: "ETIMEDOUT" },
         ));
       };
@@ -163,6 +163,34 @@ const OPEN_DEADLINE_MS = 1000;
 type Seen = { kind: "file"; info: DenoFileInfo } | {
   kind: "missing" | "link" | "directory" | "other";
 };
+
+/** What an open gave: the file, or what it threw. */
+type Opened = { file: DenoFile } | { error: unknown };
+
+/**
+ * One read, as steps: the look (`lstat`; none for the kernel's files), then
+ * the open of the path it yields (it is given the file or the open's
+ * error), then the read. One sequence for the synchronous open and for the
+ * one under a deadline.
+ */
+function* readSteps(
+  deno: DenoNamespace,
+  path: string,
+  maxBytes: number,
+): Generator<string, FileHead, Opened> {
+  for (let attempt = 1;; attempt++) {
+    const seen = isKernelFile(path) ? undefined : lookSync(() => deno.lstatSync(path));
+    if (seen && seen.kind !== "file") return seen;
+    const opened = yield path;
+    if ("error" in opened) {
+      // What the lstat would have said: a process gone has no /proc files.
+      if (!seen && errorCode(opened.error) === "ENOENT") return { kind: "missing" };
+      throw opened.error;
+    }
+    const head = readOpened(opened.file, path, seen, attempt, maxBytes);
+    if (head) return head;
+  }
+}
 
 /**
  * What an opened file holds, then closes it: its head, its kind where it is

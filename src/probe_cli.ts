@@ -18,6 +18,11 @@
  * narrower grant, and the probe also reads the environment
  * (`$LIVENESS_UNIT_NAME`, ...), the host name and the state files.
  *
+ * Run as a program (this module its main module), it probes and exits at
+ * once with the code. A bundler that puts this module into another
+ * program's bundle makes it part of that program's main module: import
+ * {@linkcode main} from it unbundled, or bundle it only as the command.
+ *
  * An argument a usage message shows is shown byte by byte, as the kernel
  * passed it (from `/proc/self/cmdline`): each byte outside printable ASCII
  * is one `?`, as `probe.sh` shows it, although the runtimes hand the
@@ -69,7 +74,10 @@ export function main(
 
 /**
  * {@linkcode main}, with no open that can block: on Deno the reads run
- * under a deadline. What the command runs.
+ * under a deadline. What the command runs. An open abandoned at its
+ * deadline (a FIFO, a lease) stays blocked and keeps the process up until
+ * it ends: the command exits at once, and a program that calls this should
+ * too.
  *
  * @example
  * ```ts
