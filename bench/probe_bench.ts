@@ -158,6 +158,11 @@ for (
       "(Deno starting, empty script in the repository)",
       undefined,
     ],
+    [
+      "liveness-probe, Deno (npm build)",
+      "(Deno starting, empty script in the repository)",
+      undefined,
+    ],
   ] as const
 ) {
   console.log(`| ${name} against ${base} | ${ratio(name, base).toFixed(2)} | ${goal ?? ""} |`);

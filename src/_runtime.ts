@@ -133,7 +133,9 @@ export function fileHead(bytes: Uint8Array, maxBytes: number): FileHead {
 function latin1(bytes: Uint8Array): string {
   let text = "";
   for (let at = 0; at < bytes.length; at += LATIN1_CHUNK) {
-    text += String.fromCharCode(...bytes.subarray(at, at + LATIN1_CHUNK));
+    // apply, not a spread: spreading a Uint8Array iterates it, which costs Bun ~5 ms.
+    const chunk = bytes.subarray(at, at + LATIN1_CHUNK) as unknown as number[];
+    text += String.fromCharCode.apply(null, chunk);
   }
   return text;
 }
