@@ -140,9 +140,12 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     // Not setTimeout: on Deno 2.9 its first call loads Node's timers (about
     // 20 ms). The signal's timer is unref'd: a blocked open keeps the process up.
     const signal = AbortSignal.timeout(ms);
+    const opening = deno.open(path, { read: true });
     let onAbort = () => {};
     const deadline = new Promise<never>((_, reject) => {
       onAbort = () => {
+        // If the open ends after all (a lease broken, a writer on the FIFO), close what it gives.
+        opening.then((file) => file.close(), () => {});
         reject(Object.assign(
           new Error(
             `Cannot open ${path}: still blocked after ${ms} ms (a FIFO in its place, a lease held?)`,
@@ -152,12 +155,12 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       };
       signal.addEventListener("abort", onAbort, { once: true });
     });
-    return Promise.race([deno.open(path, { read: true }), deadline])
+    return Promise.race([opening, deadline])
       .finally(() => signal.removeEventListener("abort", onAbort));
   }
 }
 
-/** How long the command waits for an open of a file `lstat` called regular. */
+/** How long the command waits for an open. */
 const OPEN_DEADLINE_MS = 1000;
 
 type Seen = { kind: "file"; info: DenoFileInfo } | {
