@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
+import { Worker } from "node:worker_threads";
 import { kill } from "./_helpers.ts";
 
 /** What kind of process a subject is. */
@@ -54,12 +55,8 @@ export async function startSubject(kind: SubjectKind = "self"): Promise<Subject>
       return { pid: 1, starttime: startTime(1), stop };
     case "dead":
       return { pid: deadPid(), starttime: "1", stop };
-    case "thread": {
-      const tid = readdirSync(`/proc/${process.pid}/task`).map(Number)
-        .find((id) => id !== process.pid);
-      assert.ok(tid, "this runtime has no second thread");
-      return { pid: tid, tgid: process.pid, starttime: startTime(tid), stop };
-    }
+    case "thread":
+      return await startThread();
     case "zombie":
       return await startZombie();
     case "comm":
@@ -131,6 +128,33 @@ async function startOddComm(): Promise<Subject> {
   }
   await kill(child);
   throw new Error("the command name did not change");
+}
+
+/**
+ * A thread of this process that lives until stopped: a worker, which tells
+ * its own id (`/proc/thread-self`). Not any other thread: a runtime's pool
+ * threads end when idle, and a probe of one would change its answer.
+ */
+async function startThread(): Promise<Subject> {
+  const worker = new Worker(
+    `const { readlinkSync } = require("node:fs");
+    const { parentPort } = require("node:worker_threads");
+    setInterval(() => {}, 1 << 30);
+    parentPort.postMessage(readlinkSync("/proc/thread-self"));`,
+    { eval: true },
+  );
+  worker.unref();
+  const self = await new Promise<string>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
+  const tid = Number(self.slice(self.lastIndexOf("/") + 1));
+  return {
+    pid: tid,
+    tgid: process.pid,
+    starttime: startTime(tid),
+    stop: async () => void await worker.terminate(),
+  };
 }
 
 /**
