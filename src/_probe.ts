@@ -17,7 +17,7 @@ import {
   resolveLocation,
 } from "./_location.ts";
 import { parseProcessStat, parseStatusTgid, PID_MAX_FALLBACK, PROC_MAX_BYTES } from "./_proc.ts";
-import type { FileHead, Runtime } from "./_runtime.ts";
+import { type FileHead, runSteps, runStepsAsync, type Runtime } from "./_runtime.ts";
 import {
   ERROR_FILE,
   failedVerdict,
@@ -135,13 +135,14 @@ export function probeUnit(
   const start = begin(runtime, options, names);
   if ("status" in start) return start;
   try {
-    const checks = judge(start.dir, options);
-    let step = checks.next();
-    while (!step.done) {
-      const { path, maxBytes } = step.value;
-      step = checks.next(look(() => runtime.readHead(path, maxBytes)));
-    }
-    return result(start, step.value);
+    const judged = runSteps(judge(start.dir, options), ({ path, maxBytes }) => {
+      try {
+        return runtime.readHead(path, maxBytes);
+      } catch (error) {
+        return seenAfter(error);
+      }
+    });
+    return result(start, judged);
   } catch (error) {
     return result(start, failedVerdict(failure(error)));
   }
@@ -161,21 +162,11 @@ export async function probeUnitAsync(
   const start = begin(runtime, options, names);
   if ("status" in start) return start;
   try {
-    const checks = judge(start.dir, options);
-    let step = checks.next();
-    while (!step.done) {
-      const { path, maxBytes } = step.value;
-      let seen: Seen;
-      try {
-        seen = await readAsync(path, maxBytes);
-      } catch (error) {
-        seen = look(() => {
-          throw error;
-        });
-      }
-      step = checks.next(seen);
-    }
-    return result(start, step.value);
+    const judged = await runStepsAsync(
+      judge(start.dir, options),
+      ({ path, maxBytes }) => readAsync(path, maxBytes).catch(seenAfter),
+    );
+    return result(start, judged);
   } catch (error) {
     return result(start, failedVerdict(failure(error)));
   }
@@ -339,28 +330,24 @@ function readinessParser(text: string) {
 }
 
 /**
- * Runs `read`, with the errors that mean "nothing usable there" as what
- * bash's `[[ -e ]]` and `[[ -r ]]` see: `EACCES` and `EPERM` (also from a
+ * What a read that threw `error` tells the checks: the errors that mean
+ * "nothing usable there", as bash's `[[ -e ]]` and `[[ -r ]]` see them: `EACCES` and `EPERM` (also from a
  * directory on the way that may not be searched) make the file unreadable;
  * `ENOENT`, `ENOTDIR`, `ELOOP`, `ENAMETOOLONG` and `ESRCH` make it missing.
  * Any other error (`EIO`, `EMFILE`, Deno without `--allow-all`, ...) is
  * thrown: the probe cannot judge.
  */
-function look(read: () => FileHead): Seen {
-  try {
-    return read();
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === "EACCES" || code === "EPERM") return { kind: "unreadable" };
-    // A file in the way of the path, a symlink loop, a process gone mid-read.
-    if (
-      code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" ||
-      code === "ENAMETOOLONG" || code === "ESRCH"
-    ) {
-      return { kind: "missing" };
-    }
-    throw error;
+function seenAfter(error: unknown): Seen {
+  const code = (error as { code?: unknown }).code;
+  if (code === "EACCES" || code === "EPERM") return { kind: "unreadable" };
+  // A file in the way of the path, a symlink loop, a process gone mid-read.
+  if (
+    code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" ||
+    code === "ENAMETOOLONG" || code === "ESRCH"
+  ) {
+    return { kind: "missing" };
   }
+  throw error;
 }
 
 /** Why the probe could not judge, in a few words. */

@@ -228,6 +228,31 @@ export function readHeadWith(ops: FileOps, path: string, maxBytes: number): File
   }
 }
 
+/**
+ * Runs `steps` to the end, giving each request (a file to read, a path to
+ * open) what `answer` makes of it, and returns what they return. With
+ * {@linkcode runStepsAsync}, one sequence of steps serves a synchronous and
+ * an asynchronous reader.
+ */
+export function runSteps<Request, Answer, Result>(
+  steps: Generator<Request, Result, Answer>,
+  answer: (request: Request) => Answer,
+): Result {
+  let step = steps.next();
+  while (!step.done) step = steps.next(answer(step.value));
+  return step.value;
+}
+
+/** {@linkcode runSteps} with an asynchronous `answer`. */
+export async function runStepsAsync<Request, Answer, Result>(
+  steps: Generator<Request, Result, Answer>,
+  answer: (request: Request) => Promise<Answer>,
+): Promise<Result> {
+  let step = steps.next();
+  while (!step.done) step = steps.next(await answer(step.value));
+  return step.value;
+}
+
 const encoder = new TextEncoder();
 
 /** Writes all of `text` with `write`, which may take only part of what it is given. */

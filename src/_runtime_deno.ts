@@ -10,6 +10,8 @@ import {
   isKernelFile,
   READ_ATTEMPTS,
   readFileHead,
+  runSteps,
+  runStepsAsync,
   type Runtime,
   sameFile,
   writeAll,
@@ -109,29 +111,22 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       // Deno.openSync takes no O_NONBLOCK: a FIFO swapped in after the
       // lstat, or a lease held on the file, blocks this open
       // (readHeadAsync puts a deadline on it).
-      const steps = readSteps(deno, path, maxBytes);
-      let step = steps.next();
-      while (!step.done) {
-        let opened: Opened;
+      return runSteps(readSteps(deno, path, maxBytes), (path): Opened => {
         try {
-          opened = { file: deno.openSync(step.value, { read: true }) };
+          return { file: deno.openSync(path, { read: true }) };
         } catch (error) {
-          opened = { error };
+          return { error };
         }
-        step = steps.next(opened);
-      }
-      return step.value;
+      });
     },
     async readHeadAsync(path, maxBytes): Promise<FileHead> {
       // Only the open can block (also in /proc: a lease), so only it is asynchronous.
-      const steps = readSteps(deno, path, maxBytes);
-      let step = steps.next();
-      while (!step.done) {
-        const opened = await openWithin(step.value, OPEN_DEADLINE_MS)
-          .then((file): Opened => ({ file }), (error): Opened => ({ error }));
-        step = steps.next(opened);
-      }
-      return step.value;
+      return runStepsAsync(
+        readSteps(deno, path, maxBytes),
+        (path) =>
+          openWithin(path, OPEN_DEADLINE_MS)
+            .then((file): Opened => ({ file }), (error): Opened => ({ error })),
+      );
     },
   };
 
