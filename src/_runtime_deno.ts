@@ -119,7 +119,7 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
         }
       });
     },
-    async readHeadAsync(path, maxBytes): Promise<FileHead> {
+    readHeadAsync(path, maxBytes): Promise<FileHead> {
       // Only the open can block (also in /proc: a lease), so only it is asynchronous.
       return runStepsAsync(
         readSteps(deno, path, maxBytes),
