@@ -155,18 +155,22 @@ export interface FileInfo extends FileIdentity {
 }
 
 /**
- * The file operations {@linkcode readHeadWith} needs; each throws an error
- * with the POSIX `code` when it fails.
+ * What reading a file needs once it is open, whatever the runtime's handle
+ * of an open file; each throws an error with the POSIX `code` when it fails.
  */
-export interface FileOps {
+export interface FileReads<Handle> {
   /** What is at `path`, a last symbolic link not followed. */
   lstat(path: string): FileInfo;
+  fstat(handle: Handle): FileInfo;
+  /** Fills `buffer` from the file; how many bytes it read (0 or `null` at the end). */
+  read(handle: Handle, buffer: Uint8Array): number | null;
+  close(handle: Handle): void;
+}
+
+/** {@linkcode FileReads} with an open that does not block, as Node and Bun have. */
+export interface FileOps extends FileReads<number> {
   /** A descriptor of `path` to read, opened with `O_NONBLOCK | O_NOFOLLOW`, closed on exec. */
   open(path: string): number;
-  fstat(fd: number): FileInfo;
-  /** Fills `buffer` from `fd`; how many bytes it read (0 at the end). */
-  read(fd: number, buffer: Uint8Array): number;
-  close(fd: number): void;
 }
 
 /**
@@ -184,48 +188,77 @@ export function isKernelFile(path: string): boolean {
   return KERNEL_FILE.test(path);
 }
 
+/** What an open gave: the handle, or what it threw. */
+export type Opened<Handle> = { readonly handle: Handle } | { readonly error: unknown };
+
+/** What `open` gives, or what it throws, as an {@linkcode Opened}. */
+export function openedBy<Handle>(open: () => Handle): Opened<Handle> {
+  try {
+    return { handle: open() };
+  } catch (error) {
+    return { error };
+  }
+}
+
 /**
- * {@linkcode Runtime.readHead} on a runtime whose open does not block:
- * `lstat` (its type is the answer for anything but a regular file; skipped
- * for {@linkcode isKernelFile}), the open, then `fstat` to check that the
- * file opened is the one `lstat` saw (a writer's rename in between: look
- * again).
+ * One {@linkcode Runtime.readHead}, as steps, for a synchronous open and for
+ * one under a deadline alike: `lstat` (its type is the answer for anything
+ * but a regular file; skipped for {@linkcode isKernelFile}), then the open
+ * of the path it yields (it is given what the open gave), then `fstat` to
+ * check that the file opened is the one `lstat` saw (a writer's rename in
+ * between: look again), then the read.
  */
-export function readHeadWith(ops: FileOps, path: string, maxBytes: number): FileHead {
+export function* readSteps<Handle>(
+  reads: FileReads<Handle>,
+  path: string,
+  maxBytes: number,
+): Generator<string, FileHead, Opened<Handle>> {
   for (let attempt = 1;; attempt++) {
     let seen: FileInfo | undefined;
     if (!isKernelFile(path)) {
       try {
-        seen = ops.lstat(path);
+        seen = reads.lstat(path);
       } catch (error) {
         if (errorCode(error) === "ENOENT") return { kind: "missing" };
         throw error;
       }
       if (seen.kind !== "file") return { kind: seen.kind };
     }
-    let fd: number;
-    try {
-      // O_NONBLOCK: a FIFO swapped in since the lstat must not hang the
-      // probe; O_NOFOLLOW: nor may a link swapped in lead elsewhere.
-      fd = ops.open(path);
-    } catch (error) {
-      const code = errorCode(error);
+    // Node and Bun open with O_NONBLOCK (a FIFO swapped in since the lstat
+    // must not hang the probe) and O_NOFOLLOW (nor may a link lead
+    // elsewhere); Deno's open has a deadline instead, and follows links.
+    const opened = yield path;
+    if ("error" in opened) {
+      const code = errorCode(opened.error);
       if (code === "ENOENT" && attempt < READ_ATTEMPTS) continue;
       if (code === "ENOENT") return { kind: "missing" };
       if (code === "ELOOP") return { kind: "link" };
       // A socket swapped in cannot be opened (ENXIO): no regular file.
       if (code === "ENXIO") return { kind: "other" };
-      throw error;
+      throw opened.error;
     }
+    const { handle } = opened;
     try {
-      const opened = ops.fstat(fd);
-      if (seen && !sameFile(opened, seen) && attempt < READ_ATTEMPTS) continue;
-      if (opened.kind !== "file") return { kind: opened.kind === "link" ? "other" : opened.kind };
-      return readFileHead((buffer) => ops.read(fd, buffer), maxBytes);
+      const info = reads.fstat(handle);
+      if (seen && !sameFile(info, seen)) {
+        if (attempt < READ_ATTEMPTS) continue;
+        // Where the open follows links (Deno), it may be a link's target: never read it.
+        throw Object.assign(
+          new Error(`Cannot read ${path}: replaced on each of ${READ_ATTEMPTS} attempts`),
+          { code: "EAGAIN" },
+        );
+      }
+      if (info.kind !== "file") return { kind: info.kind === "link" ? "other" : info.kind };
+      return readFileHead((buffer) => reads.read(handle, buffer), maxBytes);
     } finally {
-      ops.close(fd);
+      reads.close(handle);
     }
   }
+}
+
+/** {@linkcode Runtime.readHead} on a runtime whose open does not block (Node, Bun). */
+export function readHeadWith(ops: FileOps, path: string, maxBytes: number): FileHead {
+  return runSteps(readSteps(ops, path, maxBytes), (path) => openedBy(() => ops.open(path)));
 }
 
 /**

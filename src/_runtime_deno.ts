@@ -5,15 +5,15 @@
  */
 import type * as Fs from "node:fs";
 import {
-  errorCode,
   type FileHead,
-  isKernelFile,
-  READ_ATTEMPTS,
-  readFileHead,
+  type FileInfo,
+  type FileReads,
+  type Opened,
+  openedBy,
+  readSteps,
   runSteps,
   runStepsAsync,
   type Runtime,
-  sameFile,
   writeAll,
 } from "./_runtime.ts";
 import type { NodeProcess } from "./_runtime_node.ts";
@@ -65,6 +65,12 @@ function nodeFs(): typeof Fs {
 
 /** The Deno implementation of {@linkcode Runtime}. */
 export function denoRuntime(deno: DenoNamespace): Runtime {
+  const files: FileReads<DenoFile> = {
+    lstat: (path) => infoOf(deno.lstatSync(path)),
+    fstat: (file) => infoOf(file.statSync()),
+    read: (file, buffer) => file.readSync(buffer),
+    close: (file) => file.close(),
+  };
   return {
     pid: deno.pid,
     hostname: () => deno.hostname(),
@@ -111,21 +117,18 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       // Deno.openSync takes no O_NONBLOCK: a FIFO swapped in after the
       // lstat, or a lease held on the file, blocks this open
       // (readHeadAsync puts a deadline on it).
-      return runSteps(readSteps(deno, path, maxBytes), (path): Opened => {
-        try {
-          return { file: deno.openSync(path, { read: true }) };
-        } catch (error) {
-          return { error };
-        }
-      });
+      return runSteps(
+        readSteps(files, path, maxBytes),
+        (path) => openedBy(() => deno.openSync(path, { read: true })),
+      );
     },
     readHeadAsync(path, maxBytes): Promise<FileHead> {
       // Only the open can block (also in /proc: a lease), so only it is asynchronous.
       return runStepsAsync(
-        readSteps(deno, path, maxBytes),
+        readSteps(files, path, maxBytes),
         (path) =>
           openWithin(path, OPEN_DEADLINE_MS)
-            .then((file): Opened => ({ file }), (error): Opened => ({ error })),
+            .then((handle): Opened<DenoFile> => ({ handle }), (error) => ({ error })),
       );
     },
   };
@@ -158,82 +161,14 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
 /** How long the command waits for an open. */
 const OPEN_DEADLINE_MS = 1000;
 
-type Seen = { kind: "file"; info: DenoFileInfo } | {
-  kind: "missing" | "link" | "directory" | "other";
-};
-
-/** What an open gave: the file, or what it threw. */
-type Opened = { file: DenoFile } | { error: unknown };
-
-/**
- * One read, as steps: the look (`lstat`; none for the kernel's files), then
- * the open of the path it yields (it is given the file or the open's
- * error), then the read. One sequence for the synchronous open and for the
- * one under a deadline.
- */
-function* readSteps(
-  deno: DenoNamespace,
-  path: string,
-  maxBytes: number,
-): Generator<string, FileHead, Opened> {
-  for (let attempt = 1;; attempt++) {
-    const seen = isKernelFile(path) ? undefined : lookSync(() => deno.lstatSync(path));
-    if (seen && seen.kind !== "file") return seen;
-    const opened = yield path;
-    if ("error" in opened) {
-      // What the lstat would have said: a process gone has no /proc files.
-      if (!seen && errorCode(opened.error) === "ENOENT") return { kind: "missing" };
-      throw opened.error;
-    }
-    const head = readOpened(opened.file, path, seen, attempt, maxBytes);
-    if (head) return head;
-  }
-}
-
-/**
- * What an opened file holds, then closes it: its head, its kind where it is
- * no regular file, or `undefined` when it is not the file `seen` by the
- * `lstat` before the open (replaced since: look again). Deno's open follows
- * links, so on the last attempt such a file may be a link's target: an
- * error, never its contents.
- */
-function readOpened(
-  file: DenoFile,
-  path: string,
-  seen: Seen | undefined,
-  attempt: number,
-  maxBytes: number,
-): FileHead | undefined {
-  try {
-    const opened = file.statSync();
-    if (seen?.kind === "file" && !sameFile(opened, seen.info)) {
-      if (attempt < READ_ATTEMPTS) return undefined;
-      throw Object.assign(
-        new Error(`Cannot read ${path}: replaced on each of ${READ_ATTEMPTS} attempts`),
-        { code: "EAGAIN" },
-      );
-    }
-    if (!opened.isFile) return { kind: typeOf(opened) as "directory" | "other" };
-    return readFileHead((buffer) => file.readSync(buffer), maxBytes);
-  } finally {
-    file.close();
-  }
-}
-
-function typeOf(info: DenoFileInfo): "file" | "link" | "directory" | "other" {
-  return info.isFile ? "file" : info.isSymlink ? "link" : info.isDirectory ? "directory" : "other";
-}
-
-function seenAs(info: DenoFileInfo): Seen {
-  const kind = typeOf(info);
-  return kind === "file" ? { kind, info } : { kind };
-}
-
-function lookSync(lstat: () => DenoFileInfo): Seen {
-  try {
-    return seenAs(lstat());
-  } catch (error) {
-    if ((error as { code?: string }).code === "ENOENT") return { kind: "missing" };
-    throw error;
-  }
+/** The type and identity Deno's `lstat` or `fstat` tells. */
+function infoOf(info: DenoFileInfo): FileInfo {
+  const kind = info.isFile
+    ? "file"
+    : info.isSymlink
+    ? "link"
+    : info.isDirectory
+    ? "directory"
+    : "other";
+  return { kind, dev: info.dev, ino: info.ino };
 }

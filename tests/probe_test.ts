@@ -1027,10 +1027,21 @@ test("probe: a read never follows a last link, also in /proc, nor one swapped in
       getBuiltinModule: (id: string) => id === "node:fs" ? lying : process.getBuiltinModule(id),
     } as unknown as NodeProcess;
     assert.deepEqual(nodeRuntime(nodeLike).readHead(`${dir}/error`, 64), { kind: "link" });
+    // A regular file that is not the one looked at, on every attempt: never read either.
+    const replaced = { message: `Cannot read ${dir}/ready: replaced on each of 3 attempts` };
+    writeFileSync(`${dir}/ready`, "ready\n");
+    const lookedAtOld = (path: string) => path === `${dir}/ready` ? `${dir}/old` : looked(path);
+    const renaming = { ...fs, lstatSync: (path: string) => fs.lstatSync(lookedAtOld(path)) };
+    const renamingLike = {
+      ...nodeLike,
+      getBuiltinModule: (id: string) => id === "node:fs" ? renaming : process.getBuiltinModule(id),
+    } as unknown as NodeProcess;
+    assert.throws(() => nodeRuntime(renamingLike).readHead(`${dir}/ready`, 64), replaced);
     const libc = process.versions.bun ? libcFiles(process as unknown as NodeProcess) : undefined;
     if (libc) {
-      const files = { ...libc.files, lstat: (path: string) => libc.files.lstat(looked(path)) };
+      const files = { ...libc.files, lstat: (path: string) => libc.files.lstat(lookedAtOld(path)) };
       assert.deepEqual(readHeadWith(files, `${dir}/error`, 64), { kind: "link" });
+      assert.throws(() => readHeadWith(files, `${dir}/ready`, 64), replaced);
     }
   });
 });
