@@ -1046,6 +1046,21 @@ test("probe: a read never follows a last link, also in /proc, nor one swapped in
   });
 });
 
+test("probe: a file is read one character per byte, as bash reads it, also past 8192 bytes", async () => {
+  await withTempDir((dir) => {
+    // Every byte value, then enough to cross the chunks the text is made in.
+    const bytes = Uint8Array.from({ length: 20_000 }, (_, at) => at % 256);
+    writeFileSync(`${dir}/file`, bytes);
+    const expected = Array.from(bytes.subarray(0, 16_384), (byte) => String.fromCharCode(byte))
+      .join("");
+    assert.deepEqual(runtime.readHead(`${dir}/file`, 16_384), {
+      kind: "file",
+      text: expected,
+      truncated: true,
+    });
+  });
+});
+
 test("probe: Bun's libc file operations see what node:fs sees", {
   skip: !("Bun" in globalThis) && "bun:ffi is Bun's (the command's test above runs it on Bun)",
 }, async () => {
