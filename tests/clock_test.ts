@@ -1,21 +1,26 @@
 /**
  * The clocks: the heartbeat's time since boot never runs ahead of
- * `/proc/uptime`, also where only a coarse clock can be read (Deno with its
- * narrow permissions).
+ * `/proc/uptime` (also where only a coarse clock can be read: Deno with its
+ * narrow permissions), and a wait is timed by a monotonic clock, which a
+ * wall clock stepped back does not stretch.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { probe } from "../mod.ts";
+import { probe, StateError } from "../mod.ts";
 import { type FloorTimers, UptimeFloor } from "../src/_clock.ts";
+import { withUnitLock } from "../src/_lock.ts";
 import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
 import { bunRuntime } from "../src/_runtime_bun.ts";
 import type { NodeProcess } from "../src/_runtime_node.ts";
-import { kill, runtimeCommand, withTempDir } from "./_helpers.ts";
+import { runtime } from "../src/_runtime_current.ts";
+import { UnitDirectory } from "../src/_state.ts";
+import { kill, runtimeCommand, sleeper, startTime, withTempDir } from "./_helpers.ts";
 import { commandFor } from "./_runtimes.ts";
 
 const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
@@ -184,6 +189,46 @@ setInterval(() => {}, 60_000);
       assert.ok(Math.round(Number(at) * 100) <= procUptime(), "the last beat is not ahead");
     } finally {
       await kill(child);
+    }
+  });
+});
+
+// --- the lock's wait ----------------------------------------------------------------
+
+test("a wall clock stepped back an hour does not stretch the lock's wait", {
+  timeout: 60_000,
+}, async () => {
+  await withTempDir(async (rundir) => {
+    const live = sleeper();
+    const directory = UnitDirectory.open(runtime, `${rundir}/api`, true);
+    const realNow = Date.now;
+    try {
+      // A lock held by a live process: load() waits its 2 s, then gives up.
+      const lock = `${directory.path}/.lock`;
+      mkdirSync(lock);
+      writeFileSync(`${lock}/owner.${live.pid}.${live.starttime}`, "");
+      let calls = 0;
+      // From the second reading on, the wall clock reads an hour earlier (NTP stepping it back).
+      Date.now = () => realNow() - (calls++ > 0 ? 3_600_000 : 0);
+      const me = { pid: process.pid, starttime: startTime(process.pid) };
+      let hung: ReturnType<typeof setTimeout> | undefined;
+      const outcome = await Promise.race([
+        withUnitLock(directory, me, () => "ran").then(
+          (value) => ({ value }),
+          (error) => ({ error }),
+        ),
+        new Promise((resolve) => hung = setTimeout(() => resolve("still waiting"), 20_000)),
+      ]);
+      clearTimeout(hung);
+      assert.notEqual(outcome, "still waiting", "the wait ended within its 2 s, not an hour");
+      const { error } = outcome as { error: unknown };
+      assert.ok(error instanceof StateError, String(error));
+      assert.equal(error.code, "EBUSY");
+      assert.match(error.message, /held by process \d+ for more than 2000 ms/);
+    } finally {
+      Date.now = realNow;
+      directory.close();
+      await live.stop();
     }
   });
 });
