@@ -1,12 +1,15 @@
 /**
  * The clocks: the heartbeat's, time since boot, which wall-clock changes
  * (NTP, a manual `date`) do not move, never ahead of what `probe.sh` reads
- * in `/proc/uptime`.
+ * in `/proc/uptime`; and the timers' limit.
  *
  * @module
  */
 import type { Runtime } from "./_runtime.ts";
 import { parseUptime } from "./_verdict.ts";
+
+/** The longest delay `setTimeout` and `setInterval` take (about 24.8 days): a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * `/proc/uptime` in hundredths of a second; where it cannot be read (off
