@@ -1,6 +1,7 @@
 /**
  * The limits of the options: a heartbeat the probes can read and a timer
- * that waits as long as asked.
+ * that waits as long as asked, and `probe()`'s options checked like every
+ * other entry point's.
  *
  * @module
  */
@@ -10,7 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createLiveness, probe } from "../mod.ts";
+import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
 import { MAX_TIMER_MS } from "../src/_clock.ts";
 import { formatHeartbeat, HEARTBEAT_MAX_AGE_LIMIT, parseHeartbeat } from "../src/_verdict.ts";
 import { readState, runtimeCommand, startTime, withTempDir } from "./_helpers.ts";
@@ -116,6 +117,59 @@ test("a unit at the limits beats, and every probe reads it healthy", async () =>
       const healthy = `0 unit api: healthy (pid ${me.pid})\n`;
       assert.deepEqual(commands(rundir), [healthy, healthy]);
       assert.equal(probe({ unit: "api", rundir }).status, "healthy");
+    } finally {
+      await liveness.close();
+    }
+  });
+});
+
+// --- probe()'s options -------------------------------------------------------------
+
+test("probe() refuses unknown and wrong-typed options, naming them", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    try {
+      await liveness.load([]);
+      liveness.set(0);
+      liveness.ready(false, "warming");
+      assert.equal(probe({ unit: "api", rundir, ready: true }).status, "not-ready");
+      const bad: [unknown, RegExp][] = [
+        [
+          { unit: "api", rundir, redy: true },
+          /^Cannot call probe\(\): unknown option "redy" \(did you mean "ready"\?\); the options are "unit", "rundir", "ready" and "maxAge"$/,
+        ],
+        [
+          { unit: "api", rundir, maxage: 10 },
+          /unknown option "maxage" \(did you mean "maxAge"\?\)/,
+        ],
+        [
+          { unit: "api", rundir, ready: "yes" },
+          /^Cannot call probe\(\): options\.ready must be true or false, got "yes"$/,
+        ],
+        [{ unit: "api", rundir, ready: 1 }, /options\.ready must be true or false, got 1$/],
+        [
+          { unit: "api", rundir, maxAge: "10" },
+          /^Cannot call probe\(\): options\.maxAge must be a positive whole number of milliseconds, got "10"$/,
+        ],
+        [{ unit: "api", rundir, maxAge: 10n }, /options\.maxAge .* got 10n$/],
+        [{ unit: "api", rundir, maxAge: {} }, /options\.maxAge .* got an object$/],
+        [null, /^Cannot call probe\(\): its options must be an object, got null$/],
+        ["api", /its options must be an object, got "api"$/],
+      ];
+      for (const [options, message] of bad) {
+        assert.throws(
+          () => probe(options as ProbeOptions),
+          (error: Error) => error instanceof TypeError && message.test(error.message),
+          String(message),
+        );
+      }
+      // The location stays a verdict, as documented: never an exception, never healthy.
+      const result = probe({ unit: 5, rundir } as unknown as ProbeOptions);
+      assert.equal(result.status, "bad-location");
+      assert.equal(
+        result.reason,
+        "invalid unit name from options.unit: must be a string, got number",
+      );
     } finally {
       await liveness.close();
     }
