@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { MAX_TIMER_MS } from "./_clock.ts";
 import { HealthCheckError } from "./errors.ts";
 import { assertKnownKeys, describeOption } from "./_options.ts";
 import { runtime } from "./_runtime_current.ts";
@@ -205,9 +206,6 @@ export async function runChecks(
 /** What {@linkcode withDeadline} resolves to when time ran out. */
 const TIMED_OUT = Symbol("timed out");
 
-/** The longest delay `setTimeout` takes (about 24.8 days); longer is no limit. */
-const MAX_TIMER = 2 ** 31 - 1;
-
 /**
  * Runs `work` with a signal of its own, and resolves to its result, or to
  * {@linkcode TIMED_OUT} when it has not settled within `timeout` ms (or
@@ -225,7 +223,8 @@ async function withDeadline<T>(
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
   const deadline = new Promise<typeof TIMED_OUT>((resolve, reject) => {
-    if (timeout <= MAX_TIMER) timer = setTimeout(() => resolve(TIMED_OUT), timeout);
+    // A longer timeout is no limit: the timer would fire at once.
+    if (timeout <= MAX_TIMER_MS) timer = setTimeout(() => resolve(TIMED_OUT), timeout);
     if (outer) {
       onAbort = () => {
         controller.abort(outer.reason);

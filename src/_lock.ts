@@ -64,12 +64,13 @@ export async function withUnitLock<T>(
   wait = true,
 ): Promise<T | LockBusy> {
   const runtime = dir.runtime;
-  const started = Date.now();
+  // A monotonic clock: a wall clock stepped back (NTP, `date`) must not stretch the wait.
+  const started = performance.now();
   for (;;) {
     const busy = tryLock(dir, holder);
     if (busy === undefined) break;
     if (!wait) return busy;
-    if (Date.now() - started >= GIVE_UP_MS) {
+    if (performance.now() - started >= GIVE_UP_MS) {
       throw new StateError(
         "lock",
         `${dir.path}/${LOCK}`,
@@ -181,7 +182,11 @@ function breakIfStale(dir: UnitDirectory): LockBusy | undefined {
   return undefined;
 }
 
-/** Whether the holder runs; where nothing can tell, whether the lock is recent. */
+/**
+ * Whether the holder runs; where nothing can tell, whether the lock is
+ * recent. `since` is the lock's mtime, a wall-clock time: only the wall
+ * clock compares with it.
+ */
 function isLive(runtime: Runtime, holder: Identity, since: number): boolean {
   return isRunning(runtime, holder) ?? Date.now() - since < UNPROVABLE_STALE_MS;
 }

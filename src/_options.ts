@@ -60,11 +60,17 @@ function list(names: readonly string[]): string {
   return `${quoted.slice(0, -1).join(", ")} and ${quoted.at(-1)}`;
 }
 
-/** A value as a message shows it: strings quoted, functions and arrays named. */
+/**
+ * A value as a message shows it, its type plain: strings quoted, big
+ * integers with their `n`, functions, arrays and other objects named.
+ */
 export function describeOption(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "function") return "a function";
   if (Array.isArray(value)) return "an array";
+  // Not String(): an object may have no toString, or one that lies or throws.
+  if (typeof value === "object" && value !== null) return "an object";
   return String(value);
 }
 

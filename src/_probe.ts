@@ -178,12 +178,6 @@ function begin(
   options: ProbeOptions,
   names: OptionNames,
 ): Location | ProbeResult {
-  const { maxAge } = options;
-  if (maxAge !== undefined && !(Number.isSafeInteger(maxAge) && maxAge > 0)) {
-    throw new TypeError(
-      `Cannot probe: options.maxAge must be a positive whole number of milliseconds, got ${maxAge}`,
-    );
-  }
   try {
     return resolveLocation(runtime, options);
   } catch (error) {

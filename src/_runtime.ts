@@ -44,7 +44,11 @@ export interface Runtime {
   readonly stateFs?: StateFs;
   /** The runtime's own {@linkcode StateFs.hold}, where it is cheaper than `node:fs`'s. */
   holdFile?(path: string): HeldFile;
-  /** The system's uptime in seconds, where `/proc/uptime` is missing; `undefined` if unknown. */
+  /**
+   * The system's uptime in seconds, never more than `/proc/uptime` shows (a
+   * clock of whole seconds rounded up gives one second less), for where
+   * `/proc/uptime` cannot be read; `undefined` if unknown.
+   */
   osUptime(): number | undefined;
   /**
    * Whether a process with this pid exists (`kill(pid, 0)`), for systems

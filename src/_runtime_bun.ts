@@ -31,6 +31,11 @@ export function bunRuntime(process: NodeProcess): Runtime {
   const libc = () => bound === undefined ? (bound = libcFiles(process) ?? null) : bound;
   return {
     ...node,
+    osUptime() {
+      // Linux's sysinfo(), as Deno's: whole seconds, rounded up (Node's reads /proc/uptime).
+      const seconds = node.osUptime();
+      return seconds === undefined ? undefined : Math.max(0, seconds - 1);
+    },
     readHead(path, maxBytes) {
       const files = libc()?.files;
       return files ? readHeadWith(files, path, maxBytes) : node.readHead(path, maxBytes);

@@ -83,7 +83,8 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     },
     osUptime() {
       try {
-        return deno.osUptime();
+        // Linux's sysinfo(): whole seconds, rounded up.
+        return Math.max(0, deno.osUptime() - 1);
       } catch {
         return undefined; // needs --allow-sys=osUptime
       }

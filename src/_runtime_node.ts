@@ -69,6 +69,7 @@ export function nodeRuntime(process: NodeProcess): Runtime {
     env: (name) => process.env[name],
     cwd: () => process.cwd(),
     nodeFs: fs,
+    // On Linux, libuv reads /proc/uptime (or CLOCK_BOOTTIME's whole seconds, rounded down).
     osUptime: () => process.getBuiltinModule("node:os").uptime(),
     processExists(pid) {
       try {

@@ -6,7 +6,7 @@
  * @module
  */
 import { type HealthCheck, runChecks } from "./_checks.ts";
-import { uptime } from "./_clock.ts";
+import { MAX_TIMER_MS, uptime } from "./_clock.ts";
 import { type Identity, isOtherLiveOwner, isThisProcess, self } from "./_identity.ts";
 import {
   createFetchHandler,
@@ -19,7 +19,7 @@ import {
   type ServeOptions,
 } from "./http.ts";
 import { resolveLocation } from "./_location.ts";
-import { assertKnownKeys } from "./_options.ts";
+import { assertKnownKeys, describeOption } from "./_options.ts";
 import { LockBusy, withUnitLock, withUnitLockSync } from "./_lock.ts";
 import type { Runtime } from "./_runtime.ts";
 import type { HeldFile } from "./_state_fs.ts";
@@ -37,6 +37,7 @@ import {
   formatHeartbeat,
   formatReadiness,
   healthyVerdict,
+  HEARTBEAT_MAX_AGE_LIMIT,
   judgeError,
   judgeHeartbeat,
   judgeReadiness,
@@ -689,15 +690,17 @@ function resolveHeartbeat(options: false | HeartbeatOptions | undefined): Beat {
   const manual = options?.manual ?? false;
   const interval = manual ? 0 : options?.interval ?? DEFAULT_HEARTBEAT.interval;
   const maxAge = options?.maxAge ?? Math.max(DEFAULT_HEARTBEAT.maxAge, interval * 3);
-  if (!manual && !(Number.isSafeInteger(interval) && interval > 0)) {
+  if (!manual && !(Number.isSafeInteger(interval) && interval > 0 && interval <= MAX_TIMER_MS)) {
     throw new TypeError(
-      "Cannot create the unit: heartbeat.interval must be a whole number of milliseconds > 0.",
+      `Cannot create the unit: heartbeat.interval must be a whole number of milliseconds from 1 ` +
+        `to ${MAX_TIMER_MS} (the longest a timer waits), got ${describeOption(interval)}.`,
     );
   }
-  if (!(Number.isSafeInteger(maxAge) && maxAge > interval)) {
+  if (!(Number.isSafeInteger(maxAge) && maxAge > interval && maxAge <= HEARTBEAT_MAX_AGE_LIMIT)) {
     throw new TypeError(
       "Cannot create the unit: heartbeat.maxAge must be a whole number of milliseconds longer " +
-        "than the interval (else the unit would read stale between two beats).",
+        "than the interval (else the unit would read stale between two beats) and at most " +
+        `${HEARTBEAT_MAX_AGE_LIMIT} (the most the probes read), got ${describeOption(maxAge)}.`,
     );
   }
   return { interval, maxAge };

@@ -221,6 +221,12 @@ export interface Heartbeat {
 const HEARTBEAT_LINE =
   /^(0|[1-9][0-9]{0,12})\.([0-9]{2}) ([1-9][0-9]{0,12}) ([1-9][0-9]{0,12}) (0|[1-9][0-9]{0,19}|-)\n?$/;
 
+/**
+ * The longest max age a heartbeat line holds, in milliseconds (about 316
+ * years): 13 digits, as `parseHeartbeat()` and `probe.sh` read it.
+ */
+export const HEARTBEAT_MAX_AGE_LIMIT = 9_999_999_999_999;
+
 /** The heartbeat file's line as the writer makes it (without the newline). */
 export function formatHeartbeat(beat: Heartbeat): string {
   const seconds = Math.floor(beat.at / 100);

@@ -216,6 +216,8 @@ export interface Liveness {
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
   /** `reset()`, and stops every timer, listener and server of the unit. Idempotent. */
   close(): Promise<void>;
+  /** `close()`: `await using liveness = createLiveness(...)` closes the owner at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
   /**
    * Answers `GET`/`HEAD` `/livez`, `/readyz` and `/healthz` from the state
    * this owner last wrote, held in memory (no file read): for `Deno.serve`,

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { assertKnownKeys, describeOption } from "./_options.ts";
 import { type ProbeOptions, type ProbeResult, probeUnit } from "./_probe.ts";
 import { runtime } from "./_runtime_current.ts";
 
@@ -41,7 +42,9 @@ export type { ProbeOptions, ProbeResult, ProbeStatus } from "./_probe.ts";
  * open (only a writer of the unit directory can do that) blocks this call
  * (the `liveness-probe` command puts a deadline on its opens).
  *
- * @throws {TypeError} when `maxAge` is not a positive whole number.
+ * @throws {TypeError} for an unknown option (a misspelt `redy` would
+ * otherwise probe without it), a `ready` that is not a boolean, or a
+ * `maxAge` that is not a positive whole number.
  *
  * @example The verdicts over a unit's life cycle
  * ```ts
@@ -83,5 +86,21 @@ export type { ProbeOptions, ProbeResult, ProbeStatus } from "./_probe.ts";
  * ```
  */
 export function probe(options?: ProbeOptions): ProbeResult {
+  assertKnownKeys(options, OPTION_KEYS, "probe()");
+  const { ready, maxAge } = options ?? {};
+  if (ready !== undefined && typeof ready !== "boolean") {
+    throw new TypeError(
+      `Cannot call probe(): options.ready must be true or false, got ${describeOption(ready)}`,
+    );
+  }
+  if (maxAge !== undefined && !(Number.isSafeInteger(maxAge) && maxAge > 0)) {
+    throw new TypeError(
+      "Cannot call probe(): options.maxAge must be a positive whole number of milliseconds, " +
+        `got ${describeOption(maxAge)}`,
+    );
+  }
   return probeUnit(runtime, options);
 }
+
+/** Every option `probe()` takes. */
+const OPTION_KEYS = ["unit", "rundir", "ready", "maxAge"];
