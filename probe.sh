@@ -105,10 +105,10 @@ bad_usage() {
 }
 
 # Sets $shown to $1 safe for one line of a log: each byte outside printable
-# ASCII becomes '?', and at most $2 bytes are kept.
+# ASCII becomes '?', and at most $2 bytes are kept (all without $2).
 show() {
-  shown=${1//[! -~]/?}
-  shown=${shown:0:$2}
+  shown=${1:0:${2:-${#1}}}
+  shown=${shown//[! -~]/?}
 }
 
 # Whether $1 is text the runtimes read as it is: valid UTF-8 without U+FFFD
@@ -344,7 +344,11 @@ check_location() {
 check_pid() {
   local pid_max=$PID_MAX_FALLBACK limit
   read_number pid "$UNSIGNED"
-  [[ $problem == missing ]] && fail 'no pid file'
+  # The path tells a wrong --rundir from a wrong --unit.
+  if [[ $problem == missing ]]; then
+    show "$dir/pid"
+    fail "no pid file at $shown"
+  fi
   [[ -z $problem ]] || fail "pid file $problem"
   pid=$value
   if slurp /proc/sys/kernel/pid_max 16 && ((!cut)) && [[ $text =~ ^([1-9][0-9]{0,9})$'\n'?$ ]]; then
@@ -413,7 +417,7 @@ check_error() {
 # 6. A heartbeat that names this writer is not older than its maximum age
 # (or --max-age). Ages are in /proc/uptime's hundredths of a second.
 check_heartbeat() {
-  local at limit age now whole fraction
+  local at limit age now seconds max step fraction
   read_state heartbeat "$HEARTBEAT_MAX_BYTES"
   [[ $problem == missing ]] && return
   [[ $problem == invalid ]] && problem='is not valid'
@@ -430,11 +434,25 @@ check_heartbeat() {
   age=$(((now - at) * 10))
   ((age >= 0)) || fail 'heartbeat file is from the future'
   ((age <= limit)) && return
-  # The limit in seconds with as few decimals as it needs.
-  whole=$((limit / 1000)) fraction=00$((limit % 1000))
+  # The limit with as few decimals as it needs; the age with as many,
+  # rounded up, so that it shows above the limit.
+  to_seconds "$limit"
+  max=$seconds step=1000
+  if [[ $max == *.* ]]; then
+    fraction=${max#*.}
+    step=$((10 ** (3 - ${#fraction})))
+  fi
+  to_seconds $(((age + step - 1) / step * step))
+  fail "no heartbeat for ${seconds}s (max ${max}s)"
+}
+
+# Sets $seconds to $1 milliseconds in seconds, with as few decimals as it
+# needs. As formatSeconds() in src/_verdict.ts.
+to_seconds() {
+  local fraction=00$(($1 % 1000))
   fraction=${fraction:${#fraction}-3}
   while [[ $fraction == *0 ]]; do fraction=${fraction%0}; done
-  fail "no heartbeat for $((age / 1000))s (max $whole${fraction:+.$fraction}s)"
+  seconds=$(($1 / 1000))${fraction:+.$fraction}
 }
 
 # 7. With --ready, the program said it is ready; no ready file (the seed's

@@ -1166,7 +1166,7 @@ function threw(message: string): Said {
 
 /** What may differ between probes of one state: a heartbeat's age, and the help's own name. */
 function masked({ code, out, err }: Said): string {
-  const line = out.replace(/no heartbeat for [0-9]+s/, "no heartbeat for {age}s")
+  const line = out.replace(/no heartbeat for [0-9.]+s/, "no heartbeat for {age}s")
     .replace(/^Usage: probe\.sh /, "Usage: liveness-probe ");
   return JSON.stringify([code, line, err]);
 }

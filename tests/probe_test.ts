@@ -29,6 +29,7 @@ import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
+import { judgeHeartbeat } from "../src/_verdict.ts";
 import { main } from "../src/probe_cli.ts";
 import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
 import { probeUnit, probeUnitAsync } from "../src/_probe.ts";
@@ -182,7 +183,7 @@ async function withCase(testCase: Case, body: (setup: Setup) => void): Promise<v
         ),
         output: output?.replaceAll("\0", "{age}"),
         matcher: output?.includes("\0")
-          ? new RegExp(`^${output.split("\0").map(escapeRegExp).join("\\d+")}$`)
+          ? new RegExp(`^${output.split("\0").map(escapeRegExp).join("\\d+(?:\\.\\d{1,3})?")}$`)
           : undefined,
       });
     } finally {
@@ -232,7 +233,19 @@ function assertCommands(
       assert.match(result.stdout, output, `${what} printed the wrong line`);
     }
     assert.equal(result.status, code, `${what} exited ${result.status}`);
+    assertAgeAboveMax(result.stdout, what);
   }
+}
+
+/** A stale heartbeat's line never contradicts itself: the age it shows is above the max. */
+function assertAgeAboveMax(line: string, what: string): void {
+  const match = /no heartbeat for ([0-9.]+)s \(max ([0-9.]+)s\)/.exec(line);
+  if (!match) return;
+  const [age, max] = [match[1], match[2]];
+  assert.ok(Number(age) > Number(max), `${what}: ${line.trimEnd()}`);
+  // The age has no more decimals than the max: it is not more precise than what it is held to.
+  const decimals = (seconds: string) => seconds.split(".")[1]?.length ?? 0;
+  assert.ok(decimals(age) <= decimals(max), `${what}: ${line.trimEnd()}`);
 }
 
 /**
@@ -299,6 +312,7 @@ for (const testCase of CASES) {
       const reason = output.slice(0, -1).replace(/ from --(unit|rundir):/, " from options.$1:");
       if (matcher) {
         assert.match(`${result.reason}\n`, matcher);
+        assertAgeAboveMax(result.reason, `probe() of ${testCase.name}`);
       } else {
         assert.equal(result.reason, reason);
       }
@@ -350,7 +364,7 @@ test("probe: state written by the library, step by step", { timeout: 60_000 }, a
     });
 
     liveness.reset();
-    assertCommands(args, 1, "unit api: no pid file\n");
+    assertCommands(args, 1, `unit api: no pid file at ${dir}/pid\n`);
     assert.equal(probe({ unit: "api", rundir }).status, "no-pid");
   });
 });
@@ -444,7 +458,10 @@ test("probe: a state file or directory the probe may not read", {
     chmodSync(locked, 0o700);
     assertProbes(locked, "unit api: pid file is not readable\n");
     // Missing is still missing, however deep.
-    assertProbes(`${rundir}/missing/deeper`, "unit api: no pid file\n");
+    assertProbes(
+      `${rundir}/missing/deeper`,
+      `unit api: no pid file at ${rundir}/missing/deeper/api/pid\n`,
+    );
 
     // What lstat says needs no read permission: a directory or a FIFO is no regular file.
     rmSync(`${dir}/error`);
@@ -595,7 +612,7 @@ test("probe: main() writes the line and returns the exit code", async () => {
       output += text;
     };
     assert.equal(main(["--unit", "api", "--rundir", rundir], write), 1);
-    assert.equal(output, "unit api: no pid file\n");
+    assert.equal(output, `unit api: no pid file at ${rundir}/api/pid\n`);
 
     const liveness = createLiveness({ unit: "api", rundir });
     await liveness.load([]);
@@ -645,11 +662,12 @@ test("probe: probe.sh judges arguments of 60 kB", { timeout: 60_000 }, () => {
   // Bash's patterns can take quadratic time; probe.sh avoids them (the time
   // is not asserted here: machines are noisy).
   const long = 60_000;
+  const none = (dir: string) => `unit api: no pid file at ${dir}/api/pid`;
   const cases: [string[], string][] = [
-    [["--rundir", "/".repeat(long)], "unit api: no pid file"],
-    [["--rundir", "/a".repeat(long / 2)], "unit api: no pid file"],
-    [["--rundir", `/${".".repeat(long)}`], "unit api: no pid file"],
-    [["--rundir", `/${"\u{1f600}".repeat(long / 4)}`], "unit api: no pid file"],
+    [["--rundir", "/".repeat(long)], none("")],
+    [["--rundir", "/a".repeat(long / 2)], none("/a".repeat(long / 2))],
+    [["--rundir", `/${".".repeat(long)}`], none(`/${".".repeat(long)}`)],
+    [["--rundir", `/${"\u{1f600}".repeat(long / 4)}`], none(`/${"????".repeat(long / 4)}`)],
     [
       ["--rundir", `/${"\u{1f600}".repeat(long / 4)}\ufffd`],
       "invalid rundir from --rundir: is not valid UTF-8",
@@ -848,10 +866,29 @@ test("probe: a host name with a newline is one unit name, whole, in every probe"
     ];
     for (const [name, command] of COMMANDS) {
       const result = run([...sethostname, ...command], ["--rundir", rundir]);
-      assert.equal(result.stdout, "unit a?b: no pid file\n", name);
+      assert.equal(result.stdout, `unit a?b: no pid file at ${rundir}/a?b/pid\n`, name);
       assert.equal(result.status, 1, name);
     }
   });
+});
+
+test("probe: a stale heartbeat's age shows above its max, with the max's decimals, rounded up", () => {
+  const beat = (maxAge: number) => ({ at: 0, maxAge, pid: 1, starttime: undefined });
+  // [max age in ms, age in hundredths of a second, the line]
+  const cases: [number, number, string][] = [
+    [2000, 201, "no heartbeat for 3s (max 2s)"],
+    [2000, 300, "no heartbeat for 3s (max 2s)"],
+    [10000, 1137, "no heartbeat for 12s (max 10s)"],
+    [300, 31, "no heartbeat for 0.4s (max 0.3s)"],
+    [2500, 251, "no heartbeat for 2.6s (max 2.5s)"],
+    [250, 26, "no heartbeat for 0.26s (max 0.25s)"],
+    [125, 13, "no heartbeat for 0.13s (max 0.125s)"],
+    [1, 1, "no heartbeat for 0.01s (max 0.001s)"],
+  ];
+  for (const [maxAge, age, line] of cases) {
+    assert.deepEqual(judgeHeartbeat(beat(maxAge), age), { status: "stale", reason: line });
+  }
+  assert.equal(judgeHeartbeat(beat(2000), 200), undefined);
 });
 
 test("probe: rundir / gives the directory /api", () => {
@@ -874,7 +911,7 @@ test("probe: probe({ maxAge }) takes milliseconds, and only a positive whole num
     assert.equal(probe({ unit: "api", rundir }).status, "healthy");
     assert.match(
       probe({ unit: "api", rundir, maxAge: 2500 }).reason,
-      /^unit api: no heartbeat for \d+s \(max 2\.5s\)$/,
+      /^unit api: no heartbeat for \d+(\.\d)?s \(max 2\.5s\)$/,
     );
     for (const maxAge of [0, -1, 1.5, Number.NaN, Infinity]) {
       assert.throws(() => probe({ unit: "api", rundir, maxAge }), TypeError, String(maxAge));
