@@ -16,8 +16,10 @@
 # It starts no process, so it is cheap, works on a read-only root file system
 # and cannot hang on a missing command: no $(...), no pipes, no here-strings,
 # no temporary files. The builtins and keywords it uses, all in bash 4.2:
-#   printf, read, exit, return, local, shift, set, trap, exec, readonly, :
-#   [[ ]], (( )), case, if, while, for, { }, and function definitions.
+#   printf, read, exit, return, local, shift, set, shopt, trap, exec,
+#   readonly, :, [[ ]], (( )), case, if, while, for, { }, and function
+#   definitions. (One exec may be tried on a path that no exec can run: see
+#   is_denied.)
 # Each file is opened once and read to its end (or its bound), never sought
 # back: the kernel makes /proc files anew after a seek, so two reads of one
 # could disagree. Every loop is linear in its input.
@@ -141,10 +143,28 @@ is_blocked() {
     segment=${rest%%/*}
     rest=${rest:${#segment}+1}
     prefix+=$segment/
-    [[ -d $prefix ]] || return 1
+    if [[ ! -d $prefix ]]; then
+      # A link whose target cannot be looked up (a unit directory linked
+      # elsewhere, /proc/1/root): missing, or behind a directory this user
+      # may not search, which [[ ]] cannot tell apart.
+      [[ -L ${prefix%/} && ! -e ${prefix%/} ]] && is_denied "$prefix."
+      return
+    fi
     [[ -x $prefix ]] || return 0
   done
   return 1
+}
+
+# Whether looking up the path $1, which cannot be looked up, fails for
+# another reason than a missing file (ENOENT). Bash tells errno only by the
+# status of a failed exec (execfail is set): 127 for ENOENT, 126 for any
+# other error. $1 ends in '/.': found, it is a directory, which no exec runs.
+# (A link that loops, or leads through a file further on, is 126 as well,
+# where the TypeScript probe says missing: the one case they part on.)
+is_denied() {
+  # shellcheck disable=SC2093 # with execfail, the script goes on
+  exec "$1"
+  (($? != 127))
 }
 
 # Reads the file $1 into $text with one open: to its end, or (with $2 > 0)
@@ -483,6 +503,8 @@ main() {
   # Nothing of ours goes to stderr: a failed open says what it means itself.
   exec 2>/dev/null
   trap '' PIPE
+  # A failed exec (see is_denied) returns its status rather than exiting.
+  shopt -s execfail
   parse_args "$@"
   check_location
   check_pid
