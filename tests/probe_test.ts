@@ -899,6 +899,17 @@ test("probe: arguments that are not UTF-8 show one '?' per byte in every probe",
   }
 });
 
+test("probe: in a command line over 64 KiB, arguments that are not UTF-8 show one '?' per byte", {
+  timeout: 60_000,
+}, () => {
+  const args = ["--rundir", `/${"/".repeat(70_000)}`, "caf\\xe9"];
+  for (const [name, command] of COMMANDS) {
+    const result = run([...WITH_BYTES, ...command], args);
+    assert.equal(result.stdout, "bad usage: unexpected argument 'caf?' (try --help)\n", name);
+    assert.equal(result.status, 1, name);
+  }
+});
+
 test("probe: a host name with a newline is one unit name, whole, in every probe", {
   timeout: 60_000,
   skip: canUnshareUts ? false : "unshare --uts needs root",
