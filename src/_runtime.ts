@@ -71,8 +71,8 @@ export interface Runtime {
   /**
    * {@linkcode readHead} for runtimes whose only open may block (Deno): the
    * open runs under a deadline, and an open still blocked then is abandoned
-   * (an `ETIMEDOUT` error). It keeps the process up: the command ends with
-   * {@linkcode Runtime.exit}.
+   * (the error of {@linkcode openBlocked}). It keeps the process up: the
+   * command ends with {@linkcode Runtime.exit}.
    */
   readHeadAsync?(path: string, maxBytes: number): Promise<FileHead>;
   /** The command line after the script, for a command-line entry. */
@@ -246,6 +246,9 @@ export function* readSteps<Handle>(
       if (code === "ELOOP") return { kind: "link" };
       // A socket swapped in cannot be opened (ENXIO): no regular file.
       if (code === "ENXIO") return { kind: "other" };
+      if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "ETIMEDOUT") {
+        throw openBlocked(path, opened.error);
+      }
       throw opened.error;
     }
     const { handle } = opened;
@@ -326,6 +329,21 @@ export function ownCommandLine(runtime: Pick<Runtime, "readHead">): string[] | u
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The error of an open that would block, in the same words on every
+ * runtime: Node's and Bun's open (`O_NONBLOCK`) of a file on which another
+ * process holds a lease fails at once (`EAGAIN`); Deno's gives up at its
+ * deadline (`ETIMEDOUT`), which a FIFO swapped in can also make it reach.
+ */
+export function openBlocked(path: string, cause?: unknown): Error {
+  return Object.assign(
+    new Error(`Cannot open ${path}: the open blocks (a lease held on it, or a FIFO swapped in?)`, {
+      cause,
+    }),
+    { code: "EWOULDBLOCK" },
+  );
 }
 
 /** How often a read starts over when the file was replaced between `lstat` and the open. */

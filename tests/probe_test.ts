@@ -36,7 +36,7 @@ import { probeUnit, probeUnitAsync } from "../src/_probe.ts";
 import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
 import { bunRuntime, libcFiles } from "../src/_runtime_bun.ts";
 import { infoOf, type NodeProcess, nodeRuntime } from "../src/_runtime_node.ts";
-import { readHeadWith, type Runtime } from "../src/_runtime.ts";
+import { openBlocked, readHeadWith, type Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
 import {
   fixture,
@@ -107,6 +107,18 @@ const canUnshare = spawnSync(UNSHARE[0], [...UNSHARE.slice(1), "true"]).status =
 const canUnshareUts = spawnSync("unshare", ["--uts", "true"]).status === 0;
 const canDropRoot = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
 const hasPython = spawnSync("python3", ["--version"]).status === 0;
+/** Whether this kernel grants a write lease on a file in the temporary directory (python3's fcntl). */
+const canLease = hasPython && spawnSync("python3", [
+      "-c",
+      `import fcntl, os, shutil, tempfile
+dir = tempfile.mkdtemp()
+try:
+    open(dir + "/file", "w").close()
+    fd = os.open(dir + "/file", os.O_RDONLY)
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+finally:
+    shutil.rmtree(dir)`,
+    ]).status === 0;
 const canStrace = spawnSync("strace", ["-f", "-o", "/dev/null", "true"]).status === 0;
 
 /** `/proc/uptime` in hundredths of a second. */
@@ -1251,10 +1263,40 @@ test("probe: Deno's reads give up an open that blocks, and say so", {
     rundir: "--rundir",
   }).finally(() => clearInterval(hold));
   assert.equal(result.status, "failed");
-  assert.equal(
-    result.reason,
-    "unit api: probe failed: Cannot open /run/api/pid: still blocked after 1000 ms (a FIFO in its place, a lease held?)",
-  );
+  assert.equal(result.reason, `unit api: probe failed: ${openBlocked("/run/api/pid").message}`);
+});
+
+test("probe: a lease on a state file: every probe that does not wait says one line", {
+  skip: canLease ? false : "no write lease on a temporary file here (python3, leases-enable)",
+  timeout: 60_000,
+}, async () => {
+  await withTempDir(async (rundir) => {
+    writeHealthy(rundir);
+    const leased = `${rundir}/api/error`;
+    // The holder ignores the kernel's call to let go (SIGIO): opens wait, or fail at once.
+    const holder = spawn("python3", [
+      "-c",
+      `import fcntl, os, signal, sys, time
+signal.signal(signal.SIGIO, signal.SIG_IGN)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+print("leased", flush=True)
+time.sleep(60)`,
+      leased,
+    ], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      assert.equal(await firstLine(holder), "leased", `no lease on ${leased}`);
+      const line = `unit api: probe failed: ${openBlocked(leased).message}`;
+      const [name, command] = COMMANDS[1];
+      const result = run(command, ["--unit", "api", "--rundir", rundir]);
+      assert.equal(result.stdout, `${line}\n`, name);
+      assert.equal(result.status, 1, name);
+      // Deno's probe() has no open that does not block: it waits (documented).
+      if (!isDeno) assert.equal(probe({ unit: "api", rundir }).reason, line);
+    } finally {
+      await kill(holder);
+    }
+  });
 });
 
 test(
