@@ -16,8 +16,10 @@
 # It starts no process, so it is cheap, works on a read-only root file system
 # and cannot hang on a missing command: no $(...), no pipes, no here-strings,
 # no temporary files. The builtins and keywords it uses, all in bash 4.2:
-#   printf, read, exit, return, local, shift, set, trap, exec, readonly, :
-#   [[ ]], (( )), case, if, while, for, { }, and function definitions.
+#   printf, read, exit, return, local, shift, set, shopt, trap, exec,
+#   readonly, :, [[ ]], (( )), case, if, while, for, { }, and function
+#   definitions. (One exec may be tried on a path that no exec can run: see
+#   is_denied.)
 # Each file is opened once and read to its end (or its bound), never sought
 # back: the kernel makes /proc files anew after a seek, so two reads of one
 # could disagree. Every loop is linear in its input.
@@ -105,10 +107,10 @@ bad_usage() {
 }
 
 # Sets $shown to $1 safe for one line of a log: each byte outside printable
-# ASCII becomes '?', and at most $2 bytes are kept.
+# ASCII becomes '?', and at most $2 bytes are kept (all without $2).
 show() {
-  shown=${1//[! -~]/?}
-  shown=${shown:0:$2}
+  shown=${1:0:${2:-${#1}}}
+  shown=${shown//[! -~]/?}
 }
 
 # Whether $1 is text the runtimes read as it is: valid UTF-8 without U+FFFD
@@ -141,10 +143,28 @@ is_blocked() {
     segment=${rest%%/*}
     rest=${rest:${#segment}+1}
     prefix+=$segment/
-    [[ -d $prefix ]] || return 1
+    if [[ ! -d $prefix ]]; then
+      # A link whose target cannot be looked up (a unit directory linked
+      # elsewhere, /proc/1/root): missing, or behind a directory this user
+      # may not search, which [[ ]] cannot tell apart.
+      [[ -L ${prefix%/} && ! -e ${prefix%/} ]] && is_denied "$prefix."
+      return
+    fi
     [[ -x $prefix ]] || return 0
   done
   return 1
+}
+
+# Whether looking up the path $1, which cannot be looked up, fails for
+# another reason than a missing file (ENOENT). Bash tells errno only by the
+# status of a failed exec (execfail is set): 127 for ENOENT, 126 for any
+# other error. $1 ends in '/.': found, it is a directory, which no exec runs.
+# (A link that loops, or leads through a file further on, is 126 as well,
+# where the TypeScript probe says missing: the one case they part on.)
+is_denied() {
+  # shellcheck disable=SC2093 # with execfail, the script goes on
+  exec "$1"
+  (($? != 127))
 }
 
 # Reads the file $1 into $text with one open: to its end, or (with $2 > 0)
@@ -344,7 +364,11 @@ check_location() {
 check_pid() {
   local pid_max=$PID_MAX_FALLBACK limit
   read_number pid "$UNSIGNED"
-  [[ $problem == missing ]] && fail 'no pid file'
+  # The path tells a wrong --rundir from a wrong --unit.
+  if [[ $problem == missing ]]; then
+    show "$dir/pid"
+    fail "no pid file at $shown"
+  fi
   [[ -z $problem ]] || fail "pid file $problem"
   pid=$value
   if slurp /proc/sys/kernel/pid_max 16 && ((!cut)) && [[ $text =~ ^([1-9][0-9]{0,9})$'\n'?$ ]]; then
@@ -413,7 +437,7 @@ check_error() {
 # 6. A heartbeat that names this writer is not older than its maximum age
 # (or --max-age). Ages are in /proc/uptime's hundredths of a second.
 check_heartbeat() {
-  local at limit age now whole fraction
+  local at limit age now seconds max step fraction
   read_state heartbeat "$HEARTBEAT_MAX_BYTES"
   [[ $problem == missing ]] && return
   [[ $problem == invalid ]] && problem='is not valid'
@@ -430,11 +454,25 @@ check_heartbeat() {
   age=$(((now - at) * 10))
   ((age >= 0)) || fail 'heartbeat file is from the future'
   ((age <= limit)) && return
-  # The limit in seconds with as few decimals as it needs.
-  whole=$((limit / 1000)) fraction=00$((limit % 1000))
+  # The limit with as few decimals as it needs; the age with as many,
+  # rounded up, so that it shows above the limit.
+  to_seconds "$limit"
+  max=$seconds step=1000
+  if [[ $max == *.* ]]; then
+    fraction=${max#*.}
+    step=$((10 ** (3 - ${#fraction})))
+  fi
+  to_seconds $(((age + step - 1) / step * step))
+  fail "no heartbeat for ${seconds}s (max ${max}s)"
+}
+
+# Sets $seconds to $1 milliseconds in seconds, with as few decimals as it
+# needs. As formatSeconds() in src/_verdict.ts.
+to_seconds() {
+  local fraction=00$(($1 % 1000))
   fraction=${fraction:${#fraction}-3}
   while [[ $fraction == *0 ]]; do fraction=${fraction%0}; done
-  fail "no heartbeat for $((age / 1000))s (max $whole${fraction:+.$fraction}s)"
+  seconds=$(($1 / 1000))${fraction:+.$fraction}
 }
 
 # 7. With --ready, the program said it is ready; no ready file (the seed's
@@ -465,6 +503,8 @@ main() {
   # Nothing of ours goes to stderr: a failed open says what it means itself.
   exec 2>/dev/null
   trap '' PIPE
+  # A failed exec (see is_denied) returns its status rather than exiting.
+  shopt -s execfail
   parse_args "$@"
   check_location
   check_pid

@@ -213,10 +213,19 @@ function bare(path: string): string {
   return path.replace(/^\.\//, "");
 }
 
-/** Makes the compiled CLI start with Node's shebang, whatever the source had. */
+/**
+ * The first two lines of the compiled CLI, whatever the source had: run as
+ * a program, `sh` starts Node with `--` before the script, for Node reads
+ * `--env-file` as its own even after the script, up to a `--`. To Node and
+ * Bun the second line is a string and a comment. (`env -S node --` would
+ * spare the shell, but busybox's `env` has no `-S`; publint wants `env`.)
+ */
+const BIN_HEAD = '#!/usr/bin/env sh\n":" //; exec node -- "$0" "$@"\n';
+
+/** Makes the compiled CLI start with {@linkcode BIN_HEAD}. */
 function setShebang(path: string): void {
   const code = readFileSync(path, "utf8").replace(/^#!.*\n/, "");
-  writeFileSync(path, `#!/usr/bin/env node\n${code}`);
+  writeFileSync(path, `${BIN_HEAD}${code}`);
 }
 
 /** `package.json`: the metadata from `deno.json`, the paths of the build. */

@@ -58,7 +58,8 @@ export type { ProbeStatus } from "./_verdict.ts";
  * import { probe, type ProbeOptions } from "@cic/liveness";
  *
  * const options: ProbeOptions = { unit: "api", ready: true, maxAge: 5000 };
- * console.log(probe({ ...options, rundir: await Deno.makeTempDir() }).reason); // unit api: no pid file
+ * const rundir = await Deno.makeTempDir();
+ * console.log(probe({ ...options, rundir }).reason); // unit api: no pid file at /tmp/.../api/pid
  * ```
  */
 export interface ProbeOptions extends LocationOptions {
@@ -208,7 +209,8 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   const pidMaxMatch = pidMaxHead.kind === "file"
     ? /^([1-9][0-9]{0,9})\n?$/.exec(pidMaxHead.text)
     : null;
-  const pidVerdict = judgePid(pidFound, pidMaxMatch ? Number(pidMaxMatch[1]) : PID_MAX_FALLBACK);
+  const pidMax = pidMaxMatch ? Number(pidMaxMatch[1]) : PID_MAX_FALLBACK;
+  const pidVerdict = judgePid(dir, pidFound, pidMax);
   if (pidVerdict || pidFound.kind !== "value") return pidVerdict ?? unreachable();
   const pid = Number(pidFound.value);
 

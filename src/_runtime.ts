@@ -75,8 +75,8 @@ export interface Runtime {
   /**
    * {@linkcode readHead} for runtimes whose only open may block (Deno): the
    * open runs under a deadline, and an open still blocked then is abandoned
-   * (an `ETIMEDOUT` error). It keeps the process up: the command ends with
-   * {@linkcode Runtime.exit}.
+   * (the error of {@linkcode openBlocked}). It keeps the process up: the
+   * command ends with {@linkcode Runtime.exit}.
    */
   readHeadAsync?(path: string, maxBytes: number): Promise<FileHead>;
   /** The command line after the script, for a command-line entry. */
@@ -101,23 +101,34 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 /**
- * Reads a regular file's first `maxBytes` through `read`, which fills the
- * buffer it is given and returns how many bytes it read (0 or `null` at the
- * end). One byte more is read to tell whether the file is longer.
+ * Reads a regular file's first `maxBytes` (`Infinity`: all of it) through
+ * `read`, which fills the buffer it is given and returns how many bytes it
+ * read (0 or `null` at the end). One byte more is read to tell whether the
+ * file is longer. The buffer grows as the file does: a state file is a few
+ * bytes, a command line may be megabytes.
  */
 export function readFileHead(
   read: (buffer: Uint8Array) => number | null,
   maxBytes: number,
 ): FileHead {
-  const buffer = new Uint8Array(maxBytes + 1);
+  let buffer = new Uint8Array(Math.min(maxBytes + 1, FIRST_READ_BYTES));
   let length = 0;
-  while (length < buffer.length) {
+  for (;;) {
+    if (length === buffer.length) {
+      if (length > maxBytes) break;
+      const grown = new Uint8Array(Math.min(maxBytes + 1, length * 2));
+      grown.set(buffer);
+      buffer = grown;
+    }
     const count = read(buffer.subarray(length));
     if (!count) break;
     length += count;
   }
   return fileHead(buffer.subarray(0, length), maxBytes);
 }
+
+/** The first buffer of {@linkcode readFileHead}: any state or `/proc` file the probes read fits. */
+const FIRST_READ_BYTES = 8192;
 
 /** The head of a file whose first `bytes` were read: `truncated` when there are more than `maxBytes`. */
 export function fileHead(bytes: Uint8Array, maxBytes: number): FileHead {
@@ -239,6 +250,9 @@ export function* readSteps<Handle>(
       if (code === "ELOOP") return { kind: "link" };
       // A socket swapped in cannot be opened (ENXIO): no regular file.
       if (code === "ENXIO") return { kind: "other" };
+      if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "ETIMEDOUT") {
+        throw openBlocked(path, opened.error);
+      }
       throw opened.error;
     }
     const { handle } = opened;
@@ -304,10 +318,37 @@ export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
 }
 
 /**
- * As much of `/proc/self/cmdline` as is read: far more than a probe's
- * command line; a longer one falls back to the runtime's own arguments.
+ * This process's command line as the kernel passed it: the arguments of
+ * `/proc/self/cmdline`, read whole, one character per byte (a byte that is
+ * not UTF-8 stays itself, where the runtime's own arguments hold U+FFFD).
+ * `undefined` where it cannot be read.
  */
-export const CMDLINE_MAX_BYTES = 65536;
+export function ownCommandLine(runtime: Pick<Runtime, "readHead">): string[] | undefined {
+  try {
+    const head = runtime.readHead("/proc/self/cmdline", Infinity);
+    if (head.kind !== "file") return undefined;
+    const args = head.text.split("\0");
+    if (args.at(-1) === "") args.pop();
+    return args;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The error of an open that would block, in the same words on every
+ * runtime: Node's and Bun's open (`O_NONBLOCK`) of a file on which another
+ * process holds a lease fails at once (`EAGAIN`); Deno's gives up at its
+ * deadline (`ETIMEDOUT`), which a FIFO swapped in can also make it reach.
+ */
+export function openBlocked(path: string, cause?: unknown): Error {
+  return Object.assign(
+    new Error(`Cannot open ${path}: the open blocks (a lease held on it, or a FIFO swapped in?)`, {
+      cause,
+    }),
+    { code: "EWOULDBLOCK" },
+  );
+}
 
 /** How often a read starts over when the file was replaced between `lstat` and the open. */
 export const READ_ATTEMPTS = 3;

@@ -145,12 +145,10 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       onAbort = () => {
         // If the open ends after all (a lease broken, a writer on the FIFO), close what it gives.
         opening.then((file) => file.close(), () => {});
-        reject(Object.assign(
-          new Error(
-            `Cannot open ${path}: still blocked after ${ms} ms (a FIFO in its place, a lease held?)`,
-          ),
-          { code: "ETIMEDOUT" },
-        ));
+        // readSteps says it as the other runtimes do (openBlocked).
+        reject(Object.assign(new Error(`Cannot open ${path}: still blocked after ${ms} ms`), {
+          code: "ETIMEDOUT",
+        }));
       };
       signal.addEventListener("abort", onAbort, { once: true });
     });

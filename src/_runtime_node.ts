@@ -11,9 +11,9 @@ import type * as Fs from "node:fs";
 import type * as Os from "node:os";
 import type * as Url from "node:url";
 import {
-  CMDLINE_MAX_BYTES,
   type FileInfo,
   type FileOps,
+  ownCommandLine,
   readHeadWith,
   type Runtime,
   writeAll,
@@ -92,16 +92,10 @@ export function nodeRuntime(process: NodeProcess): Runtime {
       const args = process.argv.slice(2);
       // Bun drops a `--` right after the script; /proc/self/cmdline keeps it.
       if (process.versions.bun === undefined) return args;
-      try {
-        const head = this.readHead("/proc/self/cmdline", CMDLINE_MAX_BYTES);
-        const raw = head.kind === "file" && !head.truncated ? head.text.split("\0") : [];
-        if (raw.at(-1) === "") raw.pop();
-        return raw.length > args.length && raw[raw.length - args.length - 1] === "--"
-          ? ["--", ...args]
-          : args;
-      } catch {
-        return args;
-      }
+      const raw = ownCommandLine(this) ?? [];
+      return raw.length > args.length && raw[raw.length - args.length - 1] === "--"
+        ? ["--", ...args]
+        : args;
     },
     // Not process.stdout: setting up its stream costs Bun about 10 ms.
     writeOut: (text) => writeAll((bytes) => fs().writeSync(1, bytes), text),

@@ -41,6 +41,7 @@ import {
   judgeError,
   judgeHeartbeat,
   judgeReadiness,
+  noPidVerdict,
   type Readiness,
   type Verdict,
 } from "./_verdict.ts";
@@ -345,7 +346,7 @@ export class Unit implements Liveness {
     parts.push(part(
       "pid",
       !this.#loaded
-        ? { status: "no-pid", reason: "no pid file" }
+        ? noPidVerdict(this.dir)
         : this.#lost
         ? { status: "failed", reason: this.#lost.message }
         : undefined,

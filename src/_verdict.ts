@@ -15,7 +15,8 @@
  *   (where recorded), the error is `0`, the heartbeat (where there is one)
  *   is fresh and, for a readiness probe, the unit is ready.
  * - `"bad-location"`: the unit or the rundir is not valid; nothing was read.
- * - `"no-pid"`: there is no pid file: `load()` has not run, or `reset()` has.
+ * - `"no-pid"`: there is no pid file (the reason names the path looked at):
+ *   `load()` has not run, or `reset()` has, or the unit or rundir is wrong.
  * - `"bad-pid"`: the pid file is a symbolic link, not a regular file, cannot
  *   be read, is empty, is not a number or is out of the range of pids.
  * - `"not-running"`: no process has that pid.
@@ -125,6 +126,16 @@ export function formatSeconds(ms: number): string {
   return fraction === "" ? String(whole) : `${whole}.${fraction}`;
 }
 
+/**
+ * `age` ms in seconds with the decimals `limit` shows ({@linkcode formatSeconds}),
+ * rounded up: above `limit` whenever `age` is.
+ */
+function formatAge(age: number, limit: number): string {
+  const decimals = formatSeconds(limit).split(".")[1]?.length ?? 0;
+  const step = 10 ** (3 - decimals);
+  return formatSeconds(Math.ceil(age / step) * step);
+}
+
 /** The line of a verdict on `unit`: `unit api: error 3`. */
 export function unitReason(unit: string, verdict: Verdict): string {
   return `unit ${printable(unit)}: ${verdict.reason}`;
@@ -138,13 +149,25 @@ export function failedVerdict(problem: string): Verdict {
 // --- pid, process, starttime ---------------------------------------------
 
 /**
- * Check 2: the pid file. `found` holds the pid as canonical decimal text,
- * which may be far beyond a safe integer; `pidMax` is the kernel's bound.
+ * `no pid file at /run/api/pid`: the path tells a wrong rundir from a wrong
+ * unit. `dir` is the unit's directory, `<rundir>/<unit>`.
  */
-export function judgePid(found: Found<string>, pidMax: number): Verdict | undefined {
+export function noPidVerdict(dir: string): Verdict {
+  return { status: "no-pid", reason: `no pid file at ${printable(`${dir}/${PID_FILE}`)}` };
+}
+
+/**
+ * Check 2: the pid file in `dir`. `found` holds the pid as canonical decimal
+ * text, which may be far beyond a safe integer; `pidMax` is the kernel's bound.
+ */
+export function judgePid(
+  dir: string,
+  found: Found<string>,
+  pidMax: number,
+): Verdict | undefined {
   switch (found.kind) {
     case "missing":
-      return { status: "no-pid", reason: "no pid file" };
+      return noPidVerdict(dir);
     case "problem":
       return { status: "bad-pid", reason: fileProblem(PID_FILE, found.problem) };
   }
@@ -263,7 +286,8 @@ export function judgeHeartbeatFile(problem: string): Verdict {
 /**
  * Check 6: the heartbeat's age, against `maxAge` (ms) when given, else the
  * writer's own. `now` is the uptime in hundredths of a second. A beat from
- * the future (another clock) is not valid.
+ * the future (another clock) is not valid. The age shows with the decimals
+ * of the maximum, rounded up: never `2s (max 2s)` for an age of 2.01 s.
  */
 export function judgeHeartbeat(beat: Heartbeat, now: number, maxAge?: number): Verdict | undefined {
   const age = (now - beat.at) * 10;
@@ -272,7 +296,7 @@ export function judgeHeartbeat(beat: Heartbeat, now: number, maxAge?: number): V
   if (age <= limit) return undefined;
   return {
     status: "stale",
-    reason: `no heartbeat for ${Math.floor(age / 1000)}s (max ${formatSeconds(limit)}s)`,
+    reason: `no heartbeat for ${formatAge(age, limit)}s (max ${formatSeconds(limit)}s)`,
   };
 }
 

@@ -55,7 +55,7 @@ export type { ProbeOptions, ProbeResult, ProbeStatus } from "./_probe.ts";
  * assert.deepEqual(probe({ unit: "api", rundir }), {
  *   healthy: false,
  *   status: "no-pid",
- *   reason: "unit api: no pid file",
+ *   reason: `unit api: no pid file at ${rundir}/api/pid`,
  *   unit: "api",
  *   dir: `${rundir}/api`,
  * });

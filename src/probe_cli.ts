@@ -32,7 +32,7 @@
  */
 import { helpText, parseCommandLine } from "./_flags.ts";
 import { type OptionNames, probeUnit, probeUnitAsync } from "./_probe.ts";
-import { CMDLINE_MAX_BYTES, type Runtime } from "./_runtime.ts";
+import { ownCommandLine, type Runtime } from "./_runtime.ts";
 import { runtime } from "./_runtime_current.ts";
 import { printable } from "./_verdict.ts";
 
@@ -58,7 +58,7 @@ const SHOWN_BYTES = 64;
  * let output = "";
  * const code = main(["--unit", "api", "--rundir", rundir], (text) => output += text);
  * assert.equal(code, 1);
- * assert.equal(output, "unit api: no pid file\n");
+ * assert.equal(output, `unit api: no pid file at ${rundir}/api/pid\n`);
  *
  * assert.equal(main(["--verbose"], (text) => output = text), 1);
  * assert.equal(output, "bad usage: unknown option '--verbose' (try --help)\n");
@@ -87,7 +87,7 @@ export function main(
  * const rundir = await Deno.makeTempDir();
  * let output = "";
  * assert.equal(await mainAsync(["--unit", "api", "--rundir", rundir], (text) => output += text), 1);
- * assert.equal(output, "unit api: no pid file\n");
+ * assert.equal(output, `unit api: no pid file at ${rundir}/api/pid\n`);
  * ```
  */
 export async function mainAsync(
@@ -127,20 +127,13 @@ function say(write: (text: string) => void, { healthy, reason }: Said): number {
  */
 function shown(runtime: Runtime, args: readonly string[], index: number, text: string): string {
   if (!text.includes("\uFFFD")) return printable(text, SHOWN_BYTES);
-  try {
-    const head = runtime.readHead("/proc/self/cmdline", CMDLINE_MAX_BYTES);
-    const raw = head.kind === "file" && !head.truncated ? head.text.split("\0") : [];
-    if (raw.at(-1) === "") raw.pop();
-    const bytes = raw[raw.length - args.length + index];
-    // `text` is the whole argument or its part before `=`.
-    const picked = text === args[index] ? bytes : bytes?.split("=")[0];
-    if (picked !== undefined) {
-      return picked.replace(/[^\x20-\x7e]/g, "?").slice(0, SHOWN_BYTES);
-    }
-  } catch {
-    // No /proc: each U+FFFD shows as its three bytes.
-  }
-  return printable(text, SHOWN_BYTES);
+  // Without /proc, each U+FFFD shows as its three bytes.
+  const raw = ownCommandLine(runtime) ?? [];
+  const bytes = raw[raw.length - args.length + index];
+  // `text` is the whole argument or its part before `=`.
+  const picked = text === args[index] ? bytes : bytes?.split("=")[0];
+  if (picked === undefined) return printable(text, SHOWN_BYTES);
+  return picked.replace(/[^\x20-\x7e]/g, "?").slice(0, SHOWN_BYTES);
 }
 
 if (runtime.isMain(import.meta)) {

@@ -77,6 +77,14 @@ time.sleep(120)`;
  * refuses leases on /proc files with EINVAL; older kernels grant them).
  */
 export function leaseRefusal(kind: "file" | "proc"): string | undefined {
+  if (!leaseRefusals.has(kind)) leaseRefusals.set(kind, askLease(kind));
+  return leaseRefusals.get(kind);
+}
+
+/** What {@linkcode leaseRefusal} found, by kind of file. */
+const leaseRefusals = new Map<"file" | "proc", string | undefined>();
+
+function askLease(kind: "file" | "proc"): string | undefined {
   if (!hasPython) return "python3 is missing (it holds the lease)";
   // The same fcntl as LEASE_HOLDER, on a file made for it or on the /proc
   // file of a child that sleeps meanwhile; the lease is let go at once.

@@ -228,7 +228,7 @@ for (const way of WAYS) {
       assert.equal(status, 503);
       assert.equal(
         body,
-        "[+]pid ok\n[-]error failed: error 3\n[-]heartbeat failed: no heartbeat for 12s (max 10s)\nlivez check failed\n",
+        "[+]pid ok\n[-]error failed: error 3\n[-]heartbeat failed: no heartbeat for 13s (max 10s)\nlivez check failed\n",
       );
     });
   });
@@ -314,7 +314,7 @@ for (const way of WAYS) {
         checks: {
           pid: [{ status: "pass" }],
           error: [{ status: "fail", output: "error 3" }],
-          heartbeat: [{ status: "warn", output: "no heartbeat for 12s (max 10s)" }],
+          heartbeat: [{ status: "warn", output: "no heartbeat for 13s (max 10s)" }],
         },
       });
       const warned = await get("/livez?exclude=heartbeat&exclude=error", accept);

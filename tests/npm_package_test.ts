@@ -167,7 +167,7 @@ test("npm package: the tarball holds the build, the bin and probe.sh, and no tes
   }
   assert.ok(packed.includes("src/probe_cli.js"));
   assert.deepEqual(packed.filter((file) => file.startsWith("tests/")), []);
-  assert.equal(readFileSync(bin, "utf8").split("\n")[0], "#!/usr/bin/env node");
+  assert.equal(readFileSync(bin, "utf8").split("\n")[0], "#!/usr/bin/env sh");
   for (const path of [bin, probeSh]) {
     assert.equal(statSync(path).mode & 0o111, 0o111, `${path} is not executable`);
   }
@@ -177,7 +177,7 @@ test("npm package: Node runs the life cycle, the liveness-probe bin and probe.sh
   skip,
 }, () => {
   const { bin, probeSh } = installed();
-  // The bin's `#!/usr/bin/env node` finds the Node running this test first.
+  // The bin's `exec node` finds the Node running this test first.
   const path = `${dirname(process.execPath)}${delimiter}${process.env.PATH}`;
   assertLifeCycle([process.execPath], [[bin], [probeSh]], { PATH: path });
 });
@@ -187,4 +187,28 @@ test("npm package: Bun runs the life cycle, the liveness-probe bin and probe.sh"
 }, () => {
   const { bin, probeSh } = installed();
   assertLifeCycle([BUN], [[BUN, bin], [probeSh]]);
+});
+
+test("npm package: the bin hands every argument to the command, none to Node (--env-file)", {
+  skip,
+}, () => {
+  const { bin } = installed();
+  const path = `${dirname(process.execPath)}${delimiter}${process.env.PATH}`;
+  const line = "bad usage: unknown option '--env-file' (try --help)\n";
+  // Node takes `--env-file` after a script as its own (a missing file: its exit 9).
+  for (
+    const args of [["--env-file=/nonexistent"], ["--unit", "api", "--env-file", "/nonexistent"]]
+  ) {
+    for (const command of [[bin], [BUN, bin]]) {
+      const [executable, ...rest] = command;
+      const result = spawnSync(executable, [...rest, ...args], {
+        env: { ...process.env, PATH: path },
+        encoding: "utf8",
+      });
+      const what = `${command.join(" ")} ${args.join(" ")}`;
+      assert.equal(result.stdout, line, what);
+      assert.equal(result.stderr, "", what);
+      assert.equal(result.status, 1, what);
+    }
+  }
 });

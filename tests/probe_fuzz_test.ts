@@ -84,6 +84,8 @@ type RundirShape =
   | "missing"
   | "through-file"
   | "through-link"
+  | "proc-root"
+  | "long"
   | "root";
 
 /** One generated state: everything a probe sees, as data that prints and replays. */
@@ -97,8 +99,11 @@ interface State {
   rundir: RundirShape;
   rundirVia: Via | "default";
   rundirMode: number;
-  /** What `<rundir>/<unit>` is. */
-  unitDir: "directory" | "missing" | "link" | "dangling" | "file";
+  /**
+   * What `<rundir>/<unit>` is: a directory, nothing, a file, or a link to a
+   * directory, to nothing, or into a directory only root may search.
+   */
+  unitDir: "directory" | "missing" | "link" | "dangling" | "unsearchable" | "file";
   unitDirMode: number;
   files: Partial<Record<FileName, Entry>>;
   /** When the heartbeat's `{at}` is, against the maximum age that counts. */
@@ -557,6 +562,8 @@ const PARTS = {
             "missing",
             "through-file",
             "through-link",
+            "proc-root",
+            "long",
             "root",
           ),
         },
@@ -577,6 +584,7 @@ const PARTS = {
             "missing" as const,
             "link" as const,
             "dangling" as const,
+            "unsearchable" as const,
             "file" as const,
           ),
         },
@@ -787,10 +795,14 @@ function build(
     if (state.unitDir === "link" || state.unitDir === "dangling") {
       target = `${home}/.target`;
       symlinkSync(target, dir);
+    } else if (state.unitDir === "unsearchable") {
+      mkdirSync(`${home}/.locked`, { mode: 0o700 });
+      target = `${home}/.locked/target`;
+      symlinkSync(target, dir);
     } else if (state.unitDir === "file") {
       writeFileSync(dir, "");
     }
-    if (state.unitDir === "directory" || state.unitDir === "link") {
+    if (state.unitDir !== "missing" && state.unitDir !== "dangling" && state.unitDir !== "file") {
       mkdirSync(target);
       for (const [file, entry] of Object.entries(state.files) as [FileName, Entry][]) {
         writeEntry(target, file, entry, state, facts, specials);
@@ -831,6 +843,10 @@ function rundirFor(shape: RundirShape, home: string): Bytes {
       missing: `${home}/missing/deeper`,
       "through-file": `${home}/plain-file`,
       "through-link": `${home}/link`,
+      // A link that only pid 1's user (or a tracer) may follow.
+      "proc-root": `/proc/1/root${home}`,
+      // Trailing slashes that make the command line longer than 64 KiB.
+      long: `${home}${"/".repeat(70_000)}`,
       root: "/",
     }[shape],
   ) + (shape === "latin1" ? "/\xff" : shape === "surrogate" ? "/\xed\xa0\x80" : "");
@@ -1166,7 +1182,7 @@ function threw(message: string): Said {
 
 /** What may differ between probes of one state: a heartbeat's age, and the help's own name. */
 function masked({ code, out, err }: Said): string {
-  const line = out.replace(/no heartbeat for [0-9]+s/, "no heartbeat for {age}s")
+  const line = out.replace(/no heartbeat for [0-9.]+s/, "no heartbeat for {age}s")
     .replace(/^Usage: probe\.sh /, "Usage: liveness-probe ");
   return JSON.stringify([code, line, err]);
 }

@@ -82,7 +82,7 @@ async function healthLifeCycle(container: Container, last = "unhealthy"): Promis
   assert.deepEqual([first.code, first.status, first.output], [
     1,
     "starting",
-    `unit ${UNIT}: no pid file`,
+    `unit ${UNIT}: no pid file at ${RUNDIR}/${UNIT}/pid`,
   ]);
   await send(container, "load");
   assert.equal((await healthcheck(container)).output, `unit ${UNIT}: no error file`);
