@@ -2,9 +2,10 @@
  * The HTTP health endpoints, over real requests on the loopback: each route,
  * method, header and query against both ways of serving (`serve()`, the
  * runtime's own server, and `node:http` with `createNodeListener()`), the
- * limits that keep a slow or hostile client from stopping the answers to
- * others, and a served program's life: alive while it serves, gone once it
- * closes. The verdicts come from a fake source built with the verdict's own
+ * request target as sent as the route on each runtime's server (raw request
+ * lines and Host headers), the limits that keep a slow or hostile client from stopping the
+ * answers to others, and a served program's life: alive while it serves,
+ * gone once it closes. The verdicts come from a fake source built with the verdict's own
  * functions, so that the reasons are the ones the probes print.
  *
  * @module
@@ -36,6 +37,7 @@ import {
   type Verdict,
 } from "../src/_verdict.ts";
 import { fixture, runtimeCommand } from "./_helpers.ts";
+import { LineChild, type RuntimeName } from "./_runtimes.ts";
 
 // --- a fake owner ------------------------------------------------------------
 
@@ -420,6 +422,104 @@ for (const way of WAYS) {
   });
 }
 
+// --- the target as sent is the route ----------------------------------------
+
+/**
+ * Request targets and Host headers, with the status every server answers
+ * for a unit that is live but not ready: `/livez` 200, `/readyz` 503. A
+ * target whose dot segments, encoded dots or backslashes resolve to a route
+ * is another path (404), and a Host that would hide where the target starts
+ * is refused (400): `Bun.serve` resolves the first kind in the URL it makes,
+ * `Deno.serve` writes the Host into it.
+ */
+const EXACT: readonly (readonly [target: string, host: string, status: number])[] = [
+  ["/livez", "127.0.0.1", 200],
+  ["/readyz", "127.0.0.1", 503],
+  ["/readyz/../livez", "127.0.0.1", 404],
+  ["/./livez", "127.0.0.1", 404],
+  ["/readyz/%2e%2e/livez", "127.0.0.1", 404],
+  ["/readyz/%2E%2E/livez", "127.0.0.1", 404],
+  ["/readyz/.%2e/livez", "127.0.0.1", 404],
+  ["/readyz\\..\\livez", "127.0.0.1", 404],
+  ["/x/../livez?verbose", "127.0.0.1", 404],
+  ["/livez/.", "127.0.0.1", 404],
+  ["/%6civez", "127.0.0.1", 404],
+  ["http://127.0.0.1/readyz/../livez", "127.0.0.1", 404],
+  ["http://127.0.0.1/livez", "127.0.0.1", 200],
+  ["/readyz", "x/livez?", 400],
+  ["/readyz", "x/livez#", 400],
+  ["/readyz", "127.0.0.1/livez", 400],
+  ["/readyz", "x?", 400],
+  ["http://127.0.0.1/readyz", "x/livez?", 400],
+  ["/readyz", "[::1]:9000", 503],
+  ["/readyz", "localhost:9000", 503],
+];
+
+/** What `port` answers to each of {@linkcode EXACT}, in its shape. */
+async function exactAnswers(port: number): Promise<[string, string, number | string][]> {
+  const answers: [string, string, number | string][] = [];
+  for (const [target, host] of EXACT) {
+    const answer = await raw(
+      port,
+      `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+    );
+    const status = /^HTTP\/1\.1 (\d{3}) /.exec(answer);
+    answers.push([target, host, status ? Number(status[1]) : answer.slice(0, 40)]);
+  }
+  return answers;
+}
+
+for (const runtime of ["deno", "bun", "node"] satisfies RuntimeName[]) {
+  test(`serve() on ${runtime}: the target as sent is the route, whatever the Host says`, {
+    timeout: 60_000,
+  }, async () => {
+    const child = new LineChild(runtime, fixture("serve_health"), ["stay"]);
+    try {
+      const port = Number((await child.next((line) => line.startsWith("port "))).slice(5));
+      assert.deepEqual(await exactAnswers(port), EXACT.map((row) => [...row]));
+    } finally {
+      await child.stop();
+    }
+  });
+}
+
+test("createNodeListener(): the target as sent is the route, whatever the Host says", async () => {
+  await withServer(WAYS[1], fakeSource(notReady), {}, async (_get, { port }) => {
+    assert.deepEqual(await exactAnswers(port), EXACT.map((row) => [...row]));
+  });
+});
+
+test("the fetch handler never routes a path the Host header made", () => {
+  const handler = createFetchHandler(fakeSource(notReady));
+  // What Deno.serve makes of `GET /readyz` with `Host: x/livez?`.
+  const request = new Request("http://x/livez?/readyz", { headers: { host: "x/livez?" } });
+  const response = handler(request);
+  assert.equal(response.status, 400);
+  assert.equal(response.headers.get("cache-control"), "no-store");
+  const valid = { headers: { host: "[fd00::1]:9000" } };
+  assert.equal(handler(new Request("http://[fd00::1]:9000/livez", valid)).status, 200);
+  assert.equal(handler(new Request("http://[fd00::1]:9000/readyz", valid)).status, 503);
+});
+
+test("an absolute target's authority ends at its first / ? or #", () => {
+  const listener = createNodeListener(createFetchHandler(fakeSource()));
+  for (
+    const [url, status] of [
+      ["http://a/livez", 200],
+      ["http://a?/livez", 404],
+      ["http://a#/livez", 404],
+      ["http://a", 404],
+    ] as const
+  ) {
+    let written: unknown;
+    listener({ method: "GET", url, headers: {} }, {
+      writeHead: (code) => written = code,
+      end: () => {},
+    });
+    assert.deepEqual({ url, status: written }, { url, status });
+  }
+});
+
 // --- the handler's contract --------------------------------------------------
 
 test("the fetch handler answers with no server, and HEAD gets no body", async () => {
@@ -437,11 +537,28 @@ test("the fetch handler answers with no server, and HEAD gets no body", async ()
   assert.equal(bound(new Request("http://[::1]/readyz")).status, 503, "a plain function");
 });
 
-test("a prefix must start with /", () => {
+test("a prefix must be a plain path starting with /", () => {
   assert.throws(() => createFetchHandler(fakeSource(), { prefix: "health" }), {
     name: "TypeError",
     message: 'Cannot create the health handler: prefix "health" does not start with "/"',
   });
+  for (const prefix of ["/a/../b", "/.", "/a//b", "/a b", "/%2e%2e", "/a\\b", "/:id", "/*"]) {
+    assert.throws(() => createFetchHandler(fakeSource(), { prefix }), {
+      name: "TypeError",
+      message: `Cannot create the health handler: prefix ${
+        JSON.stringify(prefix)
+      } is not a plain path: its segments must be letters, digits and -._~!$&'()+,;=@, none "." or ".."`,
+    }, prefix);
+  }
+  assert.throws(() => createFetchHandler(fakeSource(), { prefix: 1 as unknown as string }), {
+    name: "TypeError",
+    message: "Cannot create the health handler: prefix must be a string, got 1",
+  });
+  for (const prefix of ["", "/", "/health/", "/api/v1.2/_health", "/a.b/..c"]) {
+    const handler = createFetchHandler(fakeSource(), { prefix });
+    const path = `${prefix.replace(/\/$/, "")}/livez`;
+    assert.equal(handler(new Request(`http://x${path}`)).status, 200, prefix);
+  }
 });
 
 test("createNodeListener() takes only a handler createFetchHandler() made", () => {
