@@ -549,8 +549,10 @@ export interface ServeOptions {
   port?: number;
   /**
    * The address to bind. Default: every interface, IPv6 and IPv4 (`"::"`,
-   * dual-stack), or IPv4 only (`"0.0.0.0"`) where IPv6 is not available: a
-   * Kubernetes probe connects to the pod's address. `"127.0.0.1"` keeps the
+   * dual-stack): a Kubernetes probe connects to the pod's address. Only on a
+   * machine with no IPv6 at all (an IPv6 socket cannot be made) does the
+   * default bind IPv4 alone (`"0.0.0.0"`); any other failure to bind `"::"`
+   * (the port in use, on `[::1]` too) rejects. `"127.0.0.1"` keeps the
    * endpoints to the pod itself (and to exec probes).
    */
   hostname?: string;
@@ -608,6 +610,10 @@ let adapter: Promise<ServerAdapter> | undefined;
  * the URL it gives a handler, so on Bun the handler is mounted on its exact
  * paths as `routes`, which match the target as sent.
  *
+ * The default address is `::` (dual-stack); only on a machine with no IPv6
+ * at all is it `0.0.0.0`. Any other failure to bind rejects, naming the
+ * address tried.
+ *
  * @example Serve, ask, close
  * ```ts
  * import { createFetchHandler, serve } from "./http.ts";
@@ -626,9 +632,9 @@ let adapter: Promise<ServerAdapter> | undefined;
  * @returns The server, once it listens.
  * @throws {TypeError} When `port` is not an integer from 0 to 65535, or
  * `handler` was not made by {@linkcode createFetchHandler}.
- * @throws {Error} `Cannot serve ...` when the address cannot be bound (its
- * `cause` is the runtime's error), or the signal's reason when it is
- * already aborted.
+ * @throws {Error} `Cannot serve on ADDRESS port PORT: ...` when the address
+ * cannot be bound (its `cause` is the runtime's error), or the signal's
+ * reason when it is already aborted.
  */
 export async function serve(
   handler: HealthFetchHandler,
@@ -645,12 +651,12 @@ export async function serve(
   signal?.throwIfAborted();
   adapter ??= import("./_server.ts").then(({ loadServerAdapter }) => loadServerAdapter());
   const { listen } = await adapter;
-  const listenOn = async (host: string) => {
+  const listenOn = async (host: string, why = "") => {
     try {
       return await listen(handler, { port, hostname: host, paths, notFound });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`Cannot serve on ${host} port ${port}: ${reason}`, { cause: error });
+      throw new Error(`Cannot serve on ${host} port ${port}${why}: ${reason}`, { cause: error });
     }
   };
   let server: HealthServer;
@@ -658,9 +664,11 @@ export async function serve(
     server = await listenOn(hostname);
   } else {
     try {
-      server = await listenOn("::");
-    } catch {
-      server = await listenOn("0.0.0.0"); // no IPv6 here
+      server = await listenOn("::", " (the default hostname: every interface, IPv6 and IPv4)");
+    } catch (error) {
+      // IPv4 alone only where IPv6 does not exist: not when `::` is merely taken.
+      if (errorCode((error as Error).cause) !== "EAFNOSUPPORT") throw error;
+      server = await listenOn("0.0.0.0", " (the default hostname where there is no IPv6)");
     }
   }
   if (signal) {
@@ -681,4 +689,11 @@ export async function serve(
     };
   }
   return server;
+}
+
+/** The `code` of a runtime's system error (`"EADDRINUSE"`): Node, Bun and Deno all set one. */
+function errorCode(error: unknown): unknown {
+  return typeof error === "object" && error !== null
+    ? (error as { code?: unknown }).code
+    : undefined;
 }

@@ -3,7 +3,8 @@
  * method, header and query against both ways of serving (`serve()`, the
  * runtime's own server, and `node:http` with `createNodeListener()`), the
  * request target as sent as the route on each runtime's server (raw request
- * lines and Host headers), the limits that keep a slow or hostile client from stopping the
+ * lines and Host headers), the address `serve()` binds or names when it
+ * cannot, the limits that keep a slow or hostile client from stopping the
  * answers to others, and a served program's life: alive while it serves,
  * gone once it closes. The verdicts come from a fake source built with the verdict's own
  * functions, so that the reasons are the ones the probes print.
@@ -12,9 +13,9 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { connect, type Socket } from "node:net";
+import { connect, createServer as createNetServer, type Socket } from "node:net";
 import process from "node:process";
 import { test } from "node:test";
 import {
@@ -23,6 +24,7 @@ import {
   type FetchHandlerOptions,
   type HealthFetchHandler,
   type HealthPart,
+  type HealthServer,
   type HealthSource,
   serve,
 } from "../src/http.ts";
@@ -36,8 +38,8 @@ import {
   type Readiness,
   type Verdict,
 } from "../src/_verdict.ts";
-import { fixture, runtimeCommand } from "./_helpers.ts";
-import { LineChild, type RuntimeName } from "./_runtimes.ts";
+import { fixture, runtimeCommand, withTempDir } from "./_helpers.ts";
+import { commandFor, LineChild, type RuntimeName } from "./_runtimes.ts";
 
 // --- a fake owner ------------------------------------------------------------
 
@@ -643,6 +645,106 @@ test("serve() refuses a bad port and a port in use, and closes idempotently", as
   }
   await assert.rejects(fetch(`http://127.0.0.1:${server.port}/livez`));
 });
+
+/** What `serving` rejects with; a server it starts instead is closed, and said. */
+function refusal(serving: Promise<HealthServer>): Promise<unknown> {
+  return serving.then(
+    async (server) => (await server.close(), `it served on ${server.hostname} port ${server.port}`),
+    (error: unknown) => error,
+  );
+}
+
+/** Whether this machine lets a server listen on `[::1]`. */
+function canListenOn(host: string): Promise<boolean> {
+  const server = createNetServer();
+  return new Promise((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(0, host, () => server.close(() => resolve(true)));
+  });
+}
+
+test("serve() by default binds :: or fails naming it, never IPv4 alone as [::1] holds its port", {
+  skip: !(await canListenOn("::1")) && "no IPv6 loopback here",
+}, async () => {
+  const blocker = createNetServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "::1", resolve));
+  const { port } = blocker.address() as { port: number };
+  try {
+    const result = await refusal(serve(createFetchHandler(fakeSource()), { port }));
+    assert.ok(result instanceof Error, String(result));
+    assert.ok(
+      result.message.startsWith(
+        `Cannot serve on :: port ${port} (the default hostname: every interface, IPv6 and IPv4): `,
+      ),
+      result.message,
+    );
+    assert.equal((result.cause as { code?: string }).code, "EADDRINUSE");
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
+});
+
+const hasGcc = spawnSync("gcc", ["--version"]).status === 0;
+
+/**
+ * Builds in `dir` a library that, preloaded, makes every IPv6 socket fail
+ * as on a machine with no IPv6 at all (`EAFNOSUPPORT`); returns its path.
+ */
+function buildNoIpv6(dir: string): string {
+  writeFileSync(
+    `${dir}/no_ipv6.c`,
+    `#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <sys/socket.h>
+int socket(int domain, int type, int protocol) {
+  static int (*real)(int, int, int);
+  if (domain == AF_INET6) { errno = EAFNOSUPPORT; return -1; }
+  if (!real) real = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
+  return real(domain, type, protocol);
+}
+`,
+  );
+  const args = ["-shared", "-fPIC", "-o", `${dir}/no_ipv6.so`, `${dir}/no_ipv6.c`, "-ldl"];
+  const built = spawnSync("gcc", args, { encoding: "utf8" });
+  assert.equal(built.status, 0, built.stderr);
+  return `${dir}/no_ipv6.so`;
+}
+
+for (const runtime of ["deno", "bun", "node"] satisfies RuntimeName[]) {
+  test(`serve() on ${runtime} binds 0.0.0.0 by default where no IPv6 socket can be made`, {
+    timeout: 60_000,
+    skip: !hasGcc && "needs gcc to build a library that makes IPv6 sockets fail",
+  }, async () => {
+    await withTempDir(async (dir) => {
+      const [command, args] = commandFor(runtime, fixture("serve_health"));
+      const child = spawn(command, [...args, "default"], {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, LD_PRELOAD: buildNoIpv6(dir) },
+      });
+      // Not an assertion: a child that never answers fails the test instead of hanging it.
+      const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      try {
+        let output = "";
+        child.stdout!.setEncoding("utf8");
+        for await (const chunk of child.stdout!) {
+          output += chunk;
+          if (/^hostname .*\n/m.test(output)) break;
+        }
+        const [, port, hostname] = /^port (\d+)\nhostname (.*)\n/.exec(output) ?? [];
+        assert.equal(hostname, "0.0.0.0", output);
+        assert.equal((await client(Number(port))("/livez")).body, "ok");
+      } finally {
+        clearTimeout(guard);
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((resolve) => child.on("exit", resolve));
+          child.kill("SIGKILL");
+          await exited;
+        }
+      }
+    });
+  });
+}
 
 test("serve() stops when its signal aborts, and refuses an aborted one", async () => {
   const handler = createFetchHandler(fakeSource());
