@@ -13,7 +13,7 @@
  */
 import type { ProbeStatus } from "./_verdict.ts";
 import { printable } from "./_verdict.ts";
-import { describeOption } from "./_options.ts";
+import { assertKnownKeys, describeOption } from "./_options.ts";
 import type { ServerAdapter } from "./_server.ts";
 
 /**
@@ -630,8 +630,9 @@ let adapter: Promise<ServerAdapter> | undefined;
  * @param handler A handler made by {@linkcode createFetchHandler}.
  * @param options Where to listen, and a signal that closes the server.
  * @returns The server, once it listens.
- * @throws {TypeError} When `port` is not an integer from 0 to 65535, or
- * `handler` was not made by {@linkcode createFetchHandler}.
+ * @throws {TypeError} When an option is unknown or of the wrong type, `port`
+ * is not an integer from 0 to 65535, or `handler` was not made by
+ * {@linkcode createFetchHandler}.
  * @throws {Error} `Cannot serve on ADDRESS port PORT: ...` when the address
  * cannot be bound (its `cause` is the runtime's error), or the signal's
  * reason when it is already aborted.
@@ -640,13 +641,25 @@ export async function serve(
   handler: HealthFetchHandler,
   options: ServeOptions = {},
 ): Promise<HealthServer> {
+  assertKnownKeys(options, ["port", "hostname", "signal"], "serve()");
   const { port = DEFAULT_PORT, hostname, signal } = options;
+  const wrong = (name: string, must: string, value: unknown) =>
+    new TypeError(
+      `Cannot call serve(): options.${name} must be ${must}, got ${describeOption(value)}`,
+    );
+  if (typeof port !== "number") throw wrong("port", "a number", port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TypeError(`Cannot serve: port ${port} is not an integer from 0 to 65535`);
+    throw wrong("port", "an integer from 0 to 65535", port);
+  }
+  if (hostname !== undefined && (typeof hostname !== "string" || hostname === "")) {
+    throw wrong("hostname", "an address (a non-empty string)", hostname);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw wrong("signal", "an AbortSignal", signal);
   }
   const paths = made.get(handler)?.paths;
   if (paths === undefined) {
-    throw new TypeError("Cannot serve: the handler was not made by createFetchHandler()");
+    throw new TypeError("Cannot call serve(): the handler was not made by createFetchHandler()");
   }
   signal?.throwIfAborted();
   adapter ??= import("./_server.ts").then(({ loadServerAdapter }) => loadServerAdapter());

@@ -27,6 +27,7 @@ import {
   type HealthServer,
   type HealthSource,
   serve,
+  type ServeOptions,
 } from "../src/http.ts";
 import {
   type Found,
@@ -625,10 +626,10 @@ test("serve() binds only the address it is given", async () => {
 
 test("serve() refuses a bad port and a port in use, and closes idempotently", async () => {
   const handler = createFetchHandler(fakeSource());
-  for (const port of [-1, 65536, 1.5, NaN]) {
+  for (const port of [-1, 65536, 1.5, NaN, Infinity]) {
     await assert.rejects(serve(handler, { port }), {
       name: "TypeError",
-      message: `Cannot serve: port ${port} is not an integer from 0 to 65535`,
+      message: `Cannot call serve(): options.port must be an integer from 0 to 65535, got ${port}`,
     });
   }
   const server = await serve(handler, { port: 0, hostname: "127.0.0.1" });
@@ -653,6 +654,37 @@ function refusal(serving: Promise<HealthServer>): Promise<unknown> {
     (error: unknown) => error,
   );
 }
+
+test("serve() names an unknown option, and each option of the wrong type", async () => {
+  const handler = createFetchHandler(fakeSource());
+  const cases: [unknown, string][] = [
+    [
+      { hostName: "127.0.0.1" },
+      'unknown option "hostName" (did you mean "hostname"?); the options are "port", "hostname" and "signal"',
+    ],
+    [{ prot: 0 }, 'unknown option "prot" (did you mean "port"?); the options are'],
+    [{ port: "9000" }, 'options.port must be a number, got "9000"'],
+    [{ port: 9000n }, "options.port must be a number, got 9000"],
+    [{ port: null }, "options.port must be a number, got null"],
+    [{ hostname: 1 }, "options.hostname must be an address (a non-empty string), got 1"],
+    [{ hostname: "" }, 'options.hostname must be an address (a non-empty string), got ""'],
+    [{ signal: "stop" }, 'options.signal must be an AbortSignal, got "stop"'],
+    [{ signal: {} }, "options.signal must be an AbortSignal, got [object Object]"],
+    [null, "its options must be an object, got null"],
+    ["9000", 'its options must be an object, got "9000"'],
+  ];
+  for (const [options, message] of cases) {
+    const error = await refusal(serve(handler, options as ServeOptions));
+    assert.ok(error instanceof TypeError, String(error));
+    assert.ok(error.message.startsWith(`Cannot call serve(): ${message}`), error.message);
+  }
+  const error = await refusal(serve(() => new Response("ok"), { port: 0, hostname: "127.0.0.1" }));
+  assert.ok(error instanceof TypeError, String(error));
+  assert.equal(
+    error.message,
+    "Cannot call serve(): the handler was not made by createFetchHandler()",
+  );
+});
 
 /** Whether this machine lets a server listen on `[::1]`. */
 function canListenOn(host: string): Promise<boolean> {
