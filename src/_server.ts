@@ -10,10 +10,21 @@
  */
 import type { HealthFetchHandler, HealthServer } from "./http.ts";
 
-/** Where an adapter listens: a port (`0`: any free one) and an address. */
+/** Where an adapter listens, and what it routes to the handler. */
 export interface ListenOptions {
+  /** The port; `0`: any free one. */
   readonly port: number;
+  /** The address to bind. */
   readonly hostname: string;
+  /**
+   * The exact paths the handler answers (`/livez`, `/readyz`, `/healthz`,
+   * under its prefix). A server that resolves dot segments in the URL it
+   * gives a handler (`Bun.serve`) routes only a target that is one of these
+   * as sent to the handler, and any other to `notFound`.
+   */
+  readonly paths: readonly string[];
+  /** The handler's `404`. */
+  readonly notFound: (request: Request) => Response;
 }
 
 /** A runtime's server, behind one interface. */

@@ -4,6 +4,11 @@
  * buffer is refused (`431`) and a head that does not arrive in time is cut;
  * each connection is its own task, so a slow one stops no other.
  *
+ * `Deno.serve` keeps the target as sent: its `request.url` is `http://`, the
+ * `Host` header (or the authority of an absolute target) and the target
+ * itself; the handler answers `400` to a Host that would hide where the
+ * target starts.
+ *
  * @module
  */
 import type { ListenOptions, ServerAdapter } from "./_server.ts";

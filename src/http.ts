@@ -13,6 +13,7 @@
  */
 import type { ProbeStatus } from "./_verdict.ts";
 import { printable } from "./_verdict.ts";
+import { assertKnownKeys, describeOption } from "./_options.ts";
 import type { ServerAdapter } from "./_server.ts";
 
 /**
@@ -76,7 +77,9 @@ export interface FetchHandlerOptions {
   /**
    * A path the routes are mounted under: `"/health"` (or `"/health/"`)
    * answers `/health/livez`, `/health/readyz` and `/health/healthz`.
-   * Default: `""`, the routes at the root.
+   * Default: `""`, the routes at the root. Its segments are letters, digits
+   * and `-._~!$&'()+,;=@`, none `.` or `..`: a path that every server sends
+   * to the handler as it is.
    */
   prefix?: string;
 }
@@ -109,11 +112,28 @@ interface Answer {
   readonly body: string;
 }
 
-/** Answers a request from its method, its target (`/livez?verbose`) and its `Accept` header. */
-type Answerer = (method: string, target: string, accept: string | null | undefined) => Answer;
+/**
+ * Answers a request from its method, its target (`/livez?verbose`), its
+ * `Host` and its `Accept` header.
+ */
+type Answerer = (
+  method: string,
+  target: string,
+  host: string | null | undefined,
+  accept: string | null | undefined,
+) => Answer;
 
-/** The answerer behind each handler, for {@linkcode createNodeListener}'s path without `Request`. */
-const answerers = new WeakMap<HealthFetchHandler, Answerer>();
+/**
+ * What a handler {@linkcode createFetchHandler} made holds: its answerer,
+ * for {@linkcode createNodeListener}'s path without `Request`, and the exact
+ * paths it answers, for {@linkcode serve}.
+ */
+interface Made {
+  readonly answer: Answerer;
+  readonly paths: readonly string[];
+}
+
+const made = new WeakMap<HealthFetchHandler, Made>();
 
 const ROUTES: Readonly<Record<string, { kind: "live" | "ready"; name: string }>> = {
   "/livez": { kind: "live", name: "livez" },
@@ -151,9 +171,25 @@ const NOT_ALLOWED: Answer = {
   headers: { "content-type": TEXT, "cache-control": "no-store", "allow": "GET, HEAD" },
   body: "405 method not allowed\n",
 };
+const BAD_HOST: Answer = {
+  status: 400,
+  headers: { "content-type": TEXT, "cache-control": "no-store" },
+  body: "400 bad request: malformed Host header\n",
+};
 
 /** The answers that are the same object at each request. */
-const CONSTANT = new Set([HEALTHY, NOT_FOUND, NOT_ALLOWED, INTERNAL_ERROR]);
+const CONSTANT = new Set([HEALTHY, NOT_FOUND, NOT_ALLOWED, INTERNAL_ERROR, BAD_HOST]);
+
+/**
+ * A `Host` header as RFC 9110 has it: `uri-host [":" port]`, so with no `/`,
+ * `?`, `#`, `\` or space. A runtime may build `request.url` from it
+ * (`Deno.serve` writes `http://` + Host + the target): only such a Host
+ * leaves the target the path after the authority.
+ */
+const HOST = /^(?:\[[\w.:%~!$&'()*+,;=-]*\]|[\w.%~!$&'()*+,;=-]*)(?::\d*)?$/;
+
+/** A prefix that every server gives the handler as it is: no dot segment, nothing to encode. */
+const PREFIX = /^(?:\/(?!\.\.?(?:\/|$))[\w.~!$&'()+,;=@-]+)*\/?$/;
 
 /**
  * Makes the fetch handler of the health endpoints:
@@ -175,6 +211,15 @@ const CONSTANT = new Set([HEALTHY, NOT_FOUND, NOT_ALLOWED, INTERNAL_ERROR]);
  *   as `output`.
  * - Every answer has `Cache-Control: no-store`; a query string never
  *   changes the route.
+ * - Paths match exactly: the path of `request.url` as it is, never
+ *   decoded, its dot segments never resolved (`/readyz/../livez` and
+ *   `/livez/` are `404`). A `Host` that is not `host[:port]` answers `400`
+ *   (`Deno.serve` builds the URL from it), so no path comes from the Host.
+ *   The handler sees only the URL its server made: `Deno.serve` and
+ *   `node:http` keep the target as sent, `Bun.serve` resolves `..`, `.`,
+ *   `%2e` and `\` first (`/readyz/../livez` reaches the handler as
+ *   `/livez`); its `routes` match the target as sent, as {@linkcode serve}
+ *   uses them.
  * - A source that throws answers `500` (and the error is logged), as
  *   `Deno.serve` and `Bun.serve` do for a handler that throws.
  *
@@ -199,7 +244,7 @@ const CONSTANT = new Set([HEALTHY, NOT_FOUND, NOT_ALLOWED, INTERNAL_ERROR]);
  * @param source What the owner holds, judged at each request.
  * @param options Where the routes are mounted.
  * @returns A plain function from `Request` to `Response`.
- * @throws {TypeError} When `prefix` does not start with `/`.
+ * @throws {TypeError} When `prefix` is not a path as {@linkcode FetchHandlerOptions.prefix} says.
  */
 export function createFetchHandler(
   source: HealthSource,
@@ -207,7 +252,8 @@ export function createFetchHandler(
 ): HealthFetchHandler {
   const prefix = normalizePrefix(options.prefix ?? "");
   const routes = new Map(Object.entries(ROUTES).map(([path, route]) => [prefix + path, route]));
-  const route: Answerer = (method, target, accept) => {
+  const route: Answerer = (method, target, host, accept) => {
+    if (host != null && !HOST.test(host)) return BAD_HOST;
     const query = target.indexOf("?");
     const found = routes.get(query === -1 ? target : target.slice(0, query));
     if (found === undefined) return NOT_FOUND;
@@ -220,50 +266,74 @@ export function createFetchHandler(
     const excluded = new Set(params.getAll("exclude"));
     return json ? healthJson(view, excluded) : healthText(view, excluded);
   };
-  const answer: Answerer = (method, target, accept) => {
+  const answer: Answerer = (method, target, host, accept) => {
     try {
-      return route(method, target, accept);
+      return route(method, target, host, accept);
     } catch (error) {
       // What Deno.serve and Bun.serve do with a handler that throws, the same on every path.
       console.error(error);
       return INTERNAL_ERROR;
     }
   };
-  const handler: HealthFetchHandler = (request) => {
-    const { status, headers, body } = answer(
+  const handler: HealthFetchHandler = (request) =>
+    respond(
       request.method,
-      pathAndQuery(request.url),
-      request.headers.get("accept"),
+      answer(
+        request.method,
+        pathAndQuery(request.url),
+        request.headers.get("host"),
+        request.headers.get("accept"),
+      ),
     );
-    const content = request.method === "HEAD" ? null : body;
-    if (status !== 200) return new Response(content, { status, headers });
-    // A `ResponseInit` costs Deno ten times what setting the headers does (and Bun no more).
-    const response = new Response(content);
-    for (const name in headers) response.headers.set(name, headers[name]);
-    return response;
-  };
-  answerers.set(handler, answer);
+  made.set(handler, { answer, paths: [...routes.keys()] });
   return handler;
 }
 
-function normalizePrefix(prefix: string): string {
-  if (prefix !== "" && !prefix.startsWith("/")) {
-    throw new TypeError(
-      `Cannot create the health handler: prefix ${JSON.stringify(prefix)} does not start with "/"`,
-    );
-  }
-  return prefix.replace(/\/+$/, "");
+/** `answer` as a `Response` to a `method` request: no body to `HEAD`. */
+function respond(method: string, { status, headers, body }: Answer): Response {
+  const content = method === "HEAD" ? null : body;
+  if (status !== 200) return new Response(content, { status, headers });
+  // A `ResponseInit` costs Deno ten times what setting the headers does (and Bun no more).
+  const response = new Response(content);
+  for (const name in headers) response.headers.set(name, headers[name]);
+  return response;
 }
 
-/** `/livez?verbose` of `http://host:9000/livez?verbose`; a target that is already a path stays. */
+/** The `404` of every handler, for a server that routes only the exact paths to the handler. */
+function notFound(request: Request): Response {
+  return respond(request.method, NOT_FOUND);
+}
+
+function normalizePrefix(prefix: unknown): string {
+  const what = "Cannot create the health handler: prefix";
+  if (typeof prefix !== "string") {
+    throw new TypeError(`${what} must be a string, got ${describeOption(prefix)}`);
+  }
+  if (prefix !== "" && !prefix.startsWith("/")) {
+    throw new TypeError(`${what} ${JSON.stringify(prefix)} does not start with "/"`);
+  }
+  if (!PREFIX.test(prefix)) {
+    throw new TypeError(
+      `${what} ${JSON.stringify(prefix)} is not a plain path: its segments must be letters, ` +
+        `digits and -._~!$&'()+,;=@, none "." or ".."`,
+    );
+  }
+  return prefix.replace(/\/$/, "");
+}
+
+/**
+ * The path and query of a request target: `/livez?verbose` stays, and so
+ * does `http://host:9000/livez?verbose` after its authority, which ends at
+ * the first `/`, `?` or `#`.
+ */
 function pathAndQuery(target: string): string {
   if (target.startsWith("/")) return target;
-  const authority = target.indexOf("://");
-  if (authority === -1) return target;
-  const path = target.indexOf("/", authority + 3);
-  if (path !== -1) return target.slice(path);
-  const query = target.indexOf("?", authority + 3);
-  return query === -1 ? "/" : `/${target.slice(query)}`;
+  const scheme = target.indexOf("://");
+  if (scheme === -1) return target; // `*`, or no target a route has
+  const end = target.slice(scheme + 3).search(/[/?#]/);
+  if (end === -1) return "/";
+  const rest = target.slice(scheme + 3 + end);
+  return rest.startsWith("/") ? rest : `/${rest}`;
 }
 
 /** Whether an `Accept` header lists `application/health+json` with a weight above 0. */
@@ -357,7 +427,7 @@ export interface NodeRequest {
   /** The request target: `/livez?verbose` (or the absolute form a proxy sends). */
   readonly url?: string | undefined;
   /** The request's headers, by lower-case name. */
-  readonly headers: { readonly accept?: string | undefined };
+  readonly headers: { readonly host?: string | undefined; readonly accept?: string | undefined };
 }
 
 /**
@@ -430,7 +500,7 @@ export type NodeListener = (req: NodeRequest, res: NodeResponse) => void;
  * @throws {TypeError} When `handler` is not one `createFetchHandler()` made.
  */
 export function createNodeListener(handler: HealthFetchHandler): NodeListener {
-  const answer = answerers.get(handler);
+  const answer = made.get(handler)?.answer;
   if (answer === undefined) {
     throw new TypeError(
       "Cannot create a node listener: the handler was not made by createFetchHandler()",
@@ -438,8 +508,13 @@ export function createNodeListener(handler: HealthFetchHandler): NodeListener {
   }
   const headers = new Map<Answer, Record<string, string | number>>();
   return (req, res) => {
-    const result = answer(req.method ?? "GET", pathAndQuery(req.url ?? "/"), req.headers.accept);
-    // The constant answers (`ok`, 404, 405) keep their headers; the others are made per request.
+    const result = answer(
+      req.method ?? "GET",
+      pathAndQuery(req.url ?? "/"),
+      req.headers.host,
+      req.headers.accept,
+    );
+    // The constant answers (`ok`, 400, 404, 405, 500) keep their headers; the others are made per request.
     let written = headers.get(result);
     if (written === undefined) {
       written = { ...result.headers, "content-length": byteLength(result.body) };
@@ -474,8 +549,10 @@ export interface ServeOptions {
   port?: number;
   /**
    * The address to bind. Default: every interface, IPv6 and IPv4 (`"::"`,
-   * dual-stack), or IPv4 only (`"0.0.0.0"`) where IPv6 is not available: a
-   * Kubernetes probe connects to the pod's address. `"127.0.0.1"` keeps the
+   * dual-stack): a Kubernetes probe connects to the pod's address. Only on a
+   * machine with no IPv6 at all (an IPv6 socket cannot be made) does the
+   * default bind IPv4 alone (`"0.0.0.0"`); any other failure to bind `"::"`
+   * (the port in use, on `[::1]` too) rejects. `"127.0.0.1"` keeps the
    * endpoints to the pod itself (and to exec probes).
    */
   hostname?: string;
@@ -527,6 +604,16 @@ let adapter: Promise<ServerAdapter> | undefined;
  * client from stopping the answers to others. The server keeps the program
  * alive until it is closed (`close()` or `signal`).
  *
+ * Paths match exactly on every runtime: the request target as sent
+ * (`/readyz/../livez` is `404`, and the `Host` never changes the route;
+ * see {@linkcode createFetchHandler}). `Bun.serve` resolves dot segments in
+ * the URL it gives a handler, so on Bun the handler is mounted on its exact
+ * paths as `routes`, which match the target as sent.
+ *
+ * The default address is `::` (dual-stack); only on a machine with no IPv6
+ * at all is it `0.0.0.0`. Any other failure to bind rejects, naming the
+ * address tried.
+ *
  * @example Serve, ask, close
  * ```ts
  * import { createFetchHandler, serve } from "./http.ts";
@@ -543,28 +630,46 @@ let adapter: Promise<ServerAdapter> | undefined;
  * @param handler A handler made by {@linkcode createFetchHandler}.
  * @param options Where to listen, and a signal that closes the server.
  * @returns The server, once it listens.
- * @throws {TypeError} When `port` is not an integer from 0 to 65535.
- * @throws {Error} `Cannot serve ...` when the address cannot be bound (its
- * `cause` is the runtime's error), or the signal's reason when it is
- * already aborted.
+ * @throws {TypeError} When an option is unknown or of the wrong type, `port`
+ * is not an integer from 0 to 65535, or `handler` was not made by
+ * {@linkcode createFetchHandler}.
+ * @throws {Error} `Cannot serve on ADDRESS port PORT: ...` when the address
+ * cannot be bound (its `cause` is the runtime's error), or the signal's
+ * reason when it is already aborted.
  */
 export async function serve(
   handler: HealthFetchHandler,
   options: ServeOptions = {},
 ): Promise<HealthServer> {
+  assertKnownKeys(options, ["port", "hostname", "signal"], "serve()");
   const { port = DEFAULT_PORT, hostname, signal } = options;
+  const wrong = (name: string, must: string, value: unknown) =>
+    new TypeError(
+      `Cannot call serve(): options.${name} must be ${must}, got ${describeOption(value)}`,
+    );
+  if (typeof port !== "number") throw wrong("port", "a number", port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TypeError(`Cannot serve: port ${port} is not an integer from 0 to 65535`);
+    throw wrong("port", "an integer from 0 to 65535", port);
+  }
+  if (hostname !== undefined && (typeof hostname !== "string" || hostname === "")) {
+    throw wrong("hostname", "an address (a non-empty string)", hostname);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw wrong("signal", "an AbortSignal", signal);
+  }
+  const paths = made.get(handler)?.paths;
+  if (paths === undefined) {
+    throw new TypeError("Cannot call serve(): the handler was not made by createFetchHandler()");
   }
   signal?.throwIfAborted();
   adapter ??= import("./_server.ts").then(({ loadServerAdapter }) => loadServerAdapter());
   const { listen } = await adapter;
-  const listenOn = async (host: string) => {
+  const listenOn = async (host: string, why = "") => {
     try {
-      return await listen(handler, { port, hostname: host });
+      return await listen(handler, { port, hostname: host, paths, notFound });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`Cannot serve on ${host} port ${port}: ${reason}`, { cause: error });
+      throw new Error(`Cannot serve on ${host} port ${port}${why}: ${reason}`, { cause: error });
     }
   };
   let server: HealthServer;
@@ -572,9 +677,11 @@ export async function serve(
     server = await listenOn(hostname);
   } else {
     try {
-      server = await listenOn("::");
-    } catch {
-      server = await listenOn("0.0.0.0"); // no IPv6 here
+      server = await listenOn("::", " (the default hostname: every interface, IPv6 and IPv4)");
+    } catch (error) {
+      // IPv4 alone only where IPv6 does not exist: not when `::` is merely taken.
+      if (errorCode((error as Error).cause) !== "EAFNOSUPPORT") throw error;
+      server = await listenOn("0.0.0.0", " (the default hostname where there is no IPv6)");
     }
   }
   if (signal) {
@@ -595,4 +702,11 @@ export async function serve(
     };
   }
   return server;
+}
+
+/** The `code` of a runtime's system error (`"EADDRINUSE"`): Node, Bun and Deno all set one. */
+function errorCode(error: unknown): unknown {
+  return typeof error === "object" && error !== null
+    ? (error as { code?: unknown }).code
+    : undefined;
 }

@@ -2,18 +2,20 @@
  * The HTTP health endpoints, over real requests on the loopback: each route,
  * method, header and query against both ways of serving (`serve()`, the
  * runtime's own server, and `node:http` with `createNodeListener()`), the
- * limits that keep a slow or hostile client from stopping the answers to
- * others, and a served program's life: alive while it serves, gone once it
- * closes. The verdicts come from a fake source built with the verdict's own
+ * request target as sent as the route on each runtime's server (raw request
+ * lines and Host headers), the address `serve()` binds or names when it
+ * cannot, the limits that keep a slow or hostile client from stopping the
+ * answers to others, and a served program's life: alive while it serves,
+ * gone once it closes. The verdicts come from a fake source built with the verdict's own
  * functions, so that the reasons are the ones the probes print.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { connect, type Socket } from "node:net";
+import { connect, createServer as createNetServer, type Socket } from "node:net";
 import process from "node:process";
 import { test } from "node:test";
 import {
@@ -22,8 +24,10 @@ import {
   type FetchHandlerOptions,
   type HealthFetchHandler,
   type HealthPart,
+  type HealthServer,
   type HealthSource,
   serve,
+  type ServeOptions,
 } from "../src/http.ts";
 import {
   type Found,
@@ -35,7 +39,8 @@ import {
   type Readiness,
   type Verdict,
 } from "../src/_verdict.ts";
-import { fixture, runtimeCommand } from "./_helpers.ts";
+import { fixture, runtimeCommand, withTempDir } from "./_helpers.ts";
+import { commandFor, LineChild, type RuntimeName } from "./_runtimes.ts";
 
 // --- a fake owner ------------------------------------------------------------
 
@@ -420,6 +425,104 @@ for (const way of WAYS) {
   });
 }
 
+// --- the target as sent is the route ----------------------------------------
+
+/**
+ * Request targets and Host headers, with the status every server answers
+ * for a unit that is live but not ready: `/livez` 200, `/readyz` 503. A
+ * target whose dot segments, encoded dots or backslashes resolve to a route
+ * is another path (404), and a Host that would hide where the target starts
+ * is refused (400): `Bun.serve` resolves the first kind in the URL it makes,
+ * `Deno.serve` writes the Host into it.
+ */
+const EXACT: readonly (readonly [target: string, host: string, status: number])[] = [
+  ["/livez", "127.0.0.1", 200],
+  ["/readyz", "127.0.0.1", 503],
+  ["/readyz/../livez", "127.0.0.1", 404],
+  ["/./livez", "127.0.0.1", 404],
+  ["/readyz/%2e%2e/livez", "127.0.0.1", 404],
+  ["/readyz/%2E%2E/livez", "127.0.0.1", 404],
+  ["/readyz/.%2e/livez", "127.0.0.1", 404],
+  ["/readyz\\..\\livez", "127.0.0.1", 404],
+  ["/x/../livez?verbose", "127.0.0.1", 404],
+  ["/livez/.", "127.0.0.1", 404],
+  ["/%6civez", "127.0.0.1", 404],
+  ["http://127.0.0.1/readyz/../livez", "127.0.0.1", 404],
+  ["http://127.0.0.1/livez", "127.0.0.1", 200],
+  ["/readyz", "x/livez?", 400],
+  ["/readyz", "x/livez#", 400],
+  ["/readyz", "127.0.0.1/livez", 400],
+  ["/readyz", "x?", 400],
+  ["http://127.0.0.1/readyz", "x/livez?", 400],
+  ["/readyz", "[::1]:9000", 503],
+  ["/readyz", "localhost:9000", 503],
+];
+
+/** What `port` answers to each of {@linkcode EXACT}, in its shape. */
+async function exactAnswers(port: number): Promise<[string, string, number | string][]> {
+  const answers: [string, string, number | string][] = [];
+  for (const [target, host] of EXACT) {
+    const answer = await raw(
+      port,
+      `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+    );
+    const status = /^HTTP\/1\.1 (\d{3}) /.exec(answer);
+    answers.push([target, host, status ? Number(status[1]) : answer.slice(0, 40)]);
+  }
+  return answers;
+}
+
+for (const runtime of ["deno", "bun", "node"] satisfies RuntimeName[]) {
+  test(`serve() on ${runtime}: the target as sent is the route, whatever the Host says`, {
+    timeout: 60_000,
+  }, async () => {
+    const child = new LineChild(runtime, fixture("serve_health"), ["stay"]);
+    try {
+      const port = Number((await child.next((line) => line.startsWith("port "))).slice(5));
+      assert.deepEqual(await exactAnswers(port), EXACT.map((row) => [...row]));
+    } finally {
+      await child.stop();
+    }
+  });
+}
+
+test("createNodeListener(): the target as sent is the route, whatever the Host says", async () => {
+  await withServer(WAYS[1], fakeSource(notReady), {}, async (_get, { port }) => {
+    assert.deepEqual(await exactAnswers(port), EXACT.map((row) => [...row]));
+  });
+});
+
+test("the fetch handler never routes a path the Host header made", () => {
+  const handler = createFetchHandler(fakeSource(notReady));
+  // What Deno.serve makes of `GET /readyz` with `Host: x/livez?`.
+  const request = new Request("http://x/livez?/readyz", { headers: { host: "x/livez?" } });
+  const response = handler(request);
+  assert.equal(response.status, 400);
+  assert.equal(response.headers.get("cache-control"), "no-store");
+  const valid = { headers: { host: "[fd00::1]:9000" } };
+  assert.equal(handler(new Request("http://[fd00::1]:9000/livez", valid)).status, 200);
+  assert.equal(handler(new Request("http://[fd00::1]:9000/readyz", valid)).status, 503);
+});
+
+test("an absolute target's authority ends at its first / ? or #", () => {
+  const listener = createNodeListener(createFetchHandler(fakeSource()));
+  for (
+    const [url, status] of [
+      ["http://a/livez", 200],
+      ["http://a?/livez", 404],
+      ["http://a#/livez", 404],
+      ["http://a", 404],
+    ] as const
+  ) {
+    let written: unknown;
+    listener({ method: "GET", url, headers: {} }, {
+      writeHead: (code) => written = code,
+      end: () => {},
+    });
+    assert.deepEqual({ url, status: written }, { url, status });
+  }
+});
+
 // --- the handler's contract --------------------------------------------------
 
 test("the fetch handler answers with no server, and HEAD gets no body", async () => {
@@ -437,11 +540,28 @@ test("the fetch handler answers with no server, and HEAD gets no body", async ()
   assert.equal(bound(new Request("http://[::1]/readyz")).status, 503, "a plain function");
 });
 
-test("a prefix must start with /", () => {
+test("a prefix must be a plain path starting with /", () => {
   assert.throws(() => createFetchHandler(fakeSource(), { prefix: "health" }), {
     name: "TypeError",
     message: 'Cannot create the health handler: prefix "health" does not start with "/"',
   });
+  for (const prefix of ["/a/../b", "/.", "/a//b", "/a b", "/%2e%2e", "/a\\b", "/:id", "/*"]) {
+    assert.throws(() => createFetchHandler(fakeSource(), { prefix }), {
+      name: "TypeError",
+      message: `Cannot create the health handler: prefix ${
+        JSON.stringify(prefix)
+      } is not a plain path: its segments must be letters, digits and -._~!$&'()+,;=@, none "." or ".."`,
+    }, prefix);
+  }
+  assert.throws(() => createFetchHandler(fakeSource(), { prefix: 1 as unknown as string }), {
+    name: "TypeError",
+    message: "Cannot create the health handler: prefix must be a string, got 1",
+  });
+  for (const prefix of ["", "/", "/health/", "/api/v1.2/_health", "/a.b/..c"]) {
+    const handler = createFetchHandler(fakeSource(), { prefix });
+    const path = `${prefix.replace(/\/$/, "")}/livez`;
+    assert.equal(handler(new Request(`http://x${path}`)).status, 200, prefix);
+  }
 });
 
 test("createNodeListener() takes only a handler createFetchHandler() made", () => {
@@ -506,10 +626,10 @@ test("serve() binds only the address it is given", async () => {
 
 test("serve() refuses a bad port and a port in use, and closes idempotently", async () => {
   const handler = createFetchHandler(fakeSource());
-  for (const port of [-1, 65536, 1.5, NaN]) {
+  for (const port of [-1, 65536, 1.5, NaN, Infinity]) {
     await assert.rejects(serve(handler, { port }), {
       name: "TypeError",
-      message: `Cannot serve: port ${port} is not an integer from 0 to 65535`,
+      message: `Cannot call serve(): options.port must be an integer from 0 to 65535, got ${port}`,
     });
   }
   const server = await serve(handler, { port: 0, hostname: "127.0.0.1" });
@@ -526,6 +646,137 @@ test("serve() refuses a bad port and a port in use, and closes idempotently", as
   }
   await assert.rejects(fetch(`http://127.0.0.1:${server.port}/livez`));
 });
+
+/** What `serving` rejects with; a server it starts instead is closed, and said. */
+function refusal(serving: Promise<HealthServer>): Promise<unknown> {
+  return serving.then(
+    async (server) => (await server.close(), `it served on ${server.hostname} port ${server.port}`),
+    (error: unknown) => error,
+  );
+}
+
+test("serve() names an unknown option, and each option of the wrong type", async () => {
+  const handler = createFetchHandler(fakeSource());
+  const cases: [unknown, string][] = [
+    [
+      { hostName: "127.0.0.1" },
+      'unknown option "hostName" (did you mean "hostname"?); the options are "port", "hostname" and "signal"',
+    ],
+    [{ prot: 0 }, 'unknown option "prot" (did you mean "port"?); the options are'],
+    [{ port: "9000" }, 'options.port must be a number, got "9000"'],
+    [{ port: 9000n }, "options.port must be a number, got 9000"],
+    [{ port: null }, "options.port must be a number, got null"],
+    [{ hostname: 1 }, "options.hostname must be an address (a non-empty string), got 1"],
+    [{ hostname: "" }, 'options.hostname must be an address (a non-empty string), got ""'],
+    [{ signal: "stop" }, 'options.signal must be an AbortSignal, got "stop"'],
+    [{ signal: {} }, "options.signal must be an AbortSignal, got [object Object]"],
+    [null, "its options must be an object, got null"],
+    ["9000", 'its options must be an object, got "9000"'],
+  ];
+  for (const [options, message] of cases) {
+    const error = await refusal(serve(handler, options as ServeOptions));
+    assert.ok(error instanceof TypeError, String(error));
+    assert.ok(error.message.startsWith(`Cannot call serve(): ${message}`), error.message);
+  }
+  const error = await refusal(serve(() => new Response("ok"), { port: 0, hostname: "127.0.0.1" }));
+  assert.ok(error instanceof TypeError, String(error));
+  assert.equal(
+    error.message,
+    "Cannot call serve(): the handler was not made by createFetchHandler()",
+  );
+});
+
+/** Whether this machine lets a server listen on `[::1]`. */
+function canListenOn(host: string): Promise<boolean> {
+  const server = createNetServer();
+  return new Promise((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(0, host, () => server.close(() => resolve(true)));
+  });
+}
+
+test("serve() by default binds :: or fails naming it, never IPv4 alone as [::1] holds its port", {
+  skip: !(await canListenOn("::1")) && "no IPv6 loopback here",
+}, async () => {
+  const blocker = createNetServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "::1", resolve));
+  const { port } = blocker.address() as { port: number };
+  try {
+    const result = await refusal(serve(createFetchHandler(fakeSource()), { port }));
+    assert.ok(result instanceof Error, String(result));
+    assert.ok(
+      result.message.startsWith(
+        `Cannot serve on :: port ${port} (the default hostname: every interface, IPv6 and IPv4): `,
+      ),
+      result.message,
+    );
+    assert.equal((result.cause as { code?: string }).code, "EADDRINUSE");
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
+});
+
+const hasGcc = spawnSync("gcc", ["--version"]).status === 0;
+
+/**
+ * Builds in `dir` a library that, preloaded, makes every IPv6 socket fail
+ * as on a machine with no IPv6 at all (`EAFNOSUPPORT`); returns its path.
+ */
+function buildNoIpv6(dir: string): string {
+  writeFileSync(
+    `${dir}/no_ipv6.c`,
+    `#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <sys/socket.h>
+int socket(int domain, int type, int protocol) {
+  static int (*real)(int, int, int);
+  if (domain == AF_INET6) { errno = EAFNOSUPPORT; return -1; }
+  if (!real) real = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
+  return real(domain, type, protocol);
+}
+`,
+  );
+  const args = ["-shared", "-fPIC", "-o", `${dir}/no_ipv6.so`, `${dir}/no_ipv6.c`, "-ldl"];
+  const built = spawnSync("gcc", args, { encoding: "utf8" });
+  assert.equal(built.status, 0, built.stderr);
+  return `${dir}/no_ipv6.so`;
+}
+
+for (const runtime of ["deno", "bun", "node"] satisfies RuntimeName[]) {
+  test(`serve() on ${runtime} binds 0.0.0.0 by default where no IPv6 socket can be made`, {
+    timeout: 60_000,
+    skip: !hasGcc && "needs gcc to build a library that makes IPv6 sockets fail",
+  }, async () => {
+    await withTempDir(async (dir) => {
+      const [command, args] = commandFor(runtime, fixture("serve_health"));
+      const child = spawn(command, [...args, "default"], {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, LD_PRELOAD: buildNoIpv6(dir) },
+      });
+      // Not an assertion: a child that never answers fails the test instead of hanging it.
+      const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      try {
+        let output = "";
+        child.stdout!.setEncoding("utf8");
+        for await (const chunk of child.stdout!) {
+          output += chunk;
+          if (/^hostname .*\n/m.test(output)) break;
+        }
+        const [, port, hostname] = /^port (\d+)\nhostname (.*)\n/.exec(output) ?? [];
+        assert.equal(hostname, "0.0.0.0", output);
+        assert.equal((await client(Number(port))("/livez")).body, "ok");
+      } finally {
+        clearTimeout(guard);
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((resolve) => child.on("exit", resolve));
+          child.kill("SIGKILL");
+          await exited;
+        }
+      }
+    });
+  });
+}
 
 test("serve() stops when its signal aborts, and refuses an aborted one", async () => {
   const handler = createFetchHandler(fakeSource());
