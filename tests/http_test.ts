@@ -669,7 +669,7 @@ test("serve() names an unknown option, and each option of the wrong type", async
     [{ hostname: 1 }, "options.hostname must be an address (a non-empty string), got 1"],
     [{ hostname: "" }, 'options.hostname must be an address (a non-empty string), got ""'],
     [{ signal: "stop" }, 'options.signal must be an AbortSignal, got "stop"'],
-    [{ signal: {} }, "options.signal must be an AbortSignal, got [object Object]"],
+    [{ signal: {} }, "options.signal must be an AbortSignal, got an object"],
     [null, "its options must be an object, got null"],
     ["9000", 'its options must be an object, got "9000"'],
   ];
