@@ -150,7 +150,12 @@ export class Unit implements Liveness {
     const runtime = this.#runtime;
     const me = self(runtime);
     this.#checkProcfs(me);
-    this.#refuseLiveOwner(this.#openExisting());
+    const existing = this.#openExisting();
+    try {
+      this.#refuseLiveOwner(existing);
+    } finally {
+      existing?.close();
+    }
     await runChecks(checks, options.args ?? [], runtime.cwd, { timeout: options.timeout });
     const directory = UnitDirectory.open(runtime, this.dir, true);
     let pidFile: HeldFile | undefined;

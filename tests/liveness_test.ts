@@ -15,6 +15,7 @@ import {
 import process from "node:process";
 import {
   createLiveness,
+  HealthCheckError,
   load,
   NotLoadedError,
   probe,
@@ -195,6 +196,33 @@ test("set() takes only safe integers and changes nothing otherwise", async () =>
     assert.equal(readState(liveness.dir).error, "0\n");
     liveness.set(Number.MIN_SAFE_INTEGER);
     assert.equal(readState(liveness.dir).error, `${Number.MIN_SAFE_INTEGER}\n`);
+  });
+});
+
+test("load() holds no descriptor after it failed or was refused: 2,000 tries, then close()", {
+  timeout: 120_000,
+}, async () => {
+  await withTempDir(async (rundir) => {
+    const owner = await holdState(rundir, "held", 0);
+    try {
+      mkdirSync(`${rundir}/free`); // a unit directory nobody owns
+      const held = createLiveness({ unit: "held", rundir, heartbeat: false });
+      const free = createLiveness({ unit: "free", rundir, heartbeat: false });
+      const tryBoth = async () => {
+        await assert.rejects(held.load([]), UnitInUseError);
+        await assert.rejects(free.load([() => false]), HealthCheckError);
+      };
+      const descriptors = () => readdirSync("/proc/self/fd").length;
+      await tryBoth(); // what the runtime opens on first use stays open
+      const before = descriptors();
+      for (let i = 1; i < 1000; i++) await tryBoth();
+      await held.close();
+      await free.close();
+      assert.equal(descriptors(), before);
+      assert.equal(readState(`${rundir}/held`).pid, `${owner.pid}\n`, "the owner's state stays");
+    } finally {
+      await kill(owner);
+    }
   });
 });
 
