@@ -182,14 +182,8 @@ export class Unit implements Liveness {
     this.#startHeartbeat();
   }
 
-  set(error = 0): void {
-    if (!Number.isSafeInteger(error)) {
-      throw new TypeError(
-        `Cannot set(): the error code must be a safe integer (0 = healthy), got ${
-          typeof error === "string" ? JSON.stringify(error) : String(error)
-        }.`,
-      );
-    }
+  set(error: number): void {
+    assertErrorCode(error);
     const directory = this.#owned("set()");
     if (!directory) return;
     try {
@@ -233,21 +227,7 @@ export class Unit implements Liveness {
   }
 
   reset(): void {
-    this.#stopHeartbeat();
-    const directory = this.#directory ?? this.#openExisting();
-    const wasLoaded = this.#loaded;
-    this.#loaded = false;
-    try {
-      if (!directory) return;
-      // Another process's state stays: this one may never have owned it.
-      const owner = readOwner(directory);
-      if (owner && !isThisProcess(this.#runtime, owner)) return;
-      if (!owner && wasLoaded && this.#lost) return;
-      for (const name of STATE_FILES) directory.remove(name);
-    } finally {
-      this.#release();
-      if (directory !== this.#directory) directory?.close();
-    }
+    this.#unload();
   }
 
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void {
@@ -457,12 +437,7 @@ export class Unit implements Liveness {
 
   /** The unit directory where it exists (for `reset()` and the first owner check), else `undefined`. */
   #openExisting(): UnitDirectory | undefined {
-    try {
-      return UnitDirectory.open(this.#runtime, this.dir, false);
-    } catch (error) {
-      if (error instanceof StateError && error.code === "ENOENT") return undefined;
-      throw error;
-    }
+    return openExisting(this.#runtime, this.dir);
   }
 
   #checkProcfs(me: Identity): void {
@@ -603,6 +578,21 @@ export class Unit implements Liveness {
     this.#directory = undefined;
   }
 
+  /** Stops the heartbeat and removes this process's state: the unit is no longer loaded. */
+  #unload(): void {
+    this.#stopHeartbeat();
+    const held = this.#directory;
+    const directory = held ?? this.#openExisting();
+    const lost = this.#loaded && this.#lost !== undefined;
+    this.#loaded = false;
+    try {
+      if (directory) removeState(this.#runtime, directory, lost);
+    } finally {
+      this.#release();
+      if (!held) directory?.close();
+    }
+  }
+
   // --- shutdown ----------------------------------------------------------
 
   #timing(options: ShutdownOptions): { drain: number; timeout: number } {
@@ -678,6 +668,56 @@ export class Unit implements Liveness {
       return { code: errors.length === 0 && !timedOut ? 0 : 1, signal, errors, timedOut };
     })();
   }
+}
+
+/**
+ * Throws a `TypeError` unless `error` is a safe integer: `set()` of nothing
+ * (an `errno` that is `undefined`) must not read as healthy.
+ */
+export function assertErrorCode(error: unknown): asserts error is number {
+  if (Number.isSafeInteger(error)) return;
+  throw new TypeError(
+    `Cannot set(): the error code must be a safe integer (0 = healthy), got ${
+      typeof error === "string" ? JSON.stringify(error) : String(error)
+    }.`,
+  );
+}
+
+/**
+ * Resets the unit at `dir` that no owner of this process holds, as an
+ * owner's `reset()` does (state that names another process stays), without
+ * making an owner.
+ */
+export function resetUnit(runtime: Runtime, dir: string): void {
+  const directory = openExisting(runtime, dir);
+  if (!directory) return;
+  try {
+    removeState(runtime, directory, false);
+  } finally {
+    directory.close();
+  }
+}
+
+/** The unit directory `dir` where it exists, else `undefined`. */
+function openExisting(runtime: Runtime, dir: string): UnitDirectory | undefined {
+  try {
+    return UnitDirectory.open(runtime, dir, false);
+  } catch (error) {
+    if (error instanceof StateError && error.code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Removes the state files, error first, unless they name another process
+ * (this one may never have owned them), or are gone from a unit this
+ * process `lost` to another.
+ */
+function removeState(runtime: Runtime, directory: UnitDirectory, lost: boolean): void {
+  const owner = readOwner(directory);
+  if (owner && !isThisProcess(runtime, owner)) return;
+  if (!owner && lost) return;
+  for (const name of STATE_FILES) directory.remove(name);
 }
 
 /** The heartbeat options, checked. */

@@ -9,8 +9,8 @@ import type { HealthCheck } from "./_checks.ts";
 import { type LocationOptions, resolveLocation } from "./_location.ts";
 import { runtime } from "./_runtime_current.ts";
 import { assertKnownKeys } from "./_options.ts";
-import { OPTION_KEYS, Unit } from "./_unit.ts";
-import type { LivenessError } from "./errors.ts";
+import { assertErrorCode, OPTION_KEYS, resetUnit, Unit } from "./_unit.ts";
+import { type LivenessError, NotLoadedError } from "./errors.ts";
 import type { HealthServer, NodeListener, ServeOptions } from "./http.ts";
 
 /**
@@ -200,8 +200,11 @@ export interface Liveness {
    * unhealthy until `set(0)`.
    */
   load(checks: Iterable<HealthCheck>, options?: LoadOptions): Promise<void>;
-  /** Writes the error state: `0` is healthy, any other safe integer is not. Never throws for the environment. */
-  set(error?: number): void;
+  /**
+   * Writes the error state: `0` is healthy, any other safe integer is not;
+   * anything else (`undefined` too) is a `TypeError`. Never throws for the environment.
+   */
+  set(error: number): void;
   /** Says whether the unit takes traffic (`--ready` probes); never touches liveness. */
   ready(ready: boolean, reason?: string): void;
   /** A manual heartbeat: "my work is progressing". */
@@ -279,7 +282,8 @@ export function createLiveness(options: LivenessOptions = {}): Liveness {
  * Runs the health checks, in order, each with `options.args`. When all
  * return `true`: clears the state an earlier process left in
  * `<rundir>/<unit>`, then writes this process's pid (and start time,
- * heartbeat and readiness). The unit stays unhealthy until `set(0)`.
+ * heartbeat and readiness). The unit stays unhealthy until `set(0)`. It
+ * reaches the unit's owner, made with default options where there is none.
  *
  * @throws {HealthCheckError} naming every check that returned `false`.
  * @throws {TypeError} for a module without a `health` export, a check that
@@ -304,18 +308,22 @@ export async function load(
   checks: Iterable<HealthCheck>,
   options: LocationOptions & LoadOptions = {},
 ): Promise<void> {
-  const { args, timeout } = options;
-  await ownerOf(options, "load()").load(checks, { args, timeout });
+  assertKnownKeys(options, ["unit", "rundir", "args", "timeout"], "load()");
+  const { unit, rundir, args, timeout } = options;
+  await createLiveness({ unit, rundir }).load(checks, { args, timeout });
 }
 
 /**
- * The owner of the unit that free-function options name. They may be the
- * same object for `load`, `set` and `reset` (the load options are ignored
- * where they mean nothing), as the seed's functions took them.
+ * The owner of the unit that free-function options name, if this process
+ * has one; `set` and `reset` never make one.
  */
-function ownerOf(options: (LocationOptions & LoadOptions) | undefined, what: string): Liveness {
-  assertKnownKeys(options, ["unit", "rundir", "args", "timeout"], what);
-  return createLiveness({ unit: options?.unit, rundir: options?.rundir });
+function ownerOf(options: LocationOptions | undefined, what: string): {
+  owner: Liveness | undefined;
+  dir: string;
+} {
+  assertKnownKeys(options, ["unit", "rundir"], what);
+  const { dir } = resolveLocation(runtime, { unit: options?.unit, rundir: options?.rundir });
+  return { owner: owners.get(dir), dir };
 }
 
 /**
@@ -323,7 +331,9 @@ function ownerOf(options: (LocationOptions & LoadOptions) | undefined, what: str
  * when not. Synchronous, so it also works in exit handlers. Trouble with the
  * state directory is reported to `onError`, never thrown.
  *
- * @throws {TypeError} when `error` is not a safe integer; nothing changes.
+ * @throws {TypeError} when `error` is not a safe integer (`undefined` too:
+ * `set(err.errno)` of an error without one must not read as healthy), or
+ * an option is unknown; nothing changes.
  * @throws {NotLoadedError} when this process has not loaded the unit.
  *
  * @example
@@ -337,16 +347,21 @@ function ownerOf(options: (LocationOptions & LoadOptions) | undefined, what: str
  * reset(options);
  * ```
  */
-export function set(error: number = 0, options?: LocationOptions & LoadOptions): void {
-  ownerOf(options, "set()").set(error);
+export function set(error: number, options?: LocationOptions): void {
+  const { owner, dir } = ownerOf(options, "set()");
+  if (owner) return owner.set(error);
+  assertErrorCode(error);
+  throw new NotLoadedError(dir, "set()");
 }
 
 /**
  * Removes the unit's state, error file first: the probe reports unhealthy.
  * Synchronous and idempotent. State that names another process is left
- * alone, so a `reset()` in a `finally` block is always safe.
+ * alone, so a `reset()` in a `finally` block is always safe. Where this
+ * process has no owner of the unit, none is made.
  *
  * @throws {StateError} when a file cannot be removed.
+ * @throws {TypeError} for a bad unit or rundir, or an unknown option.
  *
  * @example
  * ```ts
@@ -357,6 +372,8 @@ export function set(error: number = 0, options?: LocationOptions & LoadOptions):
  * reset({ unit: "api", rundir }); // nothing left to remove: fine
  * ```
  */
-export function reset(options?: LocationOptions & LoadOptions): void {
-  ownerOf(options, "reset()").reset();
+export function reset(options?: LocationOptions): void {
+  const { owner, dir } = ownerOf(options, "reset()");
+  if (owner) owner.reset();
+  else resetUnit(runtime, dir);
 }
