@@ -89,7 +89,8 @@ export class Unit implements Liveness {
   readonly #heartbeat: Beat;
   readonly #onError: (error: LivenessError) => void;
   readonly #procfs: "warn" | "error" | "ignore";
-  readonly #onClose: () => void;
+  /** The owners of the process by unit directory, where this one is registered. */
+  readonly #owners: Map<string, Unit> | undefined;
   #directory: UnitDirectory | undefined;
   /** The pid file this process wrote, held open: its link count tells whether it is still ours. */
   #pidFile: HeldFile | undefined;
@@ -108,9 +109,19 @@ export class Unit implements Liveness {
   readonly #unsubscribe: (() => void)[] = [];
   readonly #closers = new Set<() => Promise<void>>();
   #shutdown: Promise<ShutdownResult> | undefined;
+  /** Whether the shutdown sequence runs and has not reached its close: `close()` leaves that to it. */
+  #inSequence = false;
+  /** Whether a signal started the shutdown: the program exits at its end, listeners kept till then. */
+  #signalled = false;
   #closing: Promise<void> | undefined;
+  /** Set when the close begins: from then on nothing of this owner writes. */
+  #closed = false;
 
-  constructor(runtime: Runtime, options: LivenessOptions = {}, onClose: () => void = () => {}) {
+  /**
+   * The owner of the unit `options` name; `owners` is the registry it is
+   * kept in by unit directory (it leaves it when closed).
+   */
+  constructor(runtime: Runtime, options: LivenessOptions = {}, owners?: Map<string, Unit>) {
     assertKnownKeys(options, OPTION_KEYS, "createLiveness()");
     const { unit, rundir, dir } = resolveLocation(runtime, options);
     this.unit = unit;
@@ -128,7 +139,7 @@ export class Unit implements Liveness {
         `Cannot create the unit: options.procfs must be "warn", "error" or "ignore".`,
       );
     }
-    this.#onClose = onClose;
+    this.#owners = owners;
     assertKnownKeys(options.http, ["prefix"], "createLiveness() with options.http");
     this.fetch = createFetchHandler(
       (kind) => ({ unit: this.unit, parts: this.health(kind) }),
@@ -144,8 +155,12 @@ export class Unit implements Liveness {
 
   async load(checks: Iterable<HealthCheck>, options: LoadOptions = {}): Promise<void> {
     assertKnownKeys(options, ["args", "timeout"], "load()");
-    if (this.#closing) {
-      throw new TypeError(`Cannot load(): unit ${this.dir} was closed; create another owner.`);
+    if (this.#closed || this.#shutdown) {
+      throw new TypeError(
+        `Cannot load(): unit ${this.dir} ${
+          this.#closed ? "was closed; create another owner" : "is shutting down"
+        }.`,
+      );
     }
     const runtime = this.#runtime;
     const me = self(runtime);
@@ -157,29 +172,31 @@ export class Unit implements Liveness {
       existing?.close();
     }
     await runChecks(checks, options.args ?? [], runtime.cwd, { timeout: options.timeout });
+    this.#refuseLate();
     const directory = UnitDirectory.open(runtime, this.dir, true);
-    let pidFile: HeldFile | undefined;
     try {
       await withUnitLock(directory, me, () => {
+        this.#refuseLate(); // the lock may have been waited for
         this.#refuseLiveOwner(directory); // another process may have loaded while the checks ran
         // The error file goes first, so that no moment shows a healthy state.
         for (const name of STATE_FILES) directory.remove(name);
         directory.removeStaleTempFiles();
-        pidFile = this.#writeOwner(directory, me, { state: "ready" });
+        const pidFile = this.#writeOwner(directory, me, { state: "ready" });
+        // Taken over with the writes, in one turn: no close() comes in between.
+        this.#release();
+        this.#directory = directory;
+        this.#pidFile = pidFile;
+        this.#loaded = true;
+        this.#error = undefined;
+        this.#readiness = { state: "ready" };
+        this.#lost = undefined;
+        this.#failure = undefined;
+        this.#startHeartbeat();
       });
     } catch (error) {
-      directory.close();
+      if (this.#directory !== directory) directory.close();
       throw error;
     }
-    this.#release();
-    this.#directory = directory;
-    this.#pidFile = pidFile;
-    this.#loaded = true;
-    this.#error = undefined;
-    this.#readiness = { state: "ready" };
-    this.#lost = undefined;
-    this.#failure = undefined;
-    this.#startHeartbeat();
   }
 
   set(error: number): void {
@@ -227,6 +244,7 @@ export class Unit implements Liveness {
   }
 
   reset(): void {
+    if (this.#closed) return; // nothing of a closed owner writes: the unit may be a later owner's
     this.#unload();
   }
 
@@ -243,6 +261,7 @@ export class Unit implements Liveness {
 
   handleSignals(options: SignalOptions = {}): void {
     assertKnownKeys(options, ["drain", "timeout", "signals"], "handleSignals()");
+    if (this.#closed) throw new TypeError(`Cannot handleSignals(): unit ${this.dir} was closed.`);
     const timing = this.#timing(options);
     const signals = options.signals ?? SIGNALS;
     if (!Array.isArray(signals) || signals.some((signal) => typeof signal !== "string")) {
@@ -252,19 +271,8 @@ export class Unit implements Liveness {
     }
     // Called again, it replaces the signals and the timing.
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    let signalled = false;
     for (const signal of signals) {
-      this.#unsubscribe.push(this.#runtime.onSignal(signal, () => {
-        // A second signal while shutting down: stop now.
-        if (signalled) this.#runtime.exit(1);
-        signalled = true;
-        const run = this.#run(timing, signal);
-        shutdowns.add(run);
-        // Every unit of the process that handles signals finishes before the exit.
-        run.then(() => Promise.all(shutdowns)).then((results) =>
-          this.#runtime.exit(Math.max(...results.map(({ code }) => code)))
-        );
-      }));
+      this.#unsubscribe.push(this.#runtime.onSignal(signal, () => this.#onSignal(signal, timing)));
     }
   }
 
@@ -274,22 +282,18 @@ export class Unit implements Liveness {
   }
 
   close(): Promise<void> {
-    return this.#closing ??= (async () => {
-      for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-      const closers = [...this.#closers];
-      this.#closers.clear();
-      await Promise.allSettled(closers.map((close) => close()));
-      try {
-        this.reset();
-      } finally {
-        this.#onClose();
-      }
-    })();
+    // During the shutdown sequence the unit stays live: the sequence closes it at its end.
+    if (this.#inSequence) return Promise.resolve();
+    return this.#close();
   }
 
   async serve(options: ServeOptions = {}): Promise<HealthServer> {
-    if (this.#closing) throw new TypeError(`Cannot serve(): unit ${this.dir} was closed.`);
+    if (this.#closed) throw new TypeError(`Cannot serve(): unit ${this.dir} was closed.`);
     const server = await serveHttp(this.fetch, options);
+    if (this.#closed) {
+      await server.close(); // closed while it started: nothing would close it later
+      throw new TypeError(`Cannot serve(): unit ${this.dir} was closed while its server started.`);
+    }
     const close = () => server.close();
     const forget = this.own(close);
     return {
@@ -428,6 +432,16 @@ export class Unit implements Liveness {
     return directory.write(PID_FILE, String(me.pid), me, true);
   }
 
+  /** After a wait in `load()`: a close or a shutdown begun meanwhile leaves the unit unwritten. */
+  #refuseLate(): void {
+    if (!this.#closed && !this.#shutdown) return;
+    throw new LivenessError(
+      `Cannot load(): unit ${this.dir} ${
+        this.#closed ? "was closed" : "began shutting down"
+      } while load() ran its checks: nothing was written.`,
+    );
+  }
+
   #refuseLiveOwner(directory: UnitDirectory | undefined): void {
     const owner = directory && readOwner(directory);
     if (owner && isOtherLiveOwner(this.#runtime, owner)) {
@@ -438,6 +452,11 @@ export class Unit implements Liveness {
   /** The unit directory where it exists (for `reset()` and the first owner check), else `undefined`. */
   #openExisting(): UnitDirectory | undefined {
     return openExisting(this.#runtime, this.dir);
+  }
+
+  /** Whether this owner is still the one its registry holds for the unit (always, unregistered). */
+  #isRegistered(): boolean {
+    return this.#owners === undefined || this.#owners.get(this.dir) === this;
   }
 
   #checkProcfs(me: Identity): void {
@@ -551,6 +570,8 @@ export class Unit implements Liveness {
     this.#lastBeat = performance.now();
     if (!heartbeat || heartbeat.interval === 0) return;
     this.#timer = setInterval(() => {
+      // Only an open owner still registered beats: never over a later owner's state.
+      if (this.#closed || !this.#isRegistered()) return this.#stopHeartbeat();
       const directory = this.#loaded ? this.#owned("beat()") : undefined;
       if (directory) this.#writeBeat(directory);
     }, heartbeat.interval);
@@ -614,58 +635,132 @@ export class Unit implements Liveness {
     return { drain, timeout };
   }
 
+  /** A signal handled: the first starts the shutdown sequence, then exits; a second exits 1. */
+  #onSignal(signal: string, timing: { drain: number; timeout: number }): void {
+    if (this.#signalled) this.#runtime.exit(1);
+    this.#signalled = true;
+    void this.#shutDownAndExit(signal, timing);
+  }
+
+  /** Runs the sequence, then exits with the highest code of the process's sequences: always exits. */
+  async #shutDownAndExit(signal: string, timing: { drain: number; timeout: number }) {
+    let code = 1;
+    try {
+      const run = this.#run(timing, signal);
+      shutdowns.add(run);
+      await run;
+      // Every unit of the process that handles signals finishes before the exit.
+      const results = await Promise.allSettled(shutdowns);
+      code = Math.max(
+        ...results.map((result) => result.status === "fulfilled" ? result.value.code : 1),
+      );
+    } finally {
+      this.#runtime.exit(code);
+    }
+  }
+
   /**
    * The shutdown sequence: not ready (`draining`) at once, the drain, the
-   * handlers (last registered first), then `close()`; all within `timeout`
-   * from the start.
+   * handlers (last registered first), then the close; all within `timeout`
+   * from the start. It always resolves: what failed is in its `errors`.
    */
   #run(timing: { drain: number; timeout: number }, signal: string | undefined) {
-    return this.#shutdown ??= (async (): Promise<ShutdownResult> => {
-      let timer: unknown;
-      const deadline = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), timing.timeout);
-      });
-      const errors: unknown[] = [];
-      let timedOut = false;
+    return this.#shutdown ??= this.#sequence(timing, signal);
+  }
+
+  async #sequence(
+    timing: { drain: number; timeout: number },
+    signal: string | undefined,
+  ): Promise<ShutdownResult> {
+    this.#inSequence = true;
+    let timer: unknown;
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timing.timeout);
+    });
+    const errors: unknown[] = [];
+    let timedOut = false;
+    try {
+      if (this.#loaded) this.#writeReadiness({ state: "draining" });
+      else this.#readiness = { state: "draining" };
+      if (timing.drain > 0) {
+        await new Promise((resolve) => setTimeout(resolve, timing.drain));
+      }
+      for (const handler of [...this.#handlers].reverse()) {
+        const outcome = await Promise.race([
+          (async () => await handler({ signal }))().then(() => "done", (error) => {
+            errors.push(error);
+            return "failed";
+          }),
+          deadline,
+        ]);
+        if (outcome === "timeout") {
+          timedOut = true;
+          break;
+        }
+      }
+    } finally {
+      clearTimeout(timer as number);
+      this.#inSequence = false;
+    }
+    let closeFailure: { error: unknown } | undefined;
+    try {
+      await this.#close();
+    } catch (error) {
+      closeFailure = { error }; // the state could not be removed: still an end, with code 1
+    }
+    for (const error of errors) {
+      this.#onError(
+        new LivenessError(
+          `Cannot shut down cleanly: a shutdown handler failed: ${String(error)}`,
+          { cause: error },
+        ),
+      );
+    }
+    if (timedOut) {
+      this.#onError(
+        new LivenessError(
+          `Cannot shut down cleanly: the handlers did not finish within ${timing.timeout} ms.`,
+        ),
+      );
+    }
+    if (closeFailure) {
+      const { error } = closeFailure;
+      errors.push(error);
+      this.#onError(
+        error instanceof LivenessError
+          ? error
+          : new LivenessError(`Cannot shut down cleanly: ${String(error)}`, { cause: error }),
+      );
+    }
+    return { code: errors.length === 0 && !timedOut ? 0 : 1, signal, errors, timedOut };
+  }
+
+  /**
+   * The close: at once, nothing more of this owner writes and the unit is
+   * reset (its state removed) and left for a new owner; then the servers
+   * are closed. The signal listeners stay while a signal's sequence runs to
+   * its exit, so that a second signal exits 1 and does not kill.
+   */
+  #close(): Promise<void> {
+    return this.#closing ??= (async () => {
+      this.#closed = true;
+      if (!this.#signalled) {
+        for (const unsubscribe of this.#unsubscribe.splice(0)) {
+          unsubscribe();
+        }
+      }
+      let failure: { error: unknown } | undefined;
       try {
-        if (this.#loaded) this.#writeReadiness({ state: "draining" });
-        else this.#readiness = { state: "draining" };
-        if (timing.drain > 0) {
-          await new Promise((resolve) => setTimeout(resolve, timing.drain));
-        }
-        for (const handler of [...this.#handlers].reverse()) {
-          const outcome = await Promise.race([
-            (async () => await handler({ signal }))().then(() => "done", (error) => {
-              errors.push(error);
-              return "failed";
-            }),
-            deadline,
-          ]);
-          if (outcome === "timeout") {
-            timedOut = true;
-            break;
-          }
-        }
+        this.#unload();
+      } catch (error) {
+        failure = { error };
       } finally {
-        clearTimeout(timer as number);
-        await this.close();
+        if (this.#owners?.get(this.dir) === this) this.#owners.delete(this.dir);
       }
-      for (const error of errors) {
-        this.#onError(
-          new LivenessError(
-            `Cannot shut down cleanly: a shutdown handler failed: ${String(error)}`,
-            { cause: error },
-          ),
-        );
-      }
-      if (timedOut) {
-        this.#onError(
-          new LivenessError(
-            `Cannot shut down cleanly: the handlers did not finish within ${timing.timeout} ms.`,
-          ),
-        );
-      }
-      return { code: errors.length === 0 && !timedOut ? 0 : 1, signal, errors, timedOut };
+      const closers = [...this.#closers];
+      this.#closers.clear();
+      await Promise.allSettled(closers.map((close) => close()));
+      if (failure) throw failure.error;
     })();
   }
 }

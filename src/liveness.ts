@@ -163,11 +163,14 @@ export interface ShutdownContext {
  * ```
  */
 export interface ShutdownResult {
-  /** The exit code a signal would end the program with: 0 when every handler finished in time, else 1. */
+  /**
+   * The exit code a signal would end the program with: 0 when every handler
+   * finished in time and the state was removed, else 1.
+   */
   readonly code: 0 | 1;
   /** The signal that started the shutdown; `undefined` for `shutdown()`. */
   readonly signal: string | undefined;
-  /** What the handlers threw. */
+  /** What the handlers threw, then what the close threw (a `StateError`: the state could not be removed). */
   readonly errors: readonly unknown[];
   /** Whether the timeout cut the handlers short. */
   readonly timedOut: boolean;
@@ -213,11 +216,19 @@ export interface Liveness {
   reset(): void;
   /** Adds a handler for the shutdown sequence (run last registered first); returns what removes it. */
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void;
-  /** Opt-in: the first SIGTERM or SIGINT runs the shutdown sequence, then exits (0 or 1). */
+  /**
+   * Opt-in: the first SIGTERM or SIGINT runs the shutdown sequence, then
+   * exits (0 or 1), always; a second one exits 1 at once.
+   */
   handleSignals(options?: SignalOptions): void;
-  /** The shutdown sequence without a signal and without exiting. */
+  /** The shutdown sequence without a signal and without exiting; it always resolves. */
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
-  /** `reset()`, and stops every timer, listener and server of the unit. Idempotent. */
+  /**
+   * `reset()`, and stops every timer, listener and server of the unit;
+   * from then on nothing of this owner writes. Idempotent. Called while the
+   * shutdown sequence runs (from a handler, say), it leaves the unit live
+   * until the sequence's end, which closes it, and resolves at once.
+   */
   close(): Promise<void>;
   /**
    * Answers `GET`/`HEAD` `/livez`, `/readyz` and `/healthz` from the state
@@ -273,7 +284,7 @@ export function createLiveness(options: LivenessOptions = {}): Liveness {
     }
     return existing;
   }
-  const owner = new Unit(runtime, options, () => owners.delete(dir));
+  const owner = new Unit(runtime, options, owners);
   owners.set(dir, owner);
   return owner;
 }
@@ -293,6 +304,8 @@ export function createLiveness(options: LivenessOptions = {}): Liveness {
  * @throws {StateError} when the state cannot be written, or the unit
  * directory is a symbolic link; the unit is left without an error file, so
  * the probe says unhealthy.
+ * @throws {LivenessError} when the owner was closed, or began shutting
+ * down, while the checks ran; nothing is written.
  *
  * @example
  * ```ts
