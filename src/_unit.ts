@@ -330,14 +330,7 @@ export class Unit implements Liveness {
     });
     const parts: HealthPart[] = [];
     const pid = this.#runtime.pid;
-    parts.push(part(
-      "pid",
-      !this.#loaded
-        ? { status: "no-pid", reason: "no pid file" }
-        : this.#lost
-        ? { status: "failed", reason: this.#lost.message }
-        : undefined,
-    ));
+    parts.push(part("pid", this.#pidVerdict()));
     parts.push(part(
       "error",
       this.#failure ? { status: "failed", reason: this.#failure.message } : judgeError(
@@ -372,14 +365,42 @@ export class Unit implements Liveness {
    */
   #owned(call: string): UnitDirectory | undefined {
     if (!this.#loaded) throw new NotLoadedError(this.dir, call);
-    const directory = this.#directory!;
-    try {
-      // Cheap: our pid file is still linked. A rename over it or a removal unlinks it.
-      if (this.#pidFile!.links() > 0 && !this.#lost) return directory;
-    } catch {
-      // Not open any more: look closer.
-    }
+    if (!this.#lost && this.#holdsPidFile()) return this.#directory!;
     return this.#reclaim();
+  }
+
+  /**
+   * Whether the pid file this process wrote is still the unit's. Cheap: one
+   * `fstat` of the file held open; a rename over it or a removal unlinks it.
+   */
+  #holdsPidFile(): boolean {
+    try {
+      return this.#pidFile !== undefined && this.#pidFile.links() > 0;
+    } catch {
+      return false; // not open any more
+    }
+  }
+
+  /**
+   * The `pid` part of the answers, from memory and {@linkcode #holdsPidFile}:
+   * the files are read only when the pid file is no longer this process's,
+   * to name the process that took the unit over.
+   */
+  #pidVerdict(): Verdict | undefined {
+    if (!this.#loaded) return { status: "no-pid", reason: "no pid file" };
+    if (!this.#lost && this.#holdsPidFile()) return undefined;
+    try {
+      const owner = this.#lost ? undefined : readOwner(this.#directory!);
+      if (owner && isOtherLiveOwner(this.#runtime, owner)) {
+        this.#loseTo(new UnitLostError(this.dir, owner.pid));
+      }
+    } catch {
+      // Unreadable: the answer says the pid file is not ours all the same.
+    }
+    return {
+      status: "failed",
+      reason: this.#lost?.message ?? "the pid file this process wrote was removed or replaced",
+    };
   }
 
   /** The slow path of {@linkcode #owned}: who owns the unit now? */
