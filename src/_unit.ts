@@ -21,7 +21,7 @@ import {
 import { resolveLocation } from "./_location.ts";
 import { assertKnownKeys } from "./_options.ts";
 import { LockBusy, withUnitLock, withUnitLockSync } from "./_lock.ts";
-import type { Runtime } from "./_runtime.ts";
+import { CATCHABLE_SIGNALS, type Runtime } from "./_runtime.ts";
 import type { HeldFile } from "./_state_fs.ts";
 import {
   ERROR_FILE,
@@ -269,9 +269,11 @@ export class Unit implements Liveness {
         "Cannot handleSignals(): options.signals must be a list of signal names.",
       );
     }
+    // Every name is checked before any is subscribed, the same on every runtime.
+    for (const signal of signals) assertCatchable(signal);
     // Called again, it replaces the signals and the timing.
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    for (const signal of signals) {
+    for (const signal of new Set<string>(signals)) {
       this.#unsubscribe.push(this.#runtime.onSignal(signal, () => this.#onSignal(signal, timing)));
     }
   }
@@ -796,6 +798,20 @@ export function assertErrorCode(error: unknown): asserts error is number {
     `Cannot set(): the error code must be a safe integer (0 = healthy), got ${
       typeof error === "string" ? JSON.stringify(error) : String(error)
     }.`,
+  );
+}
+
+/** Throws a `TypeError` unless a program can handle `signal` on every runtime. */
+function assertCatchable(signal: string): void {
+  if (CATCHABLE_SIGNALS.includes(signal)) return;
+  const why = ["SIGKILL", "SIGSTOP"].includes(signal)
+    ? "no program can catch it"
+    : ["SIGILL", "SIGFPE", "SIGSEGV"].includes(signal)
+    ? "it reports a fault of the process itself, which Deno lets no program handle"
+    : "it is not the name of a signal every runtime can handle";
+  throw new TypeError(
+    `Cannot handleSignals(): ${JSON.stringify(signal)} cannot start a shutdown: ${why}; ` +
+      `the signals are ${CATCHABLE_SIGNALS.join(", ")}.`,
   );
 }
 

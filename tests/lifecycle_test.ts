@@ -23,7 +23,9 @@ import {
   set,
   StateError,
 } from "../mod.ts";
-import type { Unit } from "../src/_unit.ts";
+import type { Runtime } from "../src/_runtime.ts";
+import { runtime as current } from "../src/_runtime_current.ts";
+import { Unit } from "../src/_unit.ts";
 import { fixture, readState, withTempDir } from "./_helpers.ts";
 import { commandFor, LineChild, type RuntimeName } from "./_runtimes.ts";
 
@@ -552,5 +554,44 @@ test("close() in a shutdown handler leaves the unit live until the sequence ends
     assert.deepEqual(seen, ["healthy healthy"]);
     assert.deepEqual(readState(`${rundir}/api`), {}, "closed at the end");
     assert.throws(() => liveness.set(0), NotLoadedError);
+  });
+});
+
+test("handleSignals() checks every signal name before it handles any, on every runtime", async () => {
+  await withTempDir(async (rundir) => {
+    const subscribed: string[] = [];
+    const recording: Runtime = {
+      ...current,
+      onSignal(signal, listener) {
+        subscribed.push(signal);
+        return current.onSignal(signal, listener);
+      },
+    };
+    const liveness = new Unit(recording, { unit: "api", rundir });
+    const bad = [
+      ["SIGTERM", "SIGKILL"],
+      ["SIGINT", "SIGSTOP"],
+      ["SIGTERM", "SIGSEGV"],
+      ["SIGTERM", "SIGFOO"],
+      ["SIGTERM", "sigterm"],
+      ["SIGTERM", "TERM"],
+    ];
+    for (const signals of bad) {
+      assert.throws(
+        () => liveness.handleSignals({ signals }),
+        (error: Error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`Cannot handleSignals(): "${signals[1]}" cannot start`),
+        signals.join(),
+      );
+    }
+    assert.deepEqual(subscribed, [], "none handled");
+    liveness.handleSignals({ signals: ["SIGTERM", "SIGHUP", "SIGTERM"] });
+    assert.deepEqual(subscribed, ["SIGTERM", "SIGHUP"], "each once");
+    await liveness.close();
+    assert.throws(
+      () => liveness.handleSignals(),
+      /^TypeError: Cannot handleSignals\(\): unit .* was closed/,
+    );
   });
 });
