@@ -13,6 +13,10 @@
  * 3. One probe round trip: a request over a fresh connection (as the kubelet
  *    makes each `httpGet` probe) and `curl`, against one exec of `probe.sh`
  *    and of the `liveness-probe` command on each runtime.
+ * 4. The owner's answer in process (`bench/_owner_answer.js`): a loaded
+ *    owner's `fetch`, which judges the verdict at each request with one
+ *    `fstat` of the pid file it holds, against a handler answering the same
+ *    parts from a constant, heartbeat off and on, on each runtime.
  *
  * Node runs the npm build (built first, into `npm/`), Bun and Deno the
  * source; autocannon runs on the machine's Node, in its own process.
@@ -318,5 +322,28 @@ console.log("| probe | ms | × HTTP on Node |");
 console.log("| --- | ---: | ---: |");
 for (const { name, ms } of probes) {
   console.log(`| ${name} | ${ms.toFixed(2)} | ${(ms / http).toFixed(1)} |`);
+}
+
+// 4. The owner's own answer, in process, on each runtime.
+console.log(
+  "\nThe owner's answer in process (`liveness.fetch`, one fstat of its pid file per answer) " +
+    "against the same parts from a constant, µs per answer, median of 7 runs of 20 000\n",
+);
+console.log("| runtime | heartbeat | owner µs | constant µs | × constant |");
+console.log("| --- | --- | ---: | ---: | ---: |");
+for (const runtime of RUNTIMES) {
+  const [command, ...args] = runtime.command;
+  const run = spawnSync(command, [...args, "bench/_owner_answer.js", runtime.library], {
+    encoding: "utf8",
+  });
+  if (run.status !== 0) throw new Error(`${runtime.name}: _owner_answer failed: ${run.stderr}`);
+  const answers: Record<string, { owner: number; constant: number }> = JSON.parse(run.stdout);
+  for (const [heartbeat, { owner, constant }] of Object.entries(answers)) {
+    console.log(
+      `| ${runtime.name} | ${heartbeat.replace("heartbeat ", "")} | ${owner.toFixed(2)} | ${
+        constant.toFixed(2)
+      } | ${(owner / constant).toFixed(2)} |`,
+    );
+  }
 }
 console.log(`\nLoad average at the end: ${loadavg()[0].toFixed(1)}`);

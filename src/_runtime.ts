@@ -57,7 +57,11 @@ export interface Runtime {
   processExists(pid: number): boolean | undefined;
   /** The effective user id, where the runtime tells. */
   euid(): number | undefined;
-  /** Calls `listener` on `signal`; returns what removes it. Never keeps the program alive. */
+  /**
+   * Calls `listener` on `signal`, one of {@linkcode CATCHABLE_SIGNALS}
+   * (checked by the caller: each runtime refuses other names differently, or
+   * not at all); returns what removes it. Never keeps the program alive.
+   */
   onSignal(signal: string, listener: () => void): () => void;
   /** Lets the program exit while `timer` (from `setTimeout`/`setInterval`) is pending. */
   unrefTimer(timer: unknown): void;
@@ -90,6 +94,39 @@ export interface Runtime {
    */
   isMain(meta: { url: string; main?: boolean }): boolean;
 }
+
+/**
+ * The signals a program can handle alike on Deno, Bun and Node, on Linux and
+ * macOS. Not SIGKILL and SIGSTOP (no process can catch them), nor SIGILL,
+ * SIGFPE and SIGSEGV (a fault of the process itself: Deno refuses them),
+ * nor names only Linux has (SIGPWR, SIGSTKFLT) or aliases.
+ */
+export const CATCHABLE_SIGNALS: readonly string[] = [
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGTRAP",
+  "SIGABRT",
+  "SIGBUS",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGPIPE",
+  "SIGALRM",
+  "SIGTERM",
+  "SIGCHLD",
+  "SIGCONT",
+  "SIGTSTP",
+  "SIGTTIN",
+  "SIGTTOU",
+  "SIGURG",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGVTALRM",
+  "SIGPROF",
+  "SIGWINCH",
+  "SIGIO",
+  "SIGSYS",
+];
 
 /** The POSIX code of an error thrown by a {@linkcode Runtime}, if any. */
 export function errorCode(error: unknown): string | undefined {

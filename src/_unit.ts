@@ -21,7 +21,7 @@ import {
 import { resolveLocation } from "./_location.ts";
 import { assertKnownKeys, describeOption } from "./_options.ts";
 import { LockBusy, withUnitLock, withUnitLockSync } from "./_lock.ts";
-import type { Runtime } from "./_runtime.ts";
+import { CATCHABLE_SIGNALS, type Runtime } from "./_runtime.ts";
 import type { HeldFile } from "./_state_fs.ts";
 import {
   ERROR_FILE,
@@ -91,7 +91,8 @@ export class Unit implements Liveness {
   readonly #heartbeat: Beat;
   readonly #onError: (error: LivenessError) => void;
   readonly #procfs: "warn" | "error" | "ignore";
-  readonly #onClose: () => void;
+  /** The owners of the process by unit directory, where this one is registered. */
+  readonly #owners: Map<string, Unit> | undefined;
   #directory: UnitDirectory | undefined;
   /** The pid file this process wrote, held open: its link count tells whether it is still ours. */
   #pidFile: HeldFile | undefined;
@@ -110,9 +111,19 @@ export class Unit implements Liveness {
   readonly #unsubscribe: (() => void)[] = [];
   readonly #closers = new Set<() => Promise<void>>();
   #shutdown: Promise<ShutdownResult> | undefined;
+  /** Whether the shutdown sequence runs and has not reached its close: `close()` leaves that to it. */
+  #inSequence = false;
+  /** Whether a signal started the shutdown: the program exits at its end, listeners kept till then. */
+  #signalled = false;
   #closing: Promise<void> | undefined;
+  /** Set when the close begins: from then on nothing of this owner writes. */
+  #closed = false;
 
-  constructor(runtime: Runtime, options: LivenessOptions = {}, onClose: () => void = () => {}) {
+  /**
+   * The owner of the unit `options` name; `owners` is the registry it is
+   * kept in by unit directory (it leaves it when closed).
+   */
+  constructor(runtime: Runtime, options: LivenessOptions = {}, owners?: Map<string, Unit>) {
     assertKnownKeys(options, OPTION_KEYS, "createLiveness()");
     const { unit, rundir, dir } = resolveLocation(runtime, options);
     this.unit = unit;
@@ -130,7 +141,7 @@ export class Unit implements Liveness {
         `Cannot create the unit: options.procfs must be "warn", "error" or "ignore".`,
       );
     }
-    this.#onClose = onClose;
+    this.#owners = owners;
     assertKnownKeys(options.http, ["prefix"], "createLiveness() with options.http");
     this.fetch = createFetchHandler(
       (kind) => ({ unit: this.unit, parts: this.health(kind) }),
@@ -146,47 +157,52 @@ export class Unit implements Liveness {
 
   async load(checks: Iterable<HealthCheck>, options: LoadOptions = {}): Promise<void> {
     assertKnownKeys(options, ["args", "timeout"], "load()");
-    if (this.#closing) {
-      throw new TypeError(`Cannot load(): unit ${this.dir} was closed; create another owner.`);
+    if (this.#closed || this.#shutdown) {
+      throw new TypeError(
+        `Cannot load(): unit ${this.dir} ${
+          this.#closed ? "was closed; create another owner" : "is shutting down"
+        }.`,
+      );
     }
     const runtime = this.#runtime;
     const me = self(runtime);
     this.#checkProcfs(me);
-    this.#refuseLiveOwner(this.#openExisting());
+    const existing = this.#openExisting();
+    try {
+      this.#refuseLiveOwner(existing);
+    } finally {
+      existing?.close();
+    }
     await runChecks(checks, options.args ?? [], runtime.cwd, { timeout: options.timeout });
+    this.#refuseLate();
     const directory = UnitDirectory.open(runtime, this.dir, true);
-    let pidFile: HeldFile | undefined;
     try {
       await withUnitLock(directory, me, () => {
+        this.#refuseLate(); // the lock may have been waited for
         this.#refuseLiveOwner(directory); // another process may have loaded while the checks ran
         // The error file goes first, so that no moment shows a healthy state.
         for (const name of STATE_FILES) directory.remove(name);
         directory.removeStaleTempFiles();
-        pidFile = this.#writeOwner(directory, me, { state: "ready" });
+        const pidFile = this.#writeOwner(directory, me, { state: "ready" });
+        // Taken over with the writes, in one turn: no close() comes in between.
+        this.#release();
+        this.#directory = directory;
+        this.#pidFile = pidFile;
+        this.#loaded = true;
+        this.#error = undefined;
+        this.#readiness = { state: "ready" };
+        this.#lost = undefined;
+        this.#failure = undefined;
+        this.#startHeartbeat();
       });
     } catch (error) {
-      directory.close();
+      if (this.#directory !== directory) directory.close();
       throw error;
     }
-    this.#release();
-    this.#directory = directory;
-    this.#pidFile = pidFile;
-    this.#loaded = true;
-    this.#error = undefined;
-    this.#readiness = { state: "ready" };
-    this.#lost = undefined;
-    this.#failure = undefined;
-    this.#startHeartbeat();
   }
 
-  set(error = 0): void {
-    if (!Number.isSafeInteger(error)) {
-      throw new TypeError(
-        `Cannot set(): the error code must be a safe integer (0 = healthy), got ${
-          typeof error === "string" ? JSON.stringify(error) : String(error)
-        }.`,
-      );
-    }
+  set(error: number): void {
+    assertErrorCode(error);
     const directory = this.#owned("set()");
     if (!directory) return;
     try {
@@ -230,21 +246,8 @@ export class Unit implements Liveness {
   }
 
   reset(): void {
-    this.#stopHeartbeat();
-    const directory = this.#directory ?? this.#openExisting();
-    const wasLoaded = this.#loaded;
-    this.#loaded = false;
-    try {
-      if (!directory) return;
-      // Another process's state stays: this one may never have owned it.
-      const owner = readOwner(directory);
-      if (owner && !isThisProcess(this.#runtime, owner)) return;
-      if (!owner && wasLoaded && this.#lost) return;
-      for (const name of STATE_FILES) directory.remove(name);
-    } finally {
-      this.#release();
-      if (directory !== this.#directory) directory?.close();
-    }
+    if (this.#closed) return; // nothing of a closed owner writes: the unit may be a later owner's
+    this.#unload();
   }
 
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void {
@@ -260,6 +263,7 @@ export class Unit implements Liveness {
 
   handleSignals(options: SignalOptions = {}): void {
     assertKnownKeys(options, ["drain", "timeout", "signals"], "handleSignals()");
+    if (this.#closed) throw new TypeError(`Cannot handleSignals(): unit ${this.dir} was closed.`);
     const timing = this.#timing(options);
     const signals = options.signals ?? SIGNALS;
     if (!Array.isArray(signals) || signals.some((signal) => typeof signal !== "string")) {
@@ -267,21 +271,12 @@ export class Unit implements Liveness {
         "Cannot handleSignals(): options.signals must be a list of signal names.",
       );
     }
+    // Every name is checked before any is subscribed, the same on every runtime.
+    for (const signal of signals) assertCatchable(signal);
     // Called again, it replaces the signals and the timing.
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    let signalled = false;
-    for (const signal of signals) {
-      this.#unsubscribe.push(this.#runtime.onSignal(signal, () => {
-        // A second signal while shutting down: stop now.
-        if (signalled) this.#runtime.exit(1);
-        signalled = true;
-        const run = this.#run(timing, signal);
-        shutdowns.add(run);
-        // Every unit of the process that handles signals finishes before the exit.
-        run.then(() => Promise.all(shutdowns)).then((results) =>
-          this.#runtime.exit(Math.max(...results.map(({ code }) => code)))
-        );
-      }));
+    for (const signal of new Set<string>(signals)) {
+      this.#unsubscribe.push(this.#runtime.onSignal(signal, () => this.#onSignal(signal, timing)));
     }
   }
 
@@ -291,22 +286,18 @@ export class Unit implements Liveness {
   }
 
   close(): Promise<void> {
-    return this.#closing ??= (async () => {
-      for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-      const closers = [...this.#closers];
-      this.#closers.clear();
-      await Promise.allSettled(closers.map((close) => close()));
-      try {
-        this.reset();
-      } finally {
-        this.#onClose();
-      }
-    })();
+    // During the shutdown sequence the unit stays live: the sequence closes it at its end.
+    if (this.#inSequence) return Promise.resolve();
+    return this.#close();
   }
 
   async serve(options: ServeOptions = {}): Promise<HealthServer> {
-    if (this.#closing) throw new TypeError(`Cannot serve(): unit ${this.dir} was closed.`);
+    if (this.#closed) throw new TypeError(`Cannot serve(): unit ${this.dir} was closed.`);
     const server = await serveHttp(this.fetch, options);
+    if (this.#closed) {
+      await server.close(); // closed while it started: nothing would close it later
+      throw new TypeError(`Cannot serve(): unit ${this.dir} was closed while its server started.`);
+    }
     const close = () => server.close();
     const forget = this.own(close);
     return {
@@ -343,14 +334,7 @@ export class Unit implements Liveness {
     });
     const parts: HealthPart[] = [];
     const pid = this.#runtime.pid;
-    parts.push(part(
-      "pid",
-      !this.#loaded
-        ? noPidVerdict(this.dir)
-        : this.#lost
-        ? { status: "failed", reason: this.#lost.message }
-        : undefined,
-    ));
+    parts.push(part("pid", this.#pidVerdict()));
     parts.push(part(
       "error",
       this.#failure ? { status: "failed", reason: this.#failure.message } : judgeError(
@@ -385,14 +369,42 @@ export class Unit implements Liveness {
    */
   #owned(call: string): UnitDirectory | undefined {
     if (!this.#loaded) throw new NotLoadedError(this.dir, call);
-    const directory = this.#directory!;
-    try {
-      // Cheap: our pid file is still linked. A rename over it or a removal unlinks it.
-      if (this.#pidFile!.links() > 0 && !this.#lost) return directory;
-    } catch {
-      // Not open any more: look closer.
-    }
+    if (!this.#lost && this.#holdsPidFile()) return this.#directory!;
     return this.#reclaim();
+  }
+
+  /**
+   * Whether the pid file this process wrote is still the unit's. Cheap: one
+   * `fstat` of the file held open; a rename over it or a removal unlinks it.
+   */
+  #holdsPidFile(): boolean {
+    try {
+      return this.#pidFile !== undefined && this.#pidFile.links() > 0;
+    } catch {
+      return false; // not open any more
+    }
+  }
+
+  /**
+   * The `pid` part of the answers, from memory and {@linkcode #holdsPidFile}:
+   * the files are read only when the pid file is no longer this process's,
+   * to name the process that took the unit over.
+   */
+  #pidVerdict(): Verdict | undefined {
+    if (!this.#loaded) return noPidVerdict(this.dir);
+    if (!this.#lost && this.#holdsPidFile()) return undefined;
+    try {
+      const owner = this.#lost ? undefined : readOwner(this.#directory!);
+      if (owner && isOtherLiveOwner(this.#runtime, owner)) {
+        this.#loseTo(new UnitLostError(this.dir, owner.pid));
+      }
+    } catch {
+      // Unreadable: the answer says the pid file is not ours all the same.
+    }
+    return {
+      status: "failed",
+      reason: this.#lost?.message ?? "the pid file this process wrote was removed or replaced",
+    };
   }
 
   /** The slow path of {@linkcode #owned}: who owns the unit now? */
@@ -445,6 +457,16 @@ export class Unit implements Liveness {
     return directory.write(PID_FILE, String(me.pid), me, true);
   }
 
+  /** After a wait in `load()`: a close or a shutdown begun meanwhile leaves the unit unwritten. */
+  #refuseLate(): void {
+    if (!this.#closed && !this.#shutdown) return;
+    throw new LivenessError(
+      `Cannot load(): unit ${this.dir} ${
+        this.#closed ? "was closed" : "began shutting down"
+      } while load() ran its checks: nothing was written.`,
+    );
+  }
+
   #refuseLiveOwner(directory: UnitDirectory | undefined): void {
     const owner = directory && readOwner(directory);
     if (owner && isOtherLiveOwner(this.#runtime, owner)) {
@@ -454,12 +476,12 @@ export class Unit implements Liveness {
 
   /** The unit directory where it exists (for `reset()` and the first owner check), else `undefined`. */
   #openExisting(): UnitDirectory | undefined {
-    try {
-      return UnitDirectory.open(this.#runtime, this.dir, false);
-    } catch (error) {
-      if (error instanceof StateError && error.code === "ENOENT") return undefined;
-      throw error;
-    }
+    return openExisting(this.#runtime, this.dir);
+  }
+
+  /** Whether this owner is still the one its registry holds for the unit (always, unregistered). */
+  #isRegistered(): boolean {
+    return this.#owners === undefined || this.#owners.get(this.dir) === this;
   }
 
   #checkProcfs(me: Identity): void {
@@ -573,6 +595,8 @@ export class Unit implements Liveness {
     this.#lastBeat = performance.now();
     if (!heartbeat || heartbeat.interval === 0) return;
     this.#timer = setInterval(() => {
+      // Only an open owner still registered beats: never over a later owner's state.
+      if (this.#closed || !this.#isRegistered()) return this.#stopHeartbeat();
       const directory = this.#loaded ? this.#owned("beat()") : undefined;
       if (directory) this.#writeBeat(directory);
     }, heartbeat.interval);
@@ -600,6 +624,21 @@ export class Unit implements Liveness {
     this.#directory = undefined;
   }
 
+  /** Stops the heartbeat and removes this process's state: the unit is no longer loaded. */
+  #unload(): void {
+    this.#stopHeartbeat();
+    const held = this.#directory;
+    const directory = held ?? this.#openExisting();
+    const lost = this.#loaded && this.#lost !== undefined;
+    this.#loaded = false;
+    try {
+      if (directory) removeState(this.#runtime, directory, lost);
+    } finally {
+      this.#release();
+      if (!held) directory?.close();
+    }
+  }
+
   // --- shutdown ----------------------------------------------------------
 
   #timing(options: ShutdownOptions): { drain: number; timeout: number } {
@@ -621,60 +660,198 @@ export class Unit implements Liveness {
     return { drain, timeout };
   }
 
+  /** A signal handled: the first starts the shutdown sequence, then exits; a second exits 1. */
+  #onSignal(signal: string, timing: { drain: number; timeout: number }): void {
+    if (this.#signalled) this.#runtime.exit(1);
+    this.#signalled = true;
+    void this.#shutDownAndExit(signal, timing);
+  }
+
+  /** Runs the sequence, then exits with the highest code of the process's sequences: always exits. */
+  async #shutDownAndExit(signal: string, timing: { drain: number; timeout: number }) {
+    let code = 1;
+    try {
+      const run = this.#run(timing, signal);
+      shutdowns.add(run);
+      await run;
+      // Every unit of the process that handles signals finishes before the exit.
+      const results = await Promise.allSettled(shutdowns);
+      code = Math.max(
+        ...results.map((result) => result.status === "fulfilled" ? result.value.code : 1),
+      );
+    } finally {
+      this.#runtime.exit(code);
+    }
+  }
+
   /**
    * The shutdown sequence: not ready (`draining`) at once, the drain, the
-   * handlers (last registered first), then `close()`; all within `timeout`
-   * from the start.
+   * handlers (last registered first), then the close; all within `timeout`
+   * from the start. It always resolves: what failed is in its `errors`.
    */
   #run(timing: { drain: number; timeout: number }, signal: string | undefined) {
-    return this.#shutdown ??= (async (): Promise<ShutdownResult> => {
-      let timer: unknown;
-      const deadline = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), timing.timeout);
-      });
-      const errors: unknown[] = [];
-      let timedOut = false;
+    return this.#shutdown ??= this.#sequence(timing, signal);
+  }
+
+  async #sequence(
+    timing: { drain: number; timeout: number },
+    signal: string | undefined,
+  ): Promise<ShutdownResult> {
+    this.#inSequence = true;
+    let timer: unknown;
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timing.timeout);
+    });
+    const errors: unknown[] = [];
+    let timedOut = false;
+    try {
+      if (this.#loaded) this.#writeReadiness({ state: "draining" });
+      else this.#readiness = { state: "draining" };
+      if (timing.drain > 0) {
+        await new Promise((resolve) => setTimeout(resolve, timing.drain));
+      }
+      for (const handler of [...this.#handlers].reverse()) {
+        const outcome = await Promise.race([
+          (async () => await handler({ signal }))().then(() => "done", (error) => {
+            errors.push(error);
+            return "failed";
+          }),
+          deadline,
+        ]);
+        if (outcome === "timeout") {
+          timedOut = true;
+          break;
+        }
+      }
+    } finally {
+      clearTimeout(timer as number);
+      this.#inSequence = false;
+    }
+    let closeFailure: { error: unknown } | undefined;
+    try {
+      await this.#close();
+    } catch (error) {
+      closeFailure = { error }; // the state could not be removed: still an end, with code 1
+    }
+    for (const error of errors) {
+      this.#onError(
+        new LivenessError(
+          `Cannot shut down cleanly: a shutdown handler failed: ${String(error)}`,
+          { cause: error },
+        ),
+      );
+    }
+    if (timedOut) {
+      this.#onError(
+        new LivenessError(
+          `Cannot shut down cleanly: the handlers did not finish within ${timing.timeout} ms.`,
+        ),
+      );
+    }
+    if (closeFailure) {
+      const { error } = closeFailure;
+      errors.push(error);
+      this.#onError(
+        error instanceof LivenessError
+          ? error
+          : new LivenessError(`Cannot shut down cleanly: ${String(error)}`, { cause: error }),
+      );
+    }
+    return { code: errors.length === 0 && !timedOut ? 0 : 1, signal, errors, timedOut };
+  }
+
+  /**
+   * The close: at once, nothing more of this owner writes and the unit is
+   * reset (its state removed) and left for a new owner; then the servers
+   * are closed. The signal listeners stay while a signal's sequence runs to
+   * its exit, so that a second signal exits 1 and does not kill.
+   */
+  #close(): Promise<void> {
+    return this.#closing ??= (async () => {
+      this.#closed = true;
+      if (!this.#signalled) {
+        for (const unsubscribe of this.#unsubscribe.splice(0)) {
+          unsubscribe();
+        }
+      }
+      let failure: { error: unknown } | undefined;
       try {
-        if (this.#loaded) this.#writeReadiness({ state: "draining" });
-        else this.#readiness = { state: "draining" };
-        if (timing.drain > 0) {
-          await new Promise((resolve) => setTimeout(resolve, timing.drain));
-        }
-        for (const handler of [...this.#handlers].reverse()) {
-          const outcome = await Promise.race([
-            (async () => await handler({ signal }))().then(() => "done", (error) => {
-              errors.push(error);
-              return "failed";
-            }),
-            deadline,
-          ]);
-          if (outcome === "timeout") {
-            timedOut = true;
-            break;
-          }
-        }
+        this.#unload();
+      } catch (error) {
+        failure = { error };
       } finally {
-        clearTimeout(timer as number);
-        await this.close();
+        if (this.#owners?.get(this.dir) === this) this.#owners.delete(this.dir);
       }
-      for (const error of errors) {
-        this.#onError(
-          new LivenessError(
-            `Cannot shut down cleanly: a shutdown handler failed: ${String(error)}`,
-            { cause: error },
-          ),
-        );
-      }
-      if (timedOut) {
-        this.#onError(
-          new LivenessError(
-            `Cannot shut down cleanly: the handlers did not finish within ${timing.timeout} ms.`,
-          ),
-        );
-      }
-      return { code: errors.length === 0 && !timedOut ? 0 : 1, signal, errors, timedOut };
+      const closers = [...this.#closers];
+      this.#closers.clear();
+      await Promise.allSettled(closers.map((close) => close()));
+      if (failure) throw failure.error;
     })();
   }
+}
+
+/**
+ * Throws a `TypeError` unless `error` is a safe integer: `set()` of nothing
+ * (an `errno` that is `undefined`) must not read as healthy.
+ */
+export function assertErrorCode(error: unknown): asserts error is number {
+  if (Number.isSafeInteger(error)) return;
+  throw new TypeError(
+    `Cannot set(): the error code must be a safe integer (0 = healthy), got ${
+      typeof error === "string" ? JSON.stringify(error) : String(error)
+    }.`,
+  );
+}
+
+/** Throws a `TypeError` unless a program can handle `signal` on every runtime. */
+function assertCatchable(signal: string): void {
+  if (CATCHABLE_SIGNALS.includes(signal)) return;
+  const why = ["SIGKILL", "SIGSTOP"].includes(signal)
+    ? "no program can catch it"
+    : ["SIGILL", "SIGFPE", "SIGSEGV"].includes(signal)
+    ? "it reports a fault of the process itself, which Deno lets no program handle"
+    : "it is not the name of a signal every runtime can handle";
+  throw new TypeError(
+    `Cannot handleSignals(): ${JSON.stringify(signal)} cannot start a shutdown: ${why}; ` +
+      `the signals are ${CATCHABLE_SIGNALS.join(", ")}.`,
+  );
+}
+
+/**
+ * Resets the unit at `dir` that no owner of this process holds, as an
+ * owner's `reset()` does (state that names another process stays), without
+ * making an owner.
+ */
+export function resetUnit(runtime: Runtime, dir: string): void {
+  const directory = openExisting(runtime, dir);
+  if (!directory) return;
+  try {
+    removeState(runtime, directory, false);
+  } finally {
+    directory.close();
+  }
+}
+
+/** The unit directory `dir` where it exists, else `undefined`. */
+function openExisting(runtime: Runtime, dir: string): UnitDirectory | undefined {
+  try {
+    return UnitDirectory.open(runtime, dir, false);
+  } catch (error) {
+    if (error instanceof StateError && error.code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Removes the state files, error first, unless they name another process
+ * (this one may never have owned them), or are gone from a unit this
+ * process `lost` to another.
+ */
+function removeState(runtime: Runtime, directory: UnitDirectory, lost: boolean): void {
+  const owner = readOwner(directory);
+  if (owner && !isThisProcess(runtime, owner)) return;
+  if (!owner && lost) return;
+  for (const name of STATE_FILES) directory.remove(name);
 }
 
 /** The heartbeat options, checked. */

@@ -9,8 +9,8 @@ import type { HealthCheck } from "./_checks.ts";
 import { type LocationOptions, resolveLocation } from "./_location.ts";
 import { runtime } from "./_runtime_current.ts";
 import { assertKnownKeys } from "./_options.ts";
-import { OPTION_KEYS, Unit } from "./_unit.ts";
-import type { LivenessError } from "./errors.ts";
+import { assertErrorCode, OPTION_KEYS, resetUnit, Unit } from "./_unit.ts";
+import { type LivenessError, NotLoadedError } from "./errors.ts";
 import type { HealthServer, NodeListener, ServeOptions } from "./http.ts";
 
 /**
@@ -163,11 +163,14 @@ export interface ShutdownContext {
  * ```
  */
 export interface ShutdownResult {
-  /** The exit code a signal would end the program with: 0 when every handler finished in time, else 1. */
+  /**
+   * The exit code a signal would end the program with: 0 when every handler
+   * finished in time and the state was removed, else 1.
+   */
   readonly code: 0 | 1;
   /** The signal that started the shutdown; `undefined` for `shutdown()`. */
   readonly signal: string | undefined;
-  /** What the handlers threw. */
+  /** What the handlers threw, then what the close threw (a `StateError`: the state could not be removed). */
   readonly errors: readonly unknown[];
   /** Whether the timeout cut the handlers short. */
   readonly timedOut: boolean;
@@ -200,8 +203,11 @@ export interface Liveness {
    * unhealthy until `set(0)`.
    */
   load(checks: Iterable<HealthCheck>, options?: LoadOptions): Promise<void>;
-  /** Writes the error state: `0` is healthy, any other safe integer is not. Never throws for the environment. */
-  set(error?: number): void;
+  /**
+   * Writes the error state: `0` is healthy, any other safe integer is not;
+   * anything else (`undefined` too) is a `TypeError`. Never throws for the environment.
+   */
+  set(error: number): void;
   /** Says whether the unit takes traffic (`--ready` probes); never touches liveness. */
   ready(ready: boolean, reason?: string): void;
   /** A manual heartbeat: "my work is progressing". */
@@ -210,11 +216,20 @@ export interface Liveness {
   reset(): void;
   /** Adds a handler for the shutdown sequence (run last registered first); returns what removes it. */
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void;
-  /** Opt-in: the first SIGTERM or SIGINT runs the shutdown sequence, then exits (0 or 1). */
+  /**
+   * Opt-in: the first SIGTERM or SIGINT runs the shutdown sequence, then
+   * exits (0 or 1), always; a second one exits 1 at once. A signal name that
+   * not every runtime can handle is a `TypeError`, and then none is handled.
+   */
   handleSignals(options?: SignalOptions): void;
-  /** The shutdown sequence without a signal and without exiting. */
+  /** The shutdown sequence without a signal and without exiting; it always resolves. */
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
-  /** `reset()`, and stops every timer, listener and server of the unit. Idempotent. */
+  /**
+   * `reset()`, and stops every timer, listener and server of the unit;
+   * from then on nothing of this owner writes. Idempotent. Called while the
+   * shutdown sequence runs (from a handler, say), it leaves the unit live
+   * until the sequence's end, which closes it, and resolves at once.
+   */
   close(): Promise<void>;
   /** `close()`: `await using liveness = createLiveness(...)` closes the owner at the end of the block. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -272,7 +287,7 @@ export function createLiveness(options: LivenessOptions = {}): Liveness {
     }
     return existing;
   }
-  const owner = new Unit(runtime, options, () => owners.delete(dir));
+  const owner = new Unit(runtime, options, owners);
   owners.set(dir, owner);
   return owner;
 }
@@ -281,7 +296,8 @@ export function createLiveness(options: LivenessOptions = {}): Liveness {
  * Runs the health checks, in order, each with `options.args`. When all
  * return `true`: clears the state an earlier process left in
  * `<rundir>/<unit>`, then writes this process's pid (and start time,
- * heartbeat and readiness). The unit stays unhealthy until `set(0)`.
+ * heartbeat and readiness). The unit stays unhealthy until `set(0)`. It
+ * reaches the unit's owner, made with default options where there is none.
  *
  * @throws {HealthCheckError} naming every check that returned `false`.
  * @throws {TypeError} for a module without a `health` export, a check that
@@ -291,6 +307,8 @@ export function createLiveness(options: LivenessOptions = {}): Liveness {
  * @throws {StateError} when the state cannot be written, or the unit
  * directory is a symbolic link; the unit is left without an error file, so
  * the probe says unhealthy.
+ * @throws {LivenessError} when the owner was closed, or began shutting
+ * down, while the checks ran; nothing is written.
  *
  * @example
  * ```ts
@@ -306,18 +324,22 @@ export async function load(
   checks: Iterable<HealthCheck>,
   options: LocationOptions & LoadOptions = {},
 ): Promise<void> {
-  const { args, timeout } = options;
-  await ownerOf(options, "load()").load(checks, { args, timeout });
+  assertKnownKeys(options, ["unit", "rundir", "args", "timeout"], "load()");
+  const { unit, rundir, args, timeout } = options;
+  await createLiveness({ unit, rundir }).load(checks, { args, timeout });
 }
 
 /**
- * The owner of the unit that free-function options name. They may be the
- * same object for `load`, `set` and `reset` (the load options are ignored
- * where they mean nothing), as the seed's functions took them.
+ * The owner of the unit that free-function options name, if this process
+ * has one; `set` and `reset` never make one.
  */
-function ownerOf(options: (LocationOptions & LoadOptions) | undefined, what: string): Liveness {
-  assertKnownKeys(options, ["unit", "rundir", "args", "timeout"], what);
-  return createLiveness({ unit: options?.unit, rundir: options?.rundir });
+function ownerOf(options: LocationOptions | undefined, what: string): {
+  owner: Liveness | undefined;
+  dir: string;
+} {
+  assertKnownKeys(options, ["unit", "rundir"], what);
+  const { dir } = resolveLocation(runtime, { unit: options?.unit, rundir: options?.rundir });
+  return { owner: owners.get(dir), dir };
 }
 
 /**
@@ -325,7 +347,9 @@ function ownerOf(options: (LocationOptions & LoadOptions) | undefined, what: str
  * when not. Synchronous, so it also works in exit handlers. Trouble with the
  * state directory is reported to `onError`, never thrown.
  *
- * @throws {TypeError} when `error` is not a safe integer; nothing changes.
+ * @throws {TypeError} when `error` is not a safe integer (`undefined` too:
+ * `set(err.errno)` of an error without one must not read as healthy), or
+ * an option is unknown; nothing changes.
  * @throws {NotLoadedError} when this process has not loaded the unit.
  *
  * @example
@@ -339,16 +363,21 @@ function ownerOf(options: (LocationOptions & LoadOptions) | undefined, what: str
  * reset(options);
  * ```
  */
-export function set(error: number = 0, options?: LocationOptions & LoadOptions): void {
-  ownerOf(options, "set()").set(error);
+export function set(error: number, options?: LocationOptions): void {
+  const { owner, dir } = ownerOf(options, "set()");
+  if (owner) return owner.set(error);
+  assertErrorCode(error);
+  throw new NotLoadedError(dir, "set()");
 }
 
 /**
  * Removes the unit's state, error file first: the probe reports unhealthy.
  * Synchronous and idempotent. State that names another process is left
- * alone, so a `reset()` in a `finally` block is always safe.
+ * alone, so a `reset()` in a `finally` block is always safe. Where this
+ * process has no owner of the unit, none is made.
  *
  * @throws {StateError} when a file cannot be removed.
+ * @throws {TypeError} for a bad unit or rundir, or an unknown option.
  *
  * @example
  * ```ts
@@ -359,6 +388,8 @@ export function set(error: number = 0, options?: LocationOptions & LoadOptions):
  * reset({ unit: "api", rundir }); // nothing left to remove: fine
  * ```
  */
-export function reset(options?: LocationOptions & LoadOptions): void {
-  ownerOf(options, "reset()").reset();
+export function reset(options?: LocationOptions): void {
+  const { owner, dir } = ownerOf(options, "reset()");
+  if (owner) owner.reset();
+  else resetUnit(runtime, dir);
 }

@@ -8,20 +8,24 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import process from "node:process";
 import { test } from "node:test";
 import {
   createLiveness,
   type Liveness,
+  type LivenessError,
   load,
   NotLoadedError,
   probe,
   type ProbeOptions,
   reset,
   set,
+  StateError,
 } from "../mod.ts";
-import type { Unit } from "../src/_unit.ts";
+import type { Runtime } from "../src/_runtime.ts";
+import { runtime as current } from "../src/_runtime_current.ts";
+import { Unit } from "../src/_unit.ts";
 import { fixture, readState, withTempDir } from "./_helpers.ts";
 import { commandFor, LineChild, type RuntimeName } from "./_runtimes.ts";
 
@@ -306,6 +310,87 @@ for (const runtime of RUNTIMES) {
     });
   });
 
+  test(`${runtime}: a SIGTERM while load() runs its checks: the late load writes nothing`, {
+    timeout: 60_000,
+  }, async () => {
+    await withTempDir(async (rundir) => {
+      const child = new LineChild(runtime, fixture("late_load"), [rundir, "api"]);
+      try {
+        await child.next((line) => line === "checking");
+        child.signal("SIGTERM");
+        await child.next((line) => line === "handler"); // the sequence runs: the unit drains
+        child.send("pass"); // now the check passes
+        const outcome = await child.next((line) => /^(loaded|refused)/.test(line));
+        assert.equal(verdict({ unit: "api", rundir, ready: true }).healthy, false, "never ready");
+        assert.deepEqual(readState(`${rundir}/api`), {}, "nothing written");
+        assert.match(
+          outcome,
+          /^refused Cannot load\(\): unit .* began shutting down while load\(\) ran its checks/,
+        );
+        child.send("finish");
+        assert.equal(await child.exited(), 0);
+      } finally {
+        await child.stop();
+      }
+    });
+  });
+
+  test(`${runtime}: a close() that cannot remove the state still ends in exit 1 after SIGTERM`, {
+    timeout: 60_000,
+  }, async () => {
+    await withTempDir(async (rundir) => {
+      // It listens for unhandled rejections: a rejection would not end it.
+      const child = await service(runtime, rundir, {
+        signals: { drain: 0, timeout: 10_000 },
+        unhandled: true,
+      });
+      try {
+        // A directory where the error file was: root may remove anything else.
+        rmSync(`${rundir}/api/error`);
+        mkdirSync(`${rundir}/api/error`);
+        child.signal("SIGTERM");
+        const timer = setTimeout(() => child.signal("SIGKILL"), 30_000); // a bound on a hang
+        const code = await child.exited();
+        clearTimeout(timer);
+        assert.equal(code, 1, "it must exit by itself, with 1");
+      } finally {
+        await child.stop();
+      }
+    });
+  });
+
+  test(
+    `${runtime}: close() during the drain keeps the unit live till the end; a second signal exits 1`,
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      await withTempDir(async (rundir) => {
+        const child = await service(runtime, rundir, {
+          heartbeat: { interval: 100, maxAge: 800 },
+          signals: { drain: 20_000, timeout: 25_000 },
+        });
+        try {
+          child.signal("SIGTERM");
+          await until(
+            "draining",
+            () => verdict({ unit: "api", rundir, ready: true }).status === "draining",
+          );
+          child.send("close");
+          await child.next((line) => line === "done close");
+          // Longer than the heartbeat's max age: it still beats.
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          assert.equal(verdict({ unit: "api", rundir }).status, "healthy", "still live");
+          assert.equal(verdict({ unit: "api", rundir, ready: true }).status, "draining");
+          child.signal("SIGINT");
+          assert.equal(await child.exited(), 1, "exits 1, not killed by the signal");
+        } finally {
+          await child.stop();
+        }
+      });
+    },
+  );
+
   test(`${runtime}: a program that has finished its work exits, timers and listeners or not`, {
     timeout: 60_000,
   }, async () => {
@@ -356,5 +441,157 @@ test("close() is idempotent and `await using` disposes the owner", async () => {
     await dispose.call(liveness);
     await liveness.close();
     assert.deepEqual(readState(`${rundir}/api`), {});
+  });
+});
+
+/** Resolves once `check` has been called: it then waits until the test settles it. */
+function pendingCheck(): { check: () => Promise<boolean>; called: Promise<void>; pass(): void } {
+  let pass = () => {};
+  let called = () => {};
+  const calledPromise = new Promise<void>((resolve) => (called = resolve));
+  const result = new Promise<boolean>((resolve) => (pass = () => resolve(true)));
+  return {
+    check: () => {
+      called();
+      return result;
+    },
+    called: calledPromise,
+    pass: () => pass(),
+  };
+}
+
+test("a load() whose checks end after close() writes nothing, and never disturbs the next owner", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir };
+    const old = createLiveness({ ...options, heartbeat: { interval: 20, maxAge: 5000 } });
+    const { check, called, pass } = pendingCheck();
+    const loading = old.load([check]);
+    await called;
+    await old.close();
+    pass();
+    const failure = await loading.then(() => undefined, (error: unknown) => error);
+    const written = readState(`${rundir}/api`);
+
+    const next = createLiveness({ ...options, heartbeat: false });
+    assert.notEqual(next, old);
+    await next.load([]);
+    next.set(0);
+    const seen = new Set<string>();
+    for (let i = 0; i < 25; i++) { // many of the old owner's intervals, had its timer run
+      seen.add(verdict(options).status);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual([...seen], ["healthy"], "the next owner stays healthy");
+    old.reset(); // closed: it touches nothing any more
+    assert.equal(verdict(options).status, "healthy", "not even by reset()");
+    assert.deepEqual(written, {}, "the late load wrote nothing");
+    assert.throws(() => old.set(0), NotLoadedError, "nor loaded the closed owner");
+    assert.match(
+      String(failure),
+      /^LivenessError: Cannot load\(\): unit .* was closed while load\(\) ran its checks: nothing was written/,
+    );
+    await next.close();
+  });
+});
+
+test("a load() whose checks end after shutdown() began writes nothing, and the unit stays draining", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir }) as Unit;
+    const { check, called, pass } = pendingCheck();
+    const loading = liveness.load([check]);
+    await called;
+    const shutdown = liveness.shutdown({ drain: 300 });
+    pass();
+    const failure = await loading.then(() => undefined, (error: unknown) => error);
+    assert.equal(liveness.fetch(new Request("http://pod/readyz")).status, 503, "not ready");
+    assert.deepEqual(readState(`${rundir}/api`), {}, "nothing written during the drain");
+    assert.equal(liveness.verdict("ready").status, "no-pid");
+    assert.match(String(failure), /began shutting down while load\(\) ran its checks/);
+    await assert.rejects(
+      liveness.load([]),
+      /^TypeError: Cannot load\(\): unit .* is shutting down/,
+    );
+    assert.equal((await shutdown).code, 0);
+    assert.deepEqual(readState(`${rundir}/api`), {});
+  });
+});
+
+test("shutdown() resolves with code 1 when the state cannot be removed, and says why", async () => {
+  await withTempDir(async (rundir) => {
+    const reported: LivenessError[] = [];
+    const liveness = createLiveness({ unit: "api", rundir, onError: (e) => reported.push(e) });
+    await liveness.load([]);
+    liveness.set(0);
+    rmSync(`${liveness.dir}/error`);
+    mkdirSync(`${liveness.dir}/error`); // a directory: no removal takes it
+    const result = await liveness.shutdown({ drain: 0 });
+    assert.equal(result.code, 1);
+    assert.equal(result.timedOut, false);
+    assert.equal(result.errors.length, 1);
+    assert.ok(result.errors[0] instanceof StateError);
+    assert.equal((result.errors[0] as StateError).path, `${liveness.dir}/error`);
+    assert.equal(reported.at(-1), result.errors[0], "reported too");
+    assert.throws(() => liveness.set(0), NotLoadedError, "closed all the same");
+    assert.notEqual(createLiveness({ unit: "api", rundir }), liveness, "and forgotten");
+    rmSync(`${liveness.dir}/error`, { recursive: true });
+    await createLiveness({ unit: "api", rundir }).close();
+  });
+});
+
+test("close() in a shutdown handler leaves the unit live until the sequence ends", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir }) as Unit;
+    await liveness.load([]);
+    liveness.set(0);
+    const seen: string[] = [];
+    liveness.onShutdown(async () => {
+      await liveness.close(); // resolves at once: awaiting it here must not wait for this handler
+      seen.push(`${verdict({ unit: "api", rundir }).status} ${liveness.verdict("live").status}`);
+      liveness.set(0);
+    });
+    const result = await liveness.shutdown({ drain: 0, timeout: 5000 });
+    assert.deepEqual(result, { code: 0, signal: undefined, errors: [], timedOut: false });
+    assert.deepEqual(seen, ["healthy healthy"]);
+    assert.deepEqual(readState(`${rundir}/api`), {}, "closed at the end");
+    assert.throws(() => liveness.set(0), NotLoadedError);
+  });
+});
+
+test("handleSignals() checks every signal name before it handles any, on every runtime", async () => {
+  await withTempDir(async (rundir) => {
+    const subscribed: string[] = [];
+    const recording: Runtime = {
+      ...current,
+      onSignal(signal, listener) {
+        subscribed.push(signal);
+        return current.onSignal(signal, listener);
+      },
+    };
+    const liveness = new Unit(recording, { unit: "api", rundir });
+    const bad = [
+      ["SIGTERM", "SIGKILL"],
+      ["SIGINT", "SIGSTOP"],
+      ["SIGTERM", "SIGSEGV"],
+      ["SIGTERM", "SIGFOO"],
+      ["SIGTERM", "sigterm"],
+      ["SIGTERM", "TERM"],
+    ];
+    for (const signals of bad) {
+      assert.throws(
+        () => liveness.handleSignals({ signals }),
+        (error: Error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`Cannot handleSignals(): "${signals[1]}" cannot start`),
+        signals.join(),
+      );
+    }
+    assert.deepEqual(subscribed, [], "none handled");
+    liveness.handleSignals({ signals: ["SIGTERM", "SIGHUP", "SIGTERM"] });
+    assert.deepEqual(subscribed, ["SIGTERM", "SIGHUP"], "each once");
+    await liveness.close();
+    assert.throws(
+      () => liveness.handleSignals(),
+      /^TypeError: Cannot handleSignals\(\): unit .* was closed/,
+    );
   });
 });

@@ -15,6 +15,7 @@ import {
 import process from "node:process";
 import {
   createLiveness,
+  HealthCheckError,
   load,
   NotLoadedError,
   probe,
@@ -55,8 +56,6 @@ test("the life cycle writes the seed's pid and error files", async () => {
     assert.equal(readState(liveness.dir).error, "3\n");
     liveness.set(-1);
     assert.equal(readState(liveness.dir).error, "-1\n");
-    liveness.set();
-    assert.equal(readState(liveness.dir).error, "0\n");
 
     liveness.reset();
     assert.deepEqual(readState(liveness.dir), {});
@@ -195,6 +194,100 @@ test("set() takes only safe integers and changes nothing otherwise", async () =>
     assert.equal(readState(liveness.dir).error, "0\n");
     liveness.set(Number.MIN_SAFE_INTEGER);
     assert.equal(readState(liveness.dir).error, `${Number.MIN_SAFE_INTEGER}\n`);
+  });
+});
+
+test("set() of nothing is a TypeError: an undefined errno never reads healthy", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir };
+    const liveness = createLiveness(options);
+    await liveness.load([]);
+    liveness.set(3);
+    const errno = (new Error("lost") as { errno?: number }).errno; // undefined
+    const call = liveness.set as (error?: number) => void;
+    assert.throws(() => call.call(liveness), /^TypeError: Cannot set\(\): .* got undefined/);
+    assert.throws(() => liveness.set(errno!), TypeError);
+    assert.throws(() => set(errno!, options), TypeError);
+    assert.throws(() => (set as (error?: number) => void)(), TypeError);
+    assert.equal(readState(liveness.dir).error, "3\n");
+    assert.equal(probe(options).reason, "unit api: error 3");
+    await liveness.close();
+  });
+});
+
+test("set() and reset() take the location only; load() also its args and timeout", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir };
+    await load([(role: string) => role === "primary"], {
+      ...options,
+      args: ["primary"],
+      timeout: 5000,
+    });
+    for (const extra of [{ args: [] }, { timeout: 5000 }]) {
+      assert.throws(
+        () => set(0, { ...options, ...extra } as never),
+        /^TypeError: Cannot call set\(\): unknown option/,
+      );
+      assert.throws(
+        () => reset({ ...options, ...extra } as never),
+        /^TypeError: Cannot call reset\(\): unknown option/,
+      );
+    }
+    assert.equal(readState(`${rundir}/api`).error, undefined, "nothing set");
+    reset(options);
+    assert.deepEqual(readState(`${rundir}/api`), {});
+    await createLiveness(options).close();
+  });
+});
+
+test("set() and reset() without an owner make none: createLiveness() with options follows", async () => {
+  await withTempDir(async (rundir) => {
+    const options = { unit: "api", rundir };
+    // What a dead earlier process left with its pid file gone; and nothing at all.
+    mkdirSync(`${rundir}/api`);
+    writeFileSync(`${rundir}/api/error`, "0\n");
+    writeFileSync(`${rundir}/api/ready`, "ready\n");
+    reset(options);
+    assert.deepEqual(readState(`${rundir}/api`), {}, "the leftover is removed");
+    reset({ unit: "nothing", rundir });
+    assert.throws(() => set(0, options), NotLoadedError);
+    assert.deepEqual(readdirSync(rundir), ["api"], "and nothing else written");
+    const liveness = createLiveness({ ...options, heartbeat: false });
+    const other = createLiveness({ unit: "nothing", rundir, heartbeat: false });
+    await liveness.load([]);
+    set(0, options); // the free functions reach the owner made since
+    assert.equal(readState(liveness.dir).error, "0\n");
+    reset(options);
+    assert.equal((liveness as Unit).loaded, false);
+    await liveness.close();
+    await other.close();
+  });
+});
+
+test("load() holds no descriptor after it failed or was refused: 2,000 tries, then close()", {
+  timeout: 120_000,
+}, async () => {
+  await withTempDir(async (rundir) => {
+    const owner = await holdState(rundir, "held", 0);
+    try {
+      mkdirSync(`${rundir}/free`); // a unit directory nobody owns
+      const held = createLiveness({ unit: "held", rundir, heartbeat: false });
+      const free = createLiveness({ unit: "free", rundir, heartbeat: false });
+      const tryBoth = async () => {
+        await assert.rejects(held.load([]), UnitInUseError);
+        await assert.rejects(free.load([() => false]), HealthCheckError);
+      };
+      const descriptors = () => readdirSync("/proc/self/fd").length;
+      await tryBoth(); // what the runtime opens on first use stays open
+      const before = descriptors();
+      for (let i = 1; i < 1000; i++) await tryBoth();
+      await held.close();
+      await free.close();
+      assert.equal(descriptors(), before);
+      assert.equal(readState(`${rundir}/held`).pid, `${owner.pid}\n`, "the owner's state stays");
+    } finally {
+      await kill(owner);
+    }
   });
 });
 

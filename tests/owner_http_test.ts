@@ -9,7 +9,14 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import process from "node:process";
 import { test } from "node:test";
-import { createLiveness, type Liveness, type LivenessError, probe } from "../mod.ts";
+import {
+  createLiveness,
+  type HeartbeatOptions,
+  type Liveness,
+  type LivenessError,
+  probe,
+  UnitLostError,
+} from "../mod.ts";
 import { Unit } from "../src/_unit.ts";
 import { faultyRuntime } from "./_fake_runtime.ts";
 import { holdState, kill, withTempDir } from "./_helpers.ts";
@@ -99,6 +106,44 @@ test("owner: a failed write and a lost unit answer 503", async () => {
       await kill(other);
     }
     await liveness.close();
+  });
+});
+
+test("owner: without a heartbeat timer, a unit another process took over answers 503 at once", async () => {
+  await withTempDir(async (rundir) => {
+    const heartbeats: (false | HeartbeatOptions)[] = [false, { manual: true, maxAge: 60_000 }];
+    for (const heartbeat of heartbeats) {
+      const reported: LivenessError[] = [];
+      const liveness = createLiveness({
+        unit: "api",
+        rundir,
+        heartbeat,
+        onError: (error) => reported.push(error),
+      });
+      await liveness.load([]);
+      liveness.set(0);
+      assert.equal((await ask(liveness, "/livez")).status, 200);
+      rmSync(`${rundir}/api/pid`);
+      // Removed, by nobody else: no write since, the answer says so all the same.
+      const removed = await ask(liveness, "/livez?verbose");
+      assert.equal(removed.status, 503, JSON.stringify(heartbeat));
+      assert.match(removed.body, /\[-\]pid failed: the pid file this process wrote was removed/);
+      const other = await holdState(rundir, "api", 0);
+      try {
+        assert.equal(probe({ unit: "api", rundir }).healthy, true, "the other process is healthy");
+        for (const path of ["/livez?verbose", "/readyz?verbose"]) {
+          const { status, body } = await ask(liveness, path);
+          assert.equal(status, 503, `${JSON.stringify(heartbeat)} ${path}`);
+          assert.match(body, new RegExp(`\\[-\\]pid failed: .*belongs to process ${other.pid}`));
+        }
+        assert.equal(reported.length, 1, "reported once");
+        assert.ok(reported[0] instanceof UnitLostError);
+        assert.equal(probe({ unit: "api", rundir }).healthy, true, "and nothing written over it");
+      } finally {
+        await kill(other);
+      }
+      await liveness.close();
+    }
   });
 });
 
