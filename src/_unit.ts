@@ -646,9 +646,11 @@ export class Unit implements Liveness {
     const drain = options.drain ??
       (this.#runtime.env("KUBERNETES_SERVICE_HOST") ? KUBERNETES_DRAIN_MS : 0);
     for (const [name, value] of [["drain", drain], ["timeout", timeout]] as const) {
-      if (!Number.isFinite(value) || value < 0) {
+      // Past the longest a timer waits, it would fire at once and cut the handlers short.
+      if (!(typeof value === "number" && value >= 0 && value <= MAX_TIMER_MS)) {
         throw new TypeError(
-          `Cannot shut down: options.${name} must be a number of milliseconds >= 0.`,
+          `Cannot shut down: options.${name} must be a number of milliseconds from 0 to ` +
+            `${MAX_TIMER_MS} (the longest a timer waits), got ${describeOption(value)}`,
         );
       }
     }

@@ -108,6 +108,20 @@ test("bad options are TypeErrors that name them", async () => {
       /longer than the timeout/,
     );
     assert.throws(() => liveness.handleSignals({ drian: 5 } as never), /unknown option "drian"/);
+    // Past 2^31 - 1 ms a timer fires at once: the handlers would be cut short at the start.
+    for (
+      const timing of [
+        { timeout: 2 ** 31 },
+        { drain: 2 ** 31, timeout: 2 ** 31 },
+        { timeout: -1 },
+        { drain: Number.NaN },
+        { timeout: "5" as never },
+      ]
+    ) {
+      const limit = /must be a number of milliseconds from 0 to 2147483647/;
+      assert.throws(() => liveness.handleSignals(timing), limit, JSON.stringify(timing));
+      assert.throws(() => liveness.shutdown(timing), limit, JSON.stringify(timing));
+    }
     await assert.rejects(liveness.load([], { tiemout: 5 } as never), /unknown option "tiemout"/);
     await liveness.load([]);
     for (const reason of ["two\nlines", "x".repeat(201), 5 as never]) {
