@@ -39,9 +39,9 @@ import { runtime } from "./_runtime_current.ts";
  *   signal.throwIfAborted();
  *   return host === "db";
  * };
- * const options = { unit: "api", rundir: await Deno.makeTempDir(), args: ["db"] };
- * await load([reachable], options);
- * reset(options);
+ * const where = { unit: "api", rundir: await Deno.makeTempDir() };
+ * await load([reachable], { ...where, args: ["db"] });
+ * reset(where);
  * ```
  */
 export type HealthFunction = (

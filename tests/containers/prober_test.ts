@@ -79,7 +79,9 @@ proberTest(
       const startup = runsOf(pod, "startup");
       assert.ok(startup.length >= 3);
       assert.ok(
-        startup.slice(0, -1).every((run) => /^unit api: no (pid|error) file$/.test(run.output)),
+        startup.slice(0, -1).every((run) =>
+          /^unit api: no (pid file at \/\S+\/api\/pid|error file)$/.test(run.output)
+        ),
       );
       assert.equal(startup.at(-1)!.output, `unit api: healthy (pid ${pod.child.pid})`);
       console.log(`exec manifest: started at ${started.at.toFixed(1)} s`);
