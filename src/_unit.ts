@@ -76,6 +76,13 @@ export const OPTION_KEYS = ["unit", "rundir", "heartbeat", "onError", "procfs", 
 
 /** The shutdown sequences signals started in this process: it exits when all have ended. */
 const shutdowns = new Set<Promise<ShutdownResult>>();
+/** Whether a signal began this process's exit: from then on no `load()` writes, or settles. */
+let exiting = false;
+
+/** What never settles: the signal's sequence ends in an exit. */
+function untilExit(): Promise<never> {
+  return new Promise<never>(() => {});
+}
 
 /** The resolved heartbeat: off, or on with its interval (`0`: manual beats only). */
 type Beat = { readonly interval: number; readonly maxAge: number } | undefined;
@@ -131,7 +138,7 @@ export class Unit implements Liveness {
     this.dir = dir;
     this.#runtime = runtime;
     this.#heartbeat = resolveHeartbeat(options.heartbeat);
-    this.#onError = options.onError ?? defaultReporter();
+    this.#onError = guardReporter(options.onError ?? defaultReporter());
     if (options.onError !== undefined && typeof options.onError !== "function") {
       throw new TypeError(`Cannot create the unit: options.onError must be a function.`);
     }
@@ -157,6 +164,7 @@ export class Unit implements Liveness {
 
   async load(checks: Iterable<HealthCheck>, options: LoadOptions = {}): Promise<void> {
     assertKnownKeys(options, ["args", "timeout"], "load()");
+    if (exiting) return await untilExit();
     if (this.#closed || this.#shutdown) {
       throw new TypeError(
         `Cannot load(): unit ${this.dir} ${
@@ -174,11 +182,13 @@ export class Unit implements Liveness {
       existing?.close();
     }
     await runChecks(checks, options.args ?? [], runtime.cwd, { timeout: options.timeout });
-    this.#refuseLate();
+    await this.#refuseLate();
     const directory = UnitDirectory.open(runtime, this.dir, true);
+    let late = false;
     try {
       await withUnitLock(directory, me, () => {
-        this.#refuseLate(); // the lock may have been waited for
+        // The lock may have been waited for.
+        if ((late = this.#isLate())) return;
         this.#refuseLiveOwner(directory); // another process may have loaded while the checks ran
         // The error file goes first, so that no moment shows a healthy state.
         for (const name of STATE_FILES) directory.remove(name);
@@ -198,6 +208,10 @@ export class Unit implements Liveness {
     } catch (error) {
       if (this.#directory !== directory) directory.close();
       throw error;
+    }
+    if (late) {
+      directory.close();
+      await this.#refuseLate();
     }
   }
 
@@ -457,9 +471,20 @@ export class Unit implements Liveness {
     return directory.write(PID_FILE, String(me.pid), me, true);
   }
 
-  /** After a wait in `load()`: a close or a shutdown begun meanwhile leaves the unit unwritten. */
-  #refuseLate(): void {
-    if (!this.#closed && !this.#shutdown) return;
+  /** Whether a close or a shutdown began while `load()` waited: then it writes nothing. */
+  #isLate(): boolean {
+    return exiting || this.#closed || this.#shutdown !== undefined;
+  }
+
+  /**
+   * After a wait in `load()`: where it came too late ({@linkcode #isLate}),
+   * it never settles while a signal ends the process (a rejection would end
+   * a program's `await load()` before its shutdown handlers ran), and
+   * otherwise rejects.
+   */
+  async #refuseLate(): Promise<void> {
+    if (!this.#isLate()) return;
+    if (exiting) await untilExit();
     throw new LivenessError(
       `Cannot load(): unit ${this.dir} ${
         this.#closed ? "was closed" : "began shutting down"
@@ -666,6 +691,7 @@ export class Unit implements Liveness {
   #onSignal(signal: string, timing: { drain: number; timeout: number }): void {
     if (this.#signalled) this.#runtime.exit(1);
     this.#signalled = true;
+    exiting = true;
     void this.#shutDownAndExit(signal, timing);
   }
 
@@ -893,4 +919,19 @@ function isReason(reason: string): boolean {
 /** Without `onError`: each trouble once on standard error, so it is never silent. */
 function defaultReporter(): (error: LivenessError) => void {
   return (error) => console.error(`@cic/liveness: ${error.message}`);
+}
+
+/**
+ * `report`, made safe to call from a timer, a write or the shutdown: what it
+ * throws goes to standard error with the report, never up to the caller (an
+ * uncaught exception, a `shutdown()` that rejects).
+ */
+function guardReporter(report: (error: LivenessError) => void): (error: LivenessError) => void {
+  return (error) => {
+    try {
+      report(error);
+    } catch (thrown) {
+      console.error(`@cic/liveness: ${error.message} (onError threw: ${String(thrown)})`);
+    }
+  };
 }

@@ -324,7 +324,7 @@ for (const runtime of RUNTIMES) {
     });
   });
 
-  test(`${runtime}: a SIGTERM while load() runs its checks: the late load writes nothing`, {
+  test(`${runtime}: once a signal began the exit, a load() of another unit writes nothing`, {
     timeout: 60_000,
   }, async () => {
     await withTempDir(async (rundir) => {
@@ -332,22 +332,48 @@ for (const runtime of RUNTIMES) {
       try {
         await child.next((line) => line === "checking");
         child.signal("SIGTERM");
-        await child.next((line) => line === "handler"); // the sequence runs: the unit drains
-        child.send("pass"); // now the check passes
-        const outcome = await child.next((line) => /^(loaded|refused)/.test(line));
-        assert.equal(verdict({ unit: "api", rundir, ready: true }).healthy, false, "never ready");
-        assert.deepEqual(readState(`${rundir}/api`), {}, "nothing written");
-        assert.match(
-          outcome,
-          /^refused Cannot load\(\): unit .* began shutting down while load\(\) ran its checks/,
-        );
+        await child.next((line) => line === "handler");
+        child.send("other");
+        child.send("ping");
+        await child.next((line) => line === "pong");
+        assert.deepEqual(readState(`${rundir}/other`), {}, "nothing written");
         child.send("finish");
         assert.equal(await child.exited(), 0);
+        await assert.rejects(child.next((line) => line.startsWith("other "), 0), /exited/);
       } finally {
         await child.stop();
       }
     });
   });
+
+  test(
+    `${runtime}: a SIGTERM while load() runs its checks: the late load writes nothing, and waits for the exit`,
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      await withTempDir(async (rundir) => {
+        const child = new LineChild(runtime, fixture("late_load"), [rundir, "api"]);
+        try {
+          await child.next((line) => line === "checking");
+          child.signal("SIGTERM");
+          await child.next((line) => line === "handler"); // the sequence runs: the unit drains
+          child.send("pass"); // now the check passes
+          await child.next((line) => line === "passed");
+          child.send("ping"); // answered after what load() did next
+          await child.next((line) => line === "pong");
+          assert.equal(verdict({ unit: "api", rundir, ready: true }).healthy, false, "never ready");
+          assert.deepEqual(readState(`${rundir}/api`), {}, "nothing written");
+          // The program's `await load()` neither went on nor threw: its handler ends, then the exit.
+          child.send("finish");
+          assert.equal(await child.exited(), 0);
+          await assert.rejects(child.next((line) => line === "loaded", 0), /exited/);
+        } finally {
+          await child.stop();
+        }
+      });
+    },
+  );
 
   test(`${runtime}: a close() that cannot remove the state still ends in exit 1 after SIGTERM`, {
     timeout: 60_000,
@@ -527,6 +553,31 @@ test("a load() whose checks end after shutdown() began writes nothing, and the u
     );
     assert.equal((await shutdown).code, 0);
     assert.deepEqual(readState(`${rundir}/api`), {});
+  });
+});
+
+test("an onError that throws breaks no shutdown: it resolves, the unit closed", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({
+      unit: "api",
+      rundir,
+      onError: () => {
+        throw new Error("reporter down");
+      },
+    });
+    await liveness.load([]);
+    liveness.set(0);
+    const failure = new Error("handler failed");
+    liveness.onShutdown(() => {
+      throw failure;
+    });
+    const result = await liveness.shutdown({ drain: 0 });
+    assert.equal(result.code, 1);
+    assert.deepEqual(result.errors, [failure]);
+    assert.deepEqual(readState(`${rundir}/api`), {}, "closed: the state removed");
+    const next = createLiveness({ unit: "api", rundir });
+    assert.notEqual(next, liveness, "a new owner may be made");
+    await next.close();
   });
 });
 
