@@ -14,6 +14,7 @@
 import type { ProbeStatus } from "./_verdict.ts";
 import { printable } from "./_verdict.ts";
 import { assertKnownKeys, describeOption } from "./_options.ts";
+import { errorCode } from "./_runtime.ts";
 import type { ServerAdapter } from "./_server.ts";
 
 /**
@@ -702,11 +703,4 @@ export async function serve(
     };
   }
   return server;
-}
-
-/** The `code` of a runtime's system error (`"EADDRINUSE"`): Node, Bun and Deno all set one. */
-function errorCode(error: unknown): unknown {
-  return typeof error === "object" && error !== null
-    ? (error as { code?: unknown }).code
-    : undefined;
 }
