@@ -1,13 +1,23 @@
 /**
  * What tests ask of the machine, asked once per process: root, the tools
- * that start processes as another user or in new namespaces, and the kernel
- * features a few tests need. Where one is missing, the test (or the part of
- * it) that needs it skips, saying why: the next machine, or kernel, may differ.
+ * that start processes as another user or in new namespaces, the kernel
+ * features a few tests need, the kernel's limits and clock; and whether the
+ * suite runs from source or from the npm build. Where a tool or feature is
+ * missing, the test (or the part of it) that needs it skips, saying why: the
+ * next machine, or kernel, may differ.
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import process from "node:process";
+
+/** Whether Deno runs the suite. */
+export const isDeno: boolean = "Deno" in globalThis;
+
+/** `.ts` when the suite runs from source, `.js` when it runs from the npm build. */
+export const extension: ".ts" | ".js" = import.meta.url.endsWith(".js") ? ".js" : ".ts";
 
 /** Whether a command runs and exits 0. */
 function succeeds(command: string, args: readonly string[]): boolean {
@@ -25,6 +35,30 @@ export const hasPython: boolean = succeeds("python3", ["--version"]);
 
 /** Whether this process can run a command as another user (root and setpriv(1)). */
 export const canDropRoot: boolean = isRoot && succeeds("setpriv", ["--version"]);
+
+/** The user and group ids of nobody. */
+export const NOBODY_IDS: { readonly uid: number; readonly gid: number } = {
+  uid: 65534,
+  gid: 65534,
+};
+
+/** The command that runs the command after it as nobody: another user, no groups. */
+export const NOBODY: readonly string[] = [
+  "setpriv",
+  `--reuid=${NOBODY_IDS.uid}`,
+  `--regid=${NOBODY_IDS.gid}`,
+  "--clear-groups",
+];
+
+/** `/proc/sys/kernel/pid_max`: pids are below it. */
+export const PID_MAX: number = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
+
+/** `/proc/uptime` now, in hundredths of a second (as the heartbeat file writes it). */
+export function uptime(): number {
+  const match = /^(\d+)\.(\d\d) /.exec(readFileSync("/proc/uptime", "latin1"));
+  assert.ok(match, "/proc/uptime is not as expected");
+  return Number(match[1]) * 100 + Number(match[2]);
+}
 
 /** Whether `unshare --pid --fork --mount-proc` works here (root, and a kernel that allows it). */
 export const canUnshare: boolean = succeeds(UNSHARE[0], [...UNSHARE.slice(1), "true"]);

@@ -1,11 +1,12 @@
 /**
- * What the tests share: temporary rundirs, fixtures in the suite's own
- * language (.ts from source, .js in the npm build) and child processes of
- * the runtime running the suite.
+ * What the tests share: temporary rundirs, the paths of the probes and of
+ * fixtures in the suite's own language (.ts from source, .js in the npm
+ * build), the location variables, copies another user can reach, and the
+ * command that runs a script on the runtime running the suite. The
+ * processes tests start are in `_subjects.ts`.
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import {
   chmodSync,
   cpSync,
@@ -20,9 +21,16 @@ import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { RUNDIR_VARIABLES, UNIT_VARIABLES } from "../src/_location.ts";
+import { extension, isDeno } from "./_env.ts";
 
-/** `.ts` when the suite runs from source, `.js` when it runs from the npm build. */
-const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
+/** The root of the tree the suite runs in (the checkout, or the npm build), with a final `/`. */
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** `probe.sh`. */
+export const PROBE_SH: string = `${ROOT}probe.sh`;
+
+/** The `liveness-probe` command's module, in the suite's language. */
+export const PROBE_CLI: string = `${ROOT}src/probe_cli${extension}`;
 
 /** The path of `tests/fixtures/<name>` in the suite's language. */
 export function fixture(name: string): string {
@@ -133,99 +141,5 @@ export function readState(dir: string): Record<string, string> {
 
 /** The command that runs `script` on the runtime running this suite. */
 export function runtimeCommand(script: string): [string, string[]] {
-  return "Deno" in globalThis
-    ? [process.execPath, ["run", "--allow-all", script]]
-    : [process.execPath, [script]];
-}
-
-/**
- * Starts `tests/fixtures/hold_state` on this runtime: it loads `unit`, sets
- * `error` and stays alive. Resolves once it says "ready".
- */
-export function holdState(rundir: string, unit: string, error: number): Promise<ChildProcess> {
-  const [command, args] = runtimeCommand(fixture("hold_state"));
-  const child = spawn(command, [...args, rundir, unit, String(error)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    // No test runner here times a test out by default: do not wait forever.
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error("hold_state did not say ready within 20 s"));
-    }, 20_000);
-    child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`hold_state exited with ${code}`)));
-    child.stdout!.on("data", (chunk) => {
-      if (String(chunk).includes("ready")) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-  });
-}
-
-/** Kills `child` and waits until it is gone. */
-export function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.removeAllListeners("exit");
-    child.on("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
-}
-
-/** Field 22 of `/proc/<pid>/stat`: the start time that names a process in the state. */
-export function startTime(pid: number): string {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-}
-
-/** A process that state can name: its pid, its start time, and what ends it. */
-export interface Subject {
-  readonly pid: number;
-  readonly starttime: string;
-  stop(): Promise<void>;
-}
-
-/** A live process (`sleep`) that does nothing until stopped. */
-export function sleeper(): Subject {
-  const child = spawn("sleep", ["600"], { stdio: "ignore" });
-  const pid = child.pid!;
-  return { pid, starttime: startTime(pid), stop: () => kill(child) };
-}
-
-/** The pid and start time of a process that has ended (and been reaped). */
-export async function deadProcess(): Promise<{ pid: number; starttime: string }> {
-  const { pid, starttime, stop } = sleeper();
-  await stop();
-  return { pid, starttime };
-}
-
-/**
- * A background job that waits until its shell has become `sleep 600`, then
- * exits: its parent is now a program that never reaps it. (With `sleep 0 &`,
- * the shell may reap the job before its exec.)
- */
-const ZOMBIE_MAKER =
-  "until read -r c </proc/$$/comm && [[ $c == sleep ]]; do sleep 0.01; done & exec sleep 600";
-
-/** A zombie: a process that has exited and that its parent has not reaped. */
-export async function zombie(): Promise<Subject> {
-  const maker = spawn("bash", ["-c", ZOMBIE_MAKER], { stdio: "ignore" });
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
-    for (const name of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        if (fields[0] === "Z" && fields[1] === String(maker.pid)) {
-          return { pid: Number(name), starttime: fields[19], stop: () => kill(maker) };
-        }
-      } catch {
-        // Gone meanwhile.
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  await kill(maker);
-  throw new Error("no zombie appeared within 10 s");
+  return isDeno ? [process.execPath, ["run", "--allow-all", script]] : [process.execPath, [script]];
 }

@@ -1,32 +1,31 @@
 /**
- * The processes a test's pid file can name: this process, a pid no process
- * has, a thread, a zombie, a process with an odd command name, a busy one
- * and pid 1. Each comes with its start time (field 22 of `/proc/<pid>/stat`)
- * and a way to get rid of it.
+ * The processes a test's state can name: this process, a pid no process
+ * has, an ended process, a sleeper, a thread, a zombie, a process with an
+ * odd command name, a busy one, pid 1, and a child of this runtime that
+ * holds a unit's state. Each comes with its start time (field 22 of
+ * `/proc/<pid>/stat`) and a way to get rid of it.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { Worker } from "node:worker_threads";
-import { kill } from "./_helpers.ts";
+import { PID_MAX } from "./_env.ts";
+import { fixture, runtimeCommand } from "./_helpers.ts";
 
 /** What kind of process a subject is. */
 export type SubjectKind = "self" | "dead" | "zombie" | "thread" | "comm" | "busy" | "init";
 
 /** A process that a pid file names, and how to get rid of it. */
 export interface Subject {
-  pid: number;
+  readonly pid: number;
   /** The process a thread belongs to. */
-  tgid?: number;
-  starttime: string;
+  readonly tgid?: number;
+  readonly starttime: string;
   stop(): Promise<void>;
 }
-
-/** `/proc/sys/kernel/pid_max`: pids are below it. */
-export const PID_MAX = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
 
 /** Fields 3 and on of `/proc/<pid>/stat` (`[0]` state, `[1]` ppid, `[19]` start time). */
 export function statFields(pid: number): string[] | undefined {
@@ -58,7 +57,7 @@ export async function startSubject(kind: SubjectKind = "self"): Promise<Subject>
     case "thread":
       return await startThread();
     case "zombie":
-      return await startZombie();
+      return await zombie();
     case "comm":
       return await startOddComm();
     case "busy":
@@ -71,7 +70,7 @@ export async function startSubject(kind: SubjectKind = "self"): Promise<Subject>
  * kernel counts pids up from the newest and wraps at pid_max, so a free pid
  * just below the newest comes round last.
  */
-function deadPid(): number {
+export function deadPid(): number {
   const newest = spawnSync("true").pid ?? PID_MAX;
   for (let pid = newest - 1; pid > 1; pid--) {
     if (!existsSync(`/proc/${pid}`)) return pid;
@@ -79,6 +78,21 @@ function deadPid(): number {
   let pid = PID_MAX - 1;
   while (existsSync(`/proc/${pid}`)) pid--;
   return pid;
+}
+
+/** A live process (`sleep`) that does nothing until stopped. */
+export function sleeper(): Subject {
+  const child = spawn("sleep", ["600"], { stdio: "ignore" });
+  const pid = child.pid;
+  assert.ok(pid, "sleep did not start");
+  return { pid, starttime: startTime(pid), stop: () => kill(child) };
+}
+
+/** The pid and start time of a process that has ended (and been reaped). */
+export async function deadProcess(): Promise<{ pid: number; starttime: string }> {
+  const { pid, starttime, stop } = sleeper();
+  await stop();
+  return { pid, starttime };
 }
 
 /**
@@ -158,14 +172,15 @@ async function startThread(): Promise<Subject> {
 }
 
 /**
- * A background job that waits until its shell has become `sleep 30`, then
+ * A background job that waits until its shell has become `sleep 600`, then
  * exits: its parent is now a program that never reaps it. (With `sleep 0 &`,
  * the shell may reap the job before its exec.)
  */
 const ZOMBIE_MAKER =
   "until read -r c </proc/$$/comm && [[ $c == sleep ]]; do sleep 0.01; done & exec sleep 600";
 
-async function startZombie(): Promise<Subject> {
+/** A zombie: a process that has exited and that its parent has not reaped. */
+export async function zombie(): Promise<Subject> {
   const maker = spawn("bash", ["-c", ZOMBIE_MAKER], { stdio: "ignore" });
   for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
     for (const name of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
@@ -177,7 +192,7 @@ async function startZombie(): Promise<Subject> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   await kill(maker);
-  throw new Error("no zombie appeared");
+  throw new Error("no zombie appeared within 10 s");
 }
 
 /**
@@ -197,4 +212,40 @@ function startBusy(): Subject {
   const pid = child.pid;
   assert.ok(pid, "bash did not start");
   return { pid, starttime: startTime(pid), stop: () => kill(child) };
+}
+
+/**
+ * Starts `tests/fixtures/hold_state` on this runtime: it loads `unit`, sets
+ * `error` and stays alive. Resolves once it says "ready".
+ */
+export function holdState(rundir: string, unit: string, error: number): Promise<ChildProcess> {
+  const [command, args] = runtimeCommand(fixture("hold_state"));
+  const child = spawn(command, [...args, rundir, unit, String(error)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    // No test runner here times a test out by default: do not wait forever.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("hold_state did not say ready within 20 s"));
+    }, 20_000);
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`hold_state exited with ${code}`)));
+    child.stdout!.on("data", (chunk) => {
+      if (String(chunk).includes("ready")) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+  });
+}
+
+/** Kills `child` and waits until it is gone. */
+export function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.removeAllListeners("exit");
+    child.on("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
 }

@@ -11,7 +11,6 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { probe, StateError } from "../mod.ts";
 import { type FloorTimers, UptimeFloor } from "../src/_clock.ts";
 import { withUnitLock } from "../src/_lock.ts";
@@ -20,20 +19,12 @@ import { bunRuntime } from "../src/_runtime_bun.ts";
 import type { NodeProcess } from "../src/_runtime_node.ts";
 import { runtime } from "../src/_runtime_current.ts";
 import { UnitDirectory } from "../src/_state.ts";
-import { kill, runtimeCommand, sleeper, startTime, withTempDir } from "./_helpers.ts";
+import { extension, uptime } from "./_env.ts";
+import { PROBE_CLI, PROBE_SH, runtimeCommand, withTempDir } from "./_helpers.ts";
 import { commandFor } from "./_runtimes.ts";
+import { kill, sleeper, startTime } from "./_subjects.ts";
 
-const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
-const PROBE_SH = fileURLToPath(new URL("../probe.sh", import.meta.url));
-const CLI = fileURLToPath(new URL(`../src/probe_cli${extension}`, import.meta.url));
 const MOD = new URL(`../mod${extension}`, import.meta.url).href;
-
-/** `/proc/uptime` in hundredths of a second. */
-function procUptime(): number {
-  const match = /^(\d+)\.(\d\d) /.exec(readFileSync("/proc/uptime", "latin1"));
-  assert.ok(match, "/proc/uptime is not as expected");
-  return Number(match[1]) * 100 + Number(match[2]);
-}
 
 // --- the coarse clock made precise ---------------------------------------------------
 
@@ -169,7 +160,7 @@ setInterval(() => {}, 60_000);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       const args = ["--unit", "api", "--rundir", rundir];
-      const [command, base] = runtimeCommand(CLI);
+      const [command, base] = runtimeCommand(PROBE_CLI);
       for (let i = 0; i < 40; i++) {
         const commands = [
           [PROBE_SH, ...args],
@@ -186,7 +177,7 @@ setInterval(() => {}, 60_000);
         `${seen.length} probes of 345 read the unit unhealthy: ${seen.slice(0, 3).join("; ")}`,
       );
       const [at] = readFileSync(`${rundir}/api/heartbeat`, "utf8").split(" ");
-      assert.ok(Math.round(Number(at) * 100) <= procUptime(), "the last beat is not ahead");
+      assert.ok(Math.round(Number(at) * 100) <= uptime(), "the last beat is not ahead");
     } finally {
       await kill(child);
     }

@@ -15,6 +15,7 @@ import type { Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
 import { Unit } from "../src/_unit.ts";
 import { writerFs } from "../src/_state_fs.ts";
+import { extension } from "./_env.ts";
 import { readState, withTempDir } from "./_helpers.ts";
 import { commandFor } from "./_runtimes.ts";
 
@@ -96,10 +97,7 @@ function denoWith(permissions: string[], script: string) {
 
 test("Deno with narrow permissions: load() says once what it cannot do; probe() never throws", async () => {
   await withTempDir((dir) => {
-    const mod = new URL("../mod.ts", import.meta.url).href.replace(
-      /\.ts$/,
-      import.meta.url.endsWith(".js") ? ".js" : ".ts",
-    );
+    const mod = new URL(`../mod${extension}`, import.meta.url).href;
     const script = `${dir}/narrow.ts`;
     writeFileSync(
       script,

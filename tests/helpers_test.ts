@@ -2,10 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import process from "node:process";
+import { canDropRoot, NOBODY } from "./_env.ts";
 import { reachableCopy, withTempDir } from "./_helpers.ts";
-
-const canDropRoot = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
 
 test("reachableCopy copies a file or a tree out of a private directory, open to all", async () => {
   await withTempDir((tmp) => {
@@ -29,9 +27,8 @@ test("reachableCopy copies a file or a tree out of a private directory, open to 
     assert.equal(statSync(`${some}/tree`).mode & 0o777, 0o755);
 
     if (canDropRoot) {
-      const nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
       const run = (...args: string[]) =>
-        spawnSync("setpriv", [...nobody, ...args], { encoding: "utf8" });
+        spawnSync(NOBODY[0], [...NOBODY.slice(1), ...args], { encoding: "utf8" });
       assert.notEqual(run(`${tmp}/run.sh`).status, 0, "the original is out of reach");
       assert.equal(run(script).stdout, "ran\n");
       assert.equal(run("cat", `${tree}/inner/data`).stdout, "data\n");

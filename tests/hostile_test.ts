@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import {
   chmodSync,
   lstatSync,
@@ -24,20 +24,11 @@ import {
 import process from "node:process";
 import { test } from "node:test";
 import { createLiveness, type LivenessError, probe, StateError, UnitLostError } from "../mod.ts";
-import { fixture, holdState, kill, readState, withTempDir } from "./_helpers.ts";
+import { canDropRoot, NOBODY } from "./_env.ts";
+import { fixture, readState, withTempDir } from "./_helpers.ts";
 import { LineChild, type RuntimeName } from "./_runtimes.ts";
+import { deadPid, holdState, kill } from "./_subjects.ts";
 import type { Unit } from "../src/_unit.ts";
-
-const PID_MAX = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
-const isRoot = process.getuid?.() === 0;
-const canDropRoot = isRoot && spawnSync("setpriv", ["--version"]).status === 0;
-
-/** A pid no process has now. */
-function deadPid(): number {
-  let pid = PID_MAX - 1;
-  while (readdirSync("/proc").includes(String(pid))) pid--;
-  return pid;
-}
 
 /** Everything under `dir`: path, type, mode, size and content of files. */
 function snapshot(dir: string): string[] {
@@ -247,10 +238,8 @@ test("another user swapping the new unit directory for a link never gets a mode 
     chmodSync(victim, 0o700);
     const before = snapshot(victim);
     // The other user swaps <rundir>/api for a link to the victim as fast as it can.
-    const swapper = spawn("setpriv", [
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
+    const swapper = spawn(NOBODY[0], [
+      ...NOBODY.slice(1),
       "bash",
       "-c",
       `cd "$1" || exit 1

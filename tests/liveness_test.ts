@@ -26,7 +26,8 @@ import {
 } from "../mod.ts";
 import { Unit } from "../src/_unit.ts";
 import { faultyRuntime, type Operation, runtimeWith } from "./_fake_runtime.ts";
-import { fixture, holdState, kill, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
+import { fixture, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
+import { holdState, kill } from "./_subjects.ts";
 
 /** The files a loaded unit with an error code holds. */
 const STATE = ["error", "heartbeat", "pid", "ready", "starttime"];

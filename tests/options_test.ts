@@ -10,20 +10,16 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
 import { MAX_TIMER_MS } from "../src/_clock.ts";
 import { formatHeartbeat, HEARTBEAT_MAX_AGE_LIMIT, parseHeartbeat } from "../src/_verdict.ts";
-import { readState, runtimeCommand, startTime, withTempDir } from "./_helpers.ts";
-
-const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
-const PROBE_SH = fileURLToPath(new URL("../probe.sh", import.meta.url));
-const CLI = fileURLToPath(new URL(`../src/probe_cli${extension}`, import.meta.url));
+import { PROBE_CLI, PROBE_SH, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
+import { startTime } from "./_subjects.ts";
 const me = { pid: process.pid, starttime: startTime(process.pid) };
 
 /** What `probe.sh` and the `liveness-probe` command say of `unit` in `rundir`: code and line each. */
 function commands(rundir: string, unit = "api"): string[] {
-  const [command, base] = runtimeCommand(CLI);
+  const [command, base] = runtimeCommand(PROBE_CLI);
   return [[PROBE_SH], [command, ...base]].map(([file, ...args]) => {
     const result = spawnSync(file, [...args, "--unit", unit, "--rundir", rundir], {
       encoding: "utf8",

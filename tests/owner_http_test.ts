@@ -19,7 +19,8 @@ import {
 } from "../mod.ts";
 import { Unit } from "../src/_unit.ts";
 import { faultyRuntime } from "./_fake_runtime.ts";
-import { holdState, kill, withTempDir } from "./_helpers.ts";
+import { withTempDir } from "./_helpers.ts";
+import { holdState, kill } from "./_subjects.ts";
 
 /** What `liveness.fetch` says at `path`: its status and, with `?verbose`, its body. */
 async function ask(liveness: Liveness, path: string): Promise<{ status: number; body: string }> {

@@ -40,13 +40,13 @@ import {
 import { hostname, tmpdir } from "node:os";
 import process from "node:process";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { parseSeconds } from "../src/_flags.ts";
 import { RUNDIR_VARIABLES, UNIT_VARIABLES } from "../src/_location.ts";
 import { answer, type ProbeAnswer, type ProbeRequest } from "./fixtures/probe_answers.ts";
-import { reachableCopy, runtimeCommand } from "./_helpers.ts";
+import { canDropRoot, extension, hasPython, NOBODY, NOBODY_IDS, PID_MAX, uptime } from "./_env.ts";
+import { PROBE_CLI, PROBE_SH, reachableCopy, ROOT, runtimeCommand } from "./_helpers.ts";
 import { commandFor, type RuntimeName } from "./_runtimes.ts";
-import { isStill, PID_MAX, startSubject, type Subject, type SubjectKind } from "./_subjects.ts";
+import { isStill, startSubject, type Subject, type SubjectKind } from "./_subjects.ts";
 
 /** Bytes as a string of one character (U+0000 to U+00FF) per byte. */
 type Bytes = string;
@@ -135,20 +135,10 @@ const ONLY = process.env.LIVENESS_FUZZ_ONLY === undefined
   : envInteger("LIVENESS_FUZZ_ONLY", 0);
 /** How far (in hundredths of a second) a heartbeat's age stays from its limit: probes run apart. */
 const MARGIN = 120_00;
-const NOBODY_IDS = { uid: 65534, gid: 65534 };
-/** Runs a command as nobody: another user and no groups. */
-const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 const RUNTIMES: RuntimeName[] = ["deno", "bun", "node"];
 const LOCATION_VARIABLES = { unit: UNIT_VARIABLES, rundir: RUNDIR_VARIABLES };
-const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const PROBE_SH = `${ROOT}probe.sh`;
-const CLI = `${ROOT}src/probe_cli${extension}`;
 /** How many drivers run probes at once. */
 const SHARDS = 2;
-
-const canDropRoot = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
-const hasPython = spawnSync("python3", ["--version"]).status === 0;
 
 function envInteger(name: string, fallback: number): number {
   const text = process.env[name];
@@ -1053,7 +1043,7 @@ function runsOf(built: Built, commands: Commands | undefined): Run[] {
   }];
   if (!built.state.commands && ONLY === undefined) return runs;
   for (const runtime of RUNTIMES) {
-    const [program, base] = commandFor(runtime, asNobody ? commands!.cli : CLI);
+    const [program, base] = commandFor(runtime, asNobody ? commands!.cli : PROBE_CLI);
     const env = asNobody ? { ...built.env, HOME: commands!.home } : built.env;
     runs.push({
       id: `${built.index}-${runtime}`,
@@ -1278,9 +1268,10 @@ function nobodyCommands(base: string): Commands {
     "package.json",
     `tests/fixtures/probe_answers${extension}`,
     `tests/_helpers${extension}`,
+    `tests/_env${extension}`,
   ]);
   const programs = Object.fromEntries(
-    RUNTIMES.map((runtime) => [runtime, reachable(commandFor(runtime, CLI)[0])]),
+    RUNTIMES.map((runtime) => [runtime, reachable(commandFor(runtime, PROBE_CLI)[0])]),
   ) as Record<RuntimeName, string>;
   const [program, args] = runtimeCommand(`${root}/tests/fixtures/probe_answers${extension}`);
   return {
@@ -1298,12 +1289,6 @@ function reachable(program: string): string {
   return spawnSync(NOBODY[0], [...NOBODY.slice(1), "test", "-x", real]).status === 0
     ? real
     : reachableCopy(real);
-}
-
-function uptime(): number {
-  const match = /^([0-9]+)\.([0-9]{2}) /.exec(readFileSync("/proc/uptime", "latin1"));
-  assert.ok(match, "/proc/uptime is not as expected");
-  return Number(match[1]) * 100 + Number(match[2]);
 }
 
 test("probe fuzz: probe.sh, probe(), main() and the commands on Deno, Bun and Node agree", {

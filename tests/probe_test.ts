@@ -27,7 +27,7 @@ import { hostname } from "node:os";
 import { basename, dirname } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
 import { judgeHeartbeat } from "../src/_verdict.ts";
 import { main } from "../src/probe_cli.ts";
@@ -40,13 +40,12 @@ import { openBlocked, readHeadWith, type Runtime } from "../src/_runtime.ts";
 import { runtime } from "../src/_runtime_current.ts";
 import {
   fixture,
-  holdState,
-  kill,
   LOCATION_VARIABLES,
+  PROBE_CLI,
+  PROBE_SH,
   reachableCopy,
   readState,
   runtimeCommand,
-  sleeper,
   withEnv,
   withTempDir,
 } from "./_helpers.ts";
@@ -55,13 +54,18 @@ import {
   canStrace,
   canUnshare,
   canUnshareUts,
+  extension,
   hidepidRefusal,
+  isDeno,
   LEASE_HOLDER,
   leaseRefusal,
+  NOBODY,
+  PID_MAX,
   UNSHARE,
+  uptime,
 } from "./_env.ts";
 import { commandFor } from "./_runtimes.ts";
-import { PID_MAX, startSubject, startTime } from "./_subjects.ts";
+import { holdState, kill, sleeper, startSubject, startTime } from "./_subjects.ts";
 
 /** One case of `probe_cases.json`: its `$comment` says what each field does. */
 interface Case {
@@ -98,27 +102,15 @@ interface Setup {
 const CASES: Case[] = JSON.parse(
   readFileSync(new URL("./probe_cases.json", import.meta.url), "utf8"),
 ).cases;
-const PROBE_SH = fileURLToPath(new URL("../probe.sh", import.meta.url));
-const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
-const CLI = fileURLToPath(new URL(`../src/probe_cli${extension}`, import.meta.url));
 /** Both implementations, run as a Kubernetes exec probe runs them. */
 const COMMANDS: [string, string[]][] = [
   ["probe.sh", [PROBE_SH]],
-  ["liveness-probe", ((command, args) => [command, ...args])(...runtimeCommand(CLI))],
+  ["liveness-probe", ((command, args) => [command, ...args])(...runtimeCommand(PROBE_CLI))],
 ];
 const DEFAULT_ARGS = ["--unit", "api", "--rundir", "{rundir}"];
 /** The usage line after the name, from the flag table. */
 const USAGE = escapeRegExp(helpText("NAME").split("\n")[0].slice("Usage: NAME ".length));
 const TRACED = "execve,execveat,clone,clone3,fork,vfork";
-
-const isDeno = "Deno" in globalThis;
-
-/** `/proc/uptime` in hundredths of a second. */
-function uptime(): number {
-  const match = /^(\d+)\.(\d\d) /.exec(readFileSync("/proc/uptime", "latin1"));
-  assert.ok(match, "/proc/uptime is not as expected");
-  return Number(match[1]) * 100 + Number(match[2]);
-}
 
 /** Fills `{name}`, `{repeat N TEXT}` and `{uptime}` / `{uptime-20.5}` (seconds from now) placeholders. */
 function fill(text: string, vars: Record<string, string>): string {
@@ -442,7 +434,7 @@ test("probe: a state file or directory the probe may not read", {
     const assertProbes = (probeRundir: string, output: string) => {
       for (const [command, probeCommand] of reachableCommands(rundir)) {
         const args = ["--unit", "api", "--rundir", probeRundir];
-        const result = run([...nobody, ...probeCommand], args, { HOME: home });
+        const result = run([...NOBODY, ...probeCommand], args, { HOME: home });
         assert.equal(result.stdout, output, command);
         assert.equal(result.stderr, "", command);
         assert.equal(result.status, 1, command);
@@ -496,7 +488,7 @@ test("probe: a unit directory or rundir behind a link the probe may not follow i
     const assertProbes = (probeRundir: string, output: string) => {
       for (const [command, probeCommand] of reachableCommands(rundir)) {
         const args = ["--unit", "api", "--rundir", probeRundir];
-        const result = run([...nobody, ...probeCommand], args, { HOME: home });
+        const result = run([...NOBODY, ...probeCommand], args, { HOME: home });
         const what = `${command} --rundir ${probeRundir}`;
         assert.equal(result.stdout, output, what);
         assert.equal(result.stderr, "", what);
@@ -515,8 +507,8 @@ test("probe: a unit directory or rundir behind a link the probe may not follow i
     symlinkSync(`${rundir}/nowhere`, `${dangling}/api`);
     assertProbes(dangling, `unit api: no pid file at ${dangling}/api/pid\n`);
     // /proc/1/root is a link that only pid 1's user (or a tracer) may follow.
-    const denied = spawnSync(nobody[0], [
-      ...nobody.slice(1),
+    const denied = spawnSync(NOBODY[0], [
+      ...NOBODY.slice(1),
       "bash",
       "-c",
       "[[ -L /proc/1/root && ! -e /proc/1/root/ ]]",
@@ -544,7 +536,7 @@ test("probe: /proc mounted with hidepid=2 makes the probes say they cannot tell"
         mkdir -p "$1/api" || exit 98
         sleep 60 &
         echo $! >"$1/api/pid"; echo 0 >"$1/api/error"
-        shift; ${nobody.join(" ")} env HOME=${home} "$@"; code=$?; kill %1; exit $code`;
+        shift; ${NOBODY.join(" ")} env HOME=${home} "$@"; code=$?; kill %1; exit $code`;
       const result = run(
         [...UNSHARE, "bash", "-c", script, "bash", rundir, ...command],
         ["--unit", "api", "--rundir", rundir],
@@ -559,9 +551,6 @@ test("probe: /proc mounted with hidepid=2 makes the probes say they cannot tell"
   });
 });
 
-/** Runs probes as nobody: setpriv(1) with another user and no groups. */
-const nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
-
 /**
  * {@linkcode COMMANDS}, run from copies in `dir` (which must be searchable
  * by all): the clone may live where another user cannot reach it.
@@ -569,14 +558,14 @@ const nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 function reachableCommands(dir: string): [string, string[]][] {
   const copy = `${dir}/probe-copy`;
   if (!existsSync(copy)) {
-    const sources = dirname(CLI);
+    const sources = dirname(PROBE_CLI);
     cpSync(sources, `${copy}/src`, { recursive: true });
     const manifest = `${dirname(sources)}/package.json`;
     if (existsSync(manifest)) cpSync(manifest, `${copy}/package.json`);
     cpSync(PROBE_SH, `${copy}/probe.sh`);
     spawnSync("chmod", ["-R", "a+rX", copy]);
   }
-  const cli = `${copy}/src/${basename(CLI)}`;
+  const cli = `${copy}/src/${basename(PROBE_CLI)}`;
   // The runtime too: it may live in the clone's node_modules.
   const [runtime, args] = runtimeCommand(cli);
   return [
@@ -684,7 +673,7 @@ test("probe: without --allow-all, Deno's probe command says what is missing", {
     mkdirSync(`${rundir}/api`);
     writeFileSync(`${rundir}/api/pid`, `${process.pid}\n`);
     const result = run(
-      [process.execPath, "run", "--no-prompt", "--allow-read", "--allow-env", CLI],
+      [process.execPath, "run", "--no-prompt", "--allow-read", "--allow-env", PROBE_CLI],
       ["--unit", "api", "--rundir", rundir],
     );
     assert.equal(result.status, 1);
@@ -791,7 +780,6 @@ function assertReadsInOneGo(calls: string[], what: string): void {
   assert.equal(new Set(opens).size, opens.length, `${what} opened a /proc file twice: ${opens}`);
 }
 
-/** A healthy state of this process in `<rundir>/api`. */
 /** What `child` prints up to its first newline, or all it printed if it ends first. */
 function firstLine(child: ReturnType<typeof spawn>): Promise<string> {
   return new Promise((resolve) => {
@@ -804,6 +792,7 @@ function firstLine(child: ReturnType<typeof spawn>): Promise<string> {
   });
 }
 
+/** A healthy state of this process in `<rundir>/api`. */
 function writeHealthy(rundir: string): void {
   mkdirSync(`${rundir}/api`, { recursive: true });
   writeFileSync(`${rundir}/api/pid`, `${process.pid}\n`);
@@ -1025,8 +1014,8 @@ while True:
 test("probe: the command on Deno loads no node: module, no writer and no server code", {
   timeout: 60_000,
 }, () => {
-  const [deno] = commandFor("deno", CLI);
-  const info = spawnSync(deno, ["info", "--json", CLI], { encoding: "utf8" });
+  const [deno] = commandFor("deno", PROBE_CLI);
+  const info = spawnSync(deno, ["info", "--json", PROBE_CLI], { encoding: "utf8" });
   assert.equal(info.status, 0, info.stderr);
   const modules: { specifier: string; dependencies?: { specifier: string; code?: unknown }[] }[] =
     JSON.parse(info.stdout).modules;
@@ -1040,7 +1029,7 @@ test("probe: the command on Deno loads no node: module, no writer and no server 
       if (dependency.code) visit(new URL(dependency.specifier, specifier).href);
     }
   };
-  visit(pathToFileURL(CLI).href);
+  visit(pathToFileURL(PROBE_CLI).href);
   const names = [...loaded].map((specifier) =>
     specifier.replace(/^.*\//, "").replace(/\.[jt]s$/, "")
   )
@@ -1078,7 +1067,7 @@ test("probe: the command on Bun reads and writes through libc, without loading n
       `const asked = [];
 const getBuiltinModule = process.getBuiltinModule.bind(process);
 process.getBuiltinModule = (id) => (asked.push(id), getBuiltinModule(id));
-const { main } = await import(${JSON.stringify(pathToFileURL(CLI).href)});
+const { main } = await import(${JSON.stringify(pathToFileURL(PROBE_CLI).href)});
 const code = main(["--unit", "api", "--rundir", ${JSON.stringify(dir)}]);
 process.stderr.write(JSON.stringify({ code, asked }));`,
     );

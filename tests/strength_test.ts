@@ -37,16 +37,8 @@ import { runtime } from "../src/_runtime_current.ts";
 import { UnitDirectory } from "../src/_state.ts";
 import { Unit } from "../src/_unit.ts";
 import { faultyRuntime, interceptedRuntime, type Operation, systemError } from "./_fake_runtime.ts";
-import {
-  deadProcess,
-  holdState,
-  kill,
-  readState,
-  sleeper,
-  startTime,
-  withTempDir,
-  zombie,
-} from "./_helpers.ts";
+import { readState, withTempDir } from "./_helpers.ts";
+import { deadProcess, holdState, kill, sleeper, startTime, zombie } from "./_subjects.ts";
 
 const me = { pid: process.pid, starttime: startTime(process.pid) };
 /** Long enough for a child process to start on a busy machine. */
