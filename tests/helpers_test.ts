@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { canDropRoot, NOBODY } from "./_env.ts";
 import { reachableCopy, withTempDir } from "./_helpers.ts";
+import { expandCases } from "./_probe_cases.ts";
 
 test("reachableCopy copies a file or a tree out of a private directory, open to all", async () => {
   await withTempDir((tmp) => {
@@ -34,4 +35,31 @@ test("reachableCopy copies a file or a tree out of a private directory, open to 
       assert.equal(run("cat", `${tree}/inner/data`).stdout, "data\n");
     }
   });
+});
+
+test("the case table: a case's files go over the base, null leaves one out, a repeat is refused", () => {
+  const base = { pid: "{pid}\n", error: "0\n" };
+  const fifo = { kind: "fifo" } as const;
+  const code = 1;
+  assert.deepEqual(
+    expandCases({
+      base,
+      cases: [
+        { name: "as the base", files: {}, code },
+        { name: "other", files: { error: "3\n", ready: fifo, pid: null }, code },
+        { name: "no directory", code },
+      ],
+    }),
+    [
+      { name: "as the base", files: base, code },
+      { name: "other", files: { error: "3\n", ready: fifo }, code },
+      { name: "no directory", code },
+    ],
+  );
+  const repeats: Record<string, string | null>[] = [{ error: "0\n" }, { ready: null }];
+  for (const files of repeats) {
+    assert.throws(() => expandCases({ base, cases: [{ name: "x", files, code }] }), {
+      message: /^Cannot read the case "x": its (error|ready) file is .*: say only what differs$/,
+    });
+  }
 });

@@ -58,29 +58,9 @@ import {
   UNSHARE,
   uptime,
 } from "./_env.ts";
+import { type Case, readCases } from "./_probe_cases.ts";
 import { commandFor } from "./_runtimes.ts";
 import { holdState, kill, sleeper, startSubject, startTime } from "./_subjects.ts";
-
-/** One case of `probe_cases.json`: its `$comment` says what each field does. */
-interface Case {
-  name: string;
-  pid?: "self" | "dead" | "zombie" | "thread" | "comm";
-  dir?: string;
-  files?: Record<
-    string,
-    string | { kind: "directory" | "fifo" | "socket" | "huge" } | {
-      kind: "symlink";
-      target: string;
-    }
-  >;
-  elsewhere?: string;
-  args?: string[];
-  env?: Record<string, string>;
-  code: number;
-  status?: string;
-  reason?: string;
-  help?: boolean;
-}
 
 /** A case with its placeholders filled in and its files written. */
 interface Setup {
@@ -93,9 +73,7 @@ interface Setup {
   matcher?: RegExp;
 }
 
-const CASES: Case[] = JSON.parse(
-  readFileSync(new URL("./probe_cases.json", import.meta.url), "utf8"),
-).cases;
+const CASES = readCases();
 /** Both implementations, run as a Kubernetes exec probe runs them. */
 const COMMANDS: [string, string[]][] = [
   ["probe.sh", [PROBE_SH]],
