@@ -11,8 +11,6 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
-  cpSync,
-  existsSync,
   mkdirSync,
   readFileSync,
   realpathSync,
@@ -21,7 +19,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname } from "node:path";
+import { relative } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -39,6 +37,7 @@ import {
   PROBE_SH,
   reachableCopy,
   readState,
+  ROOT,
   runtimeCommand,
   withEnv,
   withTempDir,
@@ -184,16 +183,27 @@ function run(command: readonly string[], args: readonly string[], env?: Record<s
   return result;
 }
 
-/** Runs both commands; checks the exit code, the one line and a silent stderr. */
+/** How {@linkcode assertCommands} runs the commands. */
+interface CommandsRun {
+  /** Variables added to an environment without the location variables. */
+  env?: Record<string, string>;
+  /** A command that runs the probe after it: `unshare ...`, `setpriv ...`. */
+  via?: readonly string[];
+  /** The commands to run: both probes by default. */
+  commands?: [string, string[]][];
+}
+
+/** Runs the commands with `args`; checks the exit code, the one line and a silent stderr. */
 function assertCommands(
   args: string[],
   code: number,
   output: string | RegExp,
-  env?: Record<string, string>,
+  { env, via = [], commands = COMMANDS }: CommandsRun = {},
 ) {
-  for (const [name, command] of COMMANDS) {
-    const result = run(command, args, env);
-    const what = `${name} ${JSON.stringify(args)}`;
+  for (const [name, command] of commands) {
+    const result = run([...via, ...command], args, env);
+    const shown = env && Object.keys(env).length > 0 ? ` ${JSON.stringify(env)}` : "";
+    const what = `${name} ${JSON.stringify(args)}${shown}`;
     assert.equal(result.stderr, "", `${what} wrote to stderr`);
     if (typeof output === "string") {
       assert.equal(result.stdout, output, `${what} printed the wrong line`);
@@ -268,7 +278,7 @@ for (const testCase of CASES) {
         return;
       }
       assert.ok(output !== undefined);
-      assertCommands(args, testCase.code, matcher ?? output, env);
+      assertCommands(args, testCase.code, matcher ?? output, { env });
 
       if (testCase.status === undefined) {
         // Only usage has no status: every verdict is also probe()'s.
@@ -364,27 +374,21 @@ test("probe: a new pid 1 facing the state of the old one is not healthy", {
 }, async () => {
   await withTempDir((rundir) => {
     // A program that was pid 1 of its container writes its state and dies.
-    const [command, args] = runtimeCommand(fixture("write_state"));
-    const writer = run([...UNSHARE, command, ...args], [rundir, "api", "0"]);
+    const [command, runArgs] = runtimeCommand(fixture("write_state"));
+    const writer = run([...UNSHARE, command, ...runArgs], [rundir, "api", "0"]);
     assert.equal(writer.status, 0, writer.stderr);
     const state = readState(`${rundir}/api`);
     assert.equal(state.pid, "1\n");
     assert.match(state.starttime, /^\d+\n$/);
 
     // The container restarts: the probe itself is the new pid 1.
-    for (const [name, probeCommand] of COMMANDS) {
-      const result = run([...UNSHARE, ...probeCommand], ["--unit", "api", "--rundir", rundir]);
-      assert.equal(result.stdout, "unit api: state is from an earlier process with pid 1\n", name);
-      assert.equal(result.status, 1, name);
-    }
+    const args = ["--unit", "api", "--rundir", rundir];
+    const line = "unit api: state is from an earlier process with pid 1\n";
+    assertCommands(args, 1, line, { via: UNSHARE });
 
     // The seed wrote no start time: there the new pid 1 passes for the old.
     rmSync(`${rundir}/api/starttime`);
-    for (const [name, probeCommand] of COMMANDS) {
-      const result = run([...UNSHARE, ...probeCommand], ["--unit", "api", "--rundir", rundir]);
-      assert.equal(result.stdout, "unit api: healthy (pid 1)\n", name);
-      assert.equal(result.status, 0, name);
-    }
+    assertCommands(args, 0, "unit api: healthy (pid 1)\n", { via: UNSHARE });
   });
 });
 
@@ -393,25 +397,9 @@ test("probe: a state file or directory the probe may not read", {
   skip: canDropRoot ? false : "needs root and setpriv(1) to run the probes as another user",
 }, async () => {
   await withTempDir((rundir) => {
-    chmodSync(rundir, 0o755);
-    // The runtimes' caches go here: nobody cannot write root's.
-    const home = `${rundir}/home`;
-    mkdirSync(home);
-    chmodSync(home, 0o777);
+    const { assertProbes } = asNobody(rundir);
     const dir = `${rundir}/api`;
-    mkdirSync(dir);
-    writeFileSync(`${dir}/pid`, `${process.pid}\n`);
-    writeFileSync(`${dir}/starttime`, `${startTime(process.pid)}\n`);
-    writeFileSync(`${dir}/error`, "0\n");
-    const assertProbes = (probeRundir: string, output: string) => {
-      for (const [command, probeCommand] of reachableCommands(rundir)) {
-        const args = ["--unit", "api", "--rundir", probeRundir];
-        const result = run([...NOBODY, ...probeCommand], args, { HOME: home });
-        assert.equal(result.stdout, output, command);
-        assert.equal(result.stderr, "", command);
-        assert.equal(result.status, 1, command);
-      }
-    };
+    writeHealthy(rundir);
     for (const name of ["error", "pid"]) {
       chmodSync(`${dir}/${name}`, 0);
       assertProbes(rundir, `unit api: ${name} file is not readable\n`);
@@ -453,20 +441,7 @@ test("probe: a unit directory or rundir behind a link the probe may not follow i
   skip: canDropRoot ? false : "needs root and setpriv(1) to run the probes as another user",
 }, async () => {
   await withTempDir((rundir) => {
-    chmodSync(rundir, 0o755);
-    const home = `${rundir}/home`;
-    mkdirSync(home, { mode: 0o777 });
-    chmodSync(home, 0o777);
-    const assertProbes = (probeRundir: string, output: string) => {
-      for (const [command, probeCommand] of reachableCommands(rundir)) {
-        const args = ["--unit", "api", "--rundir", probeRundir];
-        const result = run([...NOBODY, ...probeCommand], args, { HOME: home });
-        const what = `${command} --rundir ${probeRundir}`;
-        assert.equal(result.stdout, output, what);
-        assert.equal(result.stderr, "", what);
-        assert.equal(result.status, 1, what);
-      }
-    };
+    const { assertProbes } = asNobody(rundir);
     // The unit's directory is a link into a directory that nobody may search.
     const locked = `${rundir}/locked`;
     writeHealthy(locked);
@@ -498,11 +473,8 @@ test("probe: /proc mounted with hidepid=2 makes the probes say they cannot tell"
   timeout: 60_000,
 }, async () => {
   await withTempDir((rundir) => {
-    chmodSync(rundir, 0o755);
-    const home = `${rundir}/home`;
-    mkdirSync(home, { mode: 0o777 });
-    chmodSync(home, 0o777);
-    for (const [name, command] of reachableCommands(rundir)) {
+    const { home, commands } = asNobody(rundir);
+    for (const [name, command] of commands) {
       // In a new pid namespace whose /proc hides root's processes from nobody.
       const script = `mount -o remount,hidepid=2 /proc || exit 1
         mkdir -p "$1/api" || exit 98
@@ -524,26 +496,30 @@ test("probe: /proc mounted with hidepid=2 makes the probes say they cannot tell"
 });
 
 /**
- * {@linkcode COMMANDS}, run from copies in `dir` (which must be searchable
- * by all): the clone may live where another user cannot reach it.
+ * Both probes run as nobody, on state in `rundir` (opened to all): the
+ * commands, from copies nobody can reach (the clone, and the runtime in its
+ * node_modules, may live where another user cannot); a home nobody may
+ * write (the runtimes' caches go there: nobody cannot write root's); and a
+ * check that both fail for the unit api in a rundir, saying `output`.
  */
-function reachableCommands(dir: string): [string, string[]][] {
-  const copy = `${dir}/probe-copy`;
-  if (!existsSync(copy)) {
-    const sources = dirname(PROBE_CLI);
-    cpSync(sources, `${copy}/src`, { recursive: true });
-    const manifest = `${dirname(sources)}/package.json`;
-    if (existsSync(manifest)) cpSync(manifest, `${copy}/package.json`);
-    cpSync(PROBE_SH, `${copy}/probe.sh`);
-    spawnSync("chmod", ["-R", "a+rX", copy]);
-  }
-  const cli = `${copy}/src/${basename(PROBE_CLI)}`;
-  // The runtime too: it may live in the clone's node_modules.
-  const [runtime, args] = runtimeCommand(cli);
-  return [
-    ["probe.sh", [`${copy}/probe.sh`]],
+function asNobody(rundir: string) {
+  chmodSync(rundir, 0o755);
+  const home = `${rundir}/home`;
+  mkdirSync(home);
+  chmodSync(home, 0o777);
+  const root = reachableCopy(ROOT, ["src", "package.json", "probe.sh"]);
+  const [runtime, args] = runtimeCommand(`${root}/${relative(ROOT, PROBE_CLI)}`);
+  const commands: [string, string[]][] = [
+    ["probe.sh", [`${root}/probe.sh`]],
     ["liveness-probe", [reachableCopy(realpathSync(runtime)), ...args]],
   ];
+  const assertProbes = (probeRundir: string, output: string) =>
+    assertCommands(["--unit", "api", "--rundir", probeRundir], 1, output, {
+      env: { HOME: home },
+      via: NOBODY,
+      commands,
+    });
+  return { home, commands, assertProbes };
 }
 
 /**
@@ -592,13 +568,7 @@ test(
         ],
       ];
       for (const [args, env, problem] of cases) {
-        for (const [name, command] of COMMANDS) {
-          const result = run([...WITH_BYTES, ...command], args, env);
-          const what = `${name} ${JSON.stringify(args)} ${JSON.stringify(env)}`;
-          assert.equal(result.stdout, `invalid ${problem}\n`, what);
-          assert.equal(result.stderr, "", what);
-          assert.equal(result.status, 1, what);
-        }
+        assertCommands(args, 1, `invalid ${problem}\n`, { env, via: WITH_BYTES });
       }
       // From a program, a lone surrogate is what cannot be written as UTF-8.
       assert.equal(
@@ -854,12 +824,7 @@ test("probe: arguments that are not UTF-8 show one '?' per byte in every probe",
     [["--unit", "api", "--", "\\xed\\xa0\\x80x"], "unexpected argument '???x'"],
   ];
   for (const [args, problem] of cases) {
-    for (const [name, command] of COMMANDS) {
-      const result = run([...WITH_BYTES, ...command], args);
-      const what = `${name} ${JSON.stringify(args)}`;
-      assert.equal(result.stdout, `bad usage: ${problem} (try --help)\n`, what);
-      assert.equal(result.status, 1, what);
-    }
+    assertCommands(args, 1, `bad usage: ${problem} (try --help)\n`, { via: WITH_BYTES });
   }
 });
 
@@ -867,11 +832,8 @@ test("probe: in a command line over 64 KiB, arguments that are not UTF-8 show on
   timeout: 60_000,
 }, () => {
   const args = ["--rundir", `/${"/".repeat(70_000)}`, "caf\\xe9"];
-  for (const [name, command] of COMMANDS) {
-    const result = run([...WITH_BYTES, ...command], args);
-    assert.equal(result.stdout, "bad usage: unexpected argument 'caf?' (try --help)\n", name);
-    assert.equal(result.status, 1, name);
-  }
+  const line = "bad usage: unexpected argument 'caf?' (try --help)\n";
+  assertCommands(args, 1, line, { via: WITH_BYTES });
 });
 
 test("probe: a host name with a newline is one unit name, whole, in every probe", {
@@ -887,11 +849,8 @@ test("probe: a host name with a newline is one unit name, whole, in every probe"
       "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execvp(sys.argv[2], sys.argv[2:])",
       "a\nb",
     ];
-    for (const [name, command] of COMMANDS) {
-      const result = run([...sethostname, ...command], ["--rundir", rundir]);
-      assert.equal(result.stdout, `unit a?b: no pid file at ${rundir}/a?b/pid\n`, name);
-      assert.equal(result.status, 1, name);
-    }
+    const line = `unit a?b: no pid file at ${rundir}/a?b/pid\n`;
+    assertCommands(["--rundir", rundir], 1, line, { via: sethostname });
   });
 });
 
