@@ -25,8 +25,10 @@
 # could disagree. Every loop is linear in its input.
 #
 # It gives the same verdicts and lines as src/_probe.ts (the liveness-probe
-# command and probe()), check for check in the same order, and mirrors the
-# flags of src/_flags.ts: keep them in step; tests/probe_cases.json runs all.
+# command and probe()), check for check in the same order (main() runs them
+# in the order README.md lists under "Healthy only if all of these hold"),
+# and mirrors the flags of src/_flags.ts: keep them in step;
+# tests/probe_cases.json runs all.
 
 set -u
 # Bytes, not characters: ${#var}, read -n and [...] ranges below count bytes.
@@ -63,6 +65,29 @@ readonly UTF8_SEQUENCES=(
 # U+FFFD, which the runtimes put where bytes are not UTF-8.
 readonly REPLACEMENT=$'\xef\xbf\xbd'
 
+# The functions' out-parameters (a function returns only a status): each is
+# set by the functions named, for their callers to read.
+text=''           # slurp, read_state: what was read
+cut=0             # slurp: 1 when the read stopped before the end
+problem=''        # read_state, read_number: what is wrong with the file, or ''
+value=''          # read_number: the number read
+shown=''          # show: the text, safe for one line of a log
+seconds=''        # to_seconds: milliseconds as seconds
+unit_flag=''      # parse_args: the value of --unit
+has_unit_flag=0   # parse_args: 1 when --unit was given
+rundir_flag=''    # parse_args: the value of --rundir
+has_rundir_flag=0 # parse_args: 1 when --rundir was given
+ready=0           # parse_args: 1 with --ready
+max_age=''        # parse_seconds: --max-age in milliseconds, '' without it
+source=''         # find_unit, find_rundir: where the value came from
+unit=''           # find_unit: the unit's name
+rundir=''         # find_rundir: the directory of unit directories
+dir=''            # check_location: <rundir>/<unit>, where the state is
+label=''          # check_location: 'unit <name>', which starts a unit's line
+pid=''            # check_pid: the pid from the pid file
+starttime=''      # check_process: that process's start time
+writer=''         # check_starttime: the writer's start time, '-' without one
+
 usage() {
   say 0 "Usage: ${0##*/} [--unit NAME] [--rundir DIR] [--ready] [--max-age SECONDS]" \
     '' \
@@ -78,8 +103,9 @@ usage() {
     '  -h, --help         print this help and exit'
 }
 
-# Prints the lines $2... and exits with $1, or with 1 when they could not be
-# written (SIGPIPE is ignored, so a closed pipe is a failed write, not 141).
+# Prints the lines $2... and exits with $1 (0 for "healthy", "ready" and the
+# help, 1 for anything else), or with 1 when they could not be written
+# (SIGPIPE is ignored, so a closed pipe is a failed write, not 141).
 say() {
   local code=$1
   shift
@@ -87,14 +113,9 @@ say() {
   exit "$code"
 }
 
-# Prints the line and exits: 0 with "healthy", 1 with anything else.
-verdict() {
-  say "$1" "$2"
-}
-
 # The unit's line for a check that failed.
 fail() {
-  verdict 1 "${label:+$label: }$1"
+  say 1 "${label:+$label: }$1"
 }
 
 # The probe could not judge.
@@ -103,7 +124,7 @@ failed() {
 }
 
 bad_usage() {
-  verdict 1 "bad usage: $1 (try --help)"
+  say 1 "bad usage: $1 (try --help)"
 }
 
 # Sets $shown to $1 safe for one line of a log: each byte outside printable
@@ -233,7 +254,6 @@ read_number() {
 # later flag wins over an earlier one. As parseCommandLine() in src/_flags.ts.
 parse_args() {
   local name flag_value
-  unit_flag='' rundir_flag='' has_unit_flag=0 has_rundir_flag=0 ready=0 max_age=''
   while (($# > 0)); do
     name=$1 flag_value=''
     if [[ $1 == --?*=* ]]; then
@@ -291,11 +311,31 @@ parse_seconds() {
   fi
 }
 
-# 1. The location, as resolveLocation() in src/_location.ts finds and checks
-# it: the flag, else the first non-empty variable, else the default; the
-# unit first. Sets $dir and $label.
+# The location, as resolveLocation() in src/_location.ts finds and checks
+# it: the unit first. Sets $dir, without the rundir's trailing slashes, and
+# $label.
 check_location() {
-  local source problem step slashes
+  local step=/ slashes=''
+  find_unit
+  validate_unit
+  find_rundir
+  validate_rundir
+  # Drop the trailing slashes, as resolveLocation() does: their run is
+  # measured in doubling, then halving steps, as dropping one slash at a
+  # time takes time quadratic in the length in bash.
+  while ends_with "$rundir" "$step"; do step+=$step; done
+  while [[ -n $step ]]; do
+    ends_with "$rundir" "$slashes$step" && slashes+=$step
+    step=${step:0:${#step}/2}
+  done
+  dir=${rundir:0:${#rundir}-${#slashes}}/$unit
+  show "$unit" 255
+  label="unit $shown"
+}
+
+# Sets $unit and $source: the flag, else the first non-empty variable, else
+# the host name.
+find_unit() {
   if ((has_unit_flag)); then
     unit=$unit_flag source=--unit
   elif [[ -n ${LIVENESS_UNIT_NAME:-} ]]; then
@@ -312,6 +352,11 @@ check_location() {
     fi
     source='the host name'
   fi
+}
+
+# Says why $unit is not a usable directory name, as validateUnit() does.
+validate_unit() {
+  local problem=''
   if [[ -z $unit ]]; then
     problem='is empty'
   elif ! is_utf8 "$unit"; then
@@ -322,12 +367,14 @@ check_location() {
     problem="starts with '.'"
   elif ((${#unit} > 255)); then
     problem='is longer than 255 bytes'
-  else
-    problem=''
   fi
   # (A NUL byte, the other thing a unit must not hold, cannot reach bash.)
-  [[ -z $problem ]] || verdict 1 "invalid unit name from $source: $problem"
+  [[ -z $problem ]] || say 1 "invalid unit name from $source: $problem"
+}
 
+# Sets $rundir and $source: the flag, else the first non-empty variable, else
+# /run.
+find_rundir() {
   if ((has_rundir_flag)); then
     rundir=$rundir_flag source=--rundir
   elif [[ -n ${LIVENESS_RUNDIR:-} ]]; then
@@ -337,6 +384,12 @@ check_location() {
   else
     rundir=/run source=default
   fi
+}
+
+# Says why $rundir is not an absolute directory path without '.' or '..'
+# segments, as validateRundir() does.
+validate_rundir() {
+  local problem=''
   if ! is_utf8 "$rundir"; then
     problem='is not valid UTF-8'
   elif [[ $rundir != /* ]]; then
@@ -344,23 +397,10 @@ check_location() {
   elif [[ $rundir/ == */./* || $rundir/ == */../* ]]; then
     problem="contains a '.' or '..' segment"
   fi
-  [[ -z $problem ]] || verdict 1 "invalid rundir from $source: $problem"
-
-  # Without its trailing slashes, as resolveLocation() drops them: their run
-  # is measured in doubling, then halving steps, as dropping one slash at a
-  # time takes time quadratic in the length in bash.
-  step=/ slashes=''
-  while ends_with "$rundir" "$step"; do step+=$step; done
-  while [[ -n $step ]]; do
-    ends_with "$rundir" "$slashes$step" && slashes+=$step
-    step=${step:0:${#step}/2}
-  done
-  dir=${rundir:0:${#rundir}-${#slashes}}/$unit
-  show "$unit" 255
-  label="unit $shown"
+  [[ -z $problem ]] || say 1 "invalid rundir from $source: $problem"
 }
 
-# 2. The pid file holds a pid: 1 to below pid_max. Sets $pid.
+# The pid file holds a pid: 1 to below pid_max. Sets $pid.
 check_pid() {
   local pid_max=$PID_MAX_FALLBACK limit
   read_number pid "$UNSIGNED"
@@ -381,7 +421,7 @@ check_pid() {
   fi
 }
 
-# 3. That pid is a live process: /proc/<pid> also answers for a thread id,
+# That pid is a live process: /proc/<pid> also answers for a thread id,
 # whose Tgid is its process's; a zombie's state is Z (or X). Sets $starttime,
 # the process's start time.
 check_process() {
@@ -414,7 +454,7 @@ not_running() {
   fail "pid $pid is not running"
 }
 
-# 4. Where the writer recorded its start time (the seed did not), it is this
+# Where the writer recorded its start time (the seed did not), it is this
 # process's: else the pid is a later process's, such as a new pid 1. Sets
 # $writer to it, or '-' without a starttime file.
 check_starttime() {
@@ -426,7 +466,7 @@ check_starttime() {
   writer=$value
 }
 
-# 5. The error code is 0 (compared as text: it may be beyond bash's numbers).
+# The error code is 0 (compared as text: it may be beyond bash's numbers).
 check_error() {
   read_number error "$SIGNED"
   [[ $problem == missing ]] && fail 'no error file'
@@ -434,10 +474,10 @@ check_error() {
   [[ $value == 0 ]] || fail "error $value"
 }
 
-# 6. A heartbeat that names this writer is not older than its maximum age
+# A heartbeat that names this writer is not older than its maximum age
 # (or --max-age). Ages are in /proc/uptime's hundredths of a second.
 check_heartbeat() {
-  local at limit age now seconds max step fraction
+  local at limit age now max step fraction
   read_state heartbeat "$HEARTBEAT_MAX_BYTES"
   [[ $problem == missing ]] && return
   [[ $problem == invalid ]] && problem='is not valid'
@@ -475,7 +515,7 @@ to_seconds() {
   seconds=$(($1 / 1000))${fraction:+.$fraction}
 }
 
-# 7. With --ready, the program said it is ready; no ready file (the seed's
+# With --ready, the program said it is ready; no ready file (the seed's
 # state) is ready. A reason shows printable.
 check_ready() {
   local line
@@ -499,7 +539,6 @@ check_ready() {
 }
 
 main() {
-  label=''
   # Nothing of ours goes to stderr: a failed open says what it means itself.
   exec 2>/dev/null
   trap '' PIPE
@@ -514,9 +553,9 @@ main() {
   check_heartbeat
   if ((ready)); then
     check_ready
-    verdict 0 "$label: ready (pid $pid)"
+    say 0 "$label: ready (pid $pid)"
   fi
-  verdict 0 "$label: healthy (pid $pid)"
+  say 0 "$label: healthy (pid $pid)"
 }
 
 main "$@"

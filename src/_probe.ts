@@ -201,9 +201,13 @@ function result({ unit, dir }: Location, judged: Judged): ProbeResult {
   };
 }
 
-/** The checks, in order; the first that fails gives the verdict. */
+/**
+ * The checks after the location's (`begin()`), in the order the README lists
+ * them under Probes ("Healthy only if all of these hold"); the first that
+ * fails gives the verdict.
+ */
 function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
-  // 2. The pid file holds a pid below pid_max.
+  // The pid file holds a pid below pid_max.
   const pidFound = yield* readState(dir, PID_FILE, STATE_MAX_BYTES, numberParser(false));
   const pidMaxHead = yield { path: "/proc/sys/kernel/pid_max", maxBytes: 16 };
   const pidMaxMatch = pidMaxHead.kind === "file"
@@ -214,7 +218,7 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   if (pidVerdict || pidFound.kind !== "value") return pidVerdict ?? unreachable();
   const pid = Number(pidFound.value);
 
-  // 3. A live process, not a thread, not a zombie.
+  // A live process, not a thread, not a zombie.
   const facts = yield* processFacts(pid);
   if (facts.kind === "not-running") {
     // With hidepid, /proc shows only this user's processes: pid 1 is not there.
@@ -224,12 +228,12 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   const processVerdict = judgeProcess(pid, facts);
   if (processVerdict || facts.kind !== "running") return { ...(processVerdict!), pid };
 
-  // 4. Where the writer recorded its start time (the seed did not), it is this process's.
+  // Where the writer recorded its start time (the seed did not), it is this process's.
   const starttime = yield* readState(dir, STARTTIME_FILE, STATE_MAX_BYTES, numberParser(false));
   const starttimeVerdict = judgeStarttime(pid, starttime, facts.starttime);
   if (starttimeVerdict) return { ...starttimeVerdict, pid };
 
-  // 5. The error code is 0.
+  // The error code is 0.
   const errorFound = yield* readState(dir, ERROR_FILE, STATE_MAX_BYTES, numberParser(true));
   const errorCode = errorFound.kind === "value" ? Number(errorFound.value) : undefined;
   const error = errorCode !== undefined && Number.isSafeInteger(errorCode)
@@ -238,7 +242,7 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   const errorVerdict = judgeError(errorFound);
   if (errorVerdict) return { ...errorVerdict, pid, ...error };
 
-  // 6. A heartbeat of this writer is fresh.
+  // A heartbeat of this writer is fresh.
   const beat = yield* readState(dir, HEARTBEAT_FILE, HEARTBEAT_MAX_BYTES, parseHeartbeat);
   if (beat.kind === "problem") {
     return { ...judgeHeartbeatFile(beat.problem), pid, ...error };
@@ -252,7 +256,7 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
     if (heartbeatVerdict) return { ...heartbeatVerdict, pid, ...error };
   }
 
-  // 7. Readiness, when asked: a missing ready file is ready.
+  // Readiness, when asked: a missing ready file is ready.
   if (ready) {
     const readiness = yield* readState(dir, READY_FILE, READY_MAX_BYTES, readinessParser);
     const readyVerdict = judgeReadiness(readiness);

@@ -9,7 +9,8 @@
  */
 
 /**
- * Which check decided a probe's verdict, in the order the checks run:
+ * Which check decided a probe's verdict, in the order the checks run (the
+ * README lists the checks under [Probes](https://jsr.io/@cic/liveness#probes)):
  *
  * - `"healthy"`: the pid file names a live process, its start time matches
  *   (where recorded), the error is `0`, the heartbeat (where there is one)
@@ -157,7 +158,7 @@ export function noPidVerdict(dir: string): Verdict {
 }
 
 /**
- * Check 2: the pid file in `dir`. `found` holds the pid as canonical decimal
+ * Judges the pid file in `dir`. `found` holds the pid as canonical decimal
  * text, which may be far beyond a safe integer; `pidMax` is the kernel's bound.
  */
 export function judgePid(
@@ -184,7 +185,7 @@ export type ProcessFacts =
   | { readonly kind: "zombie" }
   | { readonly kind: "running"; readonly starttime: string };
 
-/** Check 3: the pid is a live process. */
+/** Judges whether the pid is a live process. */
 export function judgeProcess(pid: number, facts: ProcessFacts): Verdict | undefined {
   switch (facts.kind) {
     case "not-running":
@@ -197,7 +198,7 @@ export function judgeProcess(pid: number, facts: ProcessFacts): Verdict | undefi
   return undefined;
 }
 
-/** Check 4: where a start time was recorded, it is the live process's. */
+/** Judges whether a start time, where recorded, is the live process's. */
 export function judgeStarttime(
   pid: number,
   found: Found<string>,
@@ -217,7 +218,7 @@ export function judgeStarttime(
 
 // --- error ---------------------------------------------------------------
 
-/** Check 5: the error code. `text` is the file's number as canonical decimal text. */
+/** Judges the error code. `text` is the file's number as canonical decimal text. */
 export function judgeError(found: Found<string>): Verdict | undefined {
   switch (found.kind) {
     case "missing":
@@ -278,13 +279,13 @@ export function parseUptime(text: string): number | undefined {
   return match ? Number(match[1]) * 100 + Number(match[2]) : undefined;
 }
 
-/** Check 6, when the heartbeat file is there but not usable: `is empty`, `is not valid`, ... */
+/** The verdict on a heartbeat file that is there but not usable: `is empty`, `is not valid`, ... */
 export function judgeHeartbeatFile(problem: string): Verdict {
   return { status: "bad-heartbeat", reason: fileProblem(HEARTBEAT_FILE, problem) };
 }
 
 /**
- * Check 6: the heartbeat's age, against `maxAge` (ms) when given, else the
+ * Judges the heartbeat's age, against `maxAge` (ms) when given, else the
  * writer's own. `now` is the uptime in hundredths of a second. A beat from
  * the future (another clock) is not valid. The age shows with the decimals
  * of the maximum, rounded up: never `2s (max 2s)` for an age of 2.01 s.
@@ -329,7 +330,7 @@ export function parseReadiness(text: string): Readiness | undefined {
   return undefined;
 }
 
-/** Check 7 (readiness probes only): a missing ready file is ready (the seed's state). */
+/** Judges readiness (readiness probes only): a missing ready file is ready (the seed's state). */
 export function judgeReadiness(found: Found<Readiness>): Verdict | undefined {
   switch (found.kind) {
     case "missing":
@@ -351,7 +352,7 @@ export function judgeReadiness(found: Found<Readiness>): Verdict | undefined {
   }
 }
 
-/** Check 8: nothing failed. */
+/** The verdict when every check held. */
 export function healthyVerdict(pid: number, ready: boolean): Verdict {
   return { status: "healthy", reason: `${ready ? "ready" : "healthy"} (pid ${pid})` };
 }

@@ -12,21 +12,11 @@ import { runtime } from "./_runtime_current.ts";
 export type { ProbeOptions, ProbeResult, ProbeStatus } from "./_probe.ts";
 
 /**
- * Reads the unit's state and tells whether it is healthy. Healthy only when
- * all of these hold, checked in this order (the first that fails gives the
- * verdict; see {@linkcode ProbeStatus}):
- *
- * 1. The unit and rundir are valid (else `"bad-location"`).
- * 2. `<rundir>/<unit>/pid` is a regular file (not a symbolic link) holding
- *    one pid: canonical decimal, at most a trailing newline, from 1 to below
- *    `/proc/sys/kernel/pid_max`. Only the first bytes are read.
- * 3. That pid is a live process: not a thread id, not a zombie.
- * 4. Where `starttime` exists (the seed's state has none), it holds that
- *    process's start time (field 22 of `/proc/<pid>/stat`).
- * 5. `error` holds a decimal integer, and it is `0`.
- * 6. Where a `heartbeat` file names this writer, it is not older than
- *    `maxAge` (default: the program's own maximum age).
- * 7. With `ready: true`, the unit is ready (a missing `ready` file is ready).
+ * Reads the unit's state and tells whether it is healthy: only when every
+ * check holds, the checks that the README lists in their order under
+ * [Probes](https://jsr.io/@cic/liveness#probes) ("Healthy only if all of
+ * these hold"). The first that fails gives the verdict, its status one of
+ * {@linkcode ProbeStatus}.
  *
  * Options work as for `load()`: `unit` defaults to `$LIVENESS_UNIT_NAME`,
  * `$CIC_UNIT`, then the host name; `rundir` to `$LIVENESS_RUNDIR`,
