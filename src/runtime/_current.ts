@@ -4,9 +4,9 @@
  * @module
  */
 import type { Runtime } from "./_runtime.ts";
-import { type DenoNamespace, denoRuntime } from "./_runtime_deno.ts";
-import { type NodeProcess, nodeRuntime } from "./_runtime_node.ts";
-import { bunRuntime } from "./_runtime_bun.ts";
+import { type DenoNamespace, denoRuntime } from "./_deno.ts";
+import { type NodeProcess, nodeRuntime } from "./_node.ts";
+import { bunRuntime } from "./_bun.ts";
 
 function current(): Runtime {
   const { Deno } = globalThis as { Deno?: DenoNamespace };
