@@ -147,8 +147,8 @@ export async function runChecks(
     } else if (outcome.result === false) failed.push(label);
     else if (outcome.result !== true) {
       throw new TypeError(
-        `Health check ${label} returned ${describeValue(outcome.result)}: ` +
-          "a health check returns true or false (or a promise of one).",
+        `Cannot run health check ${label}: it returned ${describeValue(outcome.result)}: ` +
+          "a health check returns true or false (or a promise of one)",
       );
     }
   }
@@ -232,8 +232,8 @@ async function healthFunction(
     const module = await importCheck(runtime, check, label);
     if (typeof module.health !== "function") {
       throw new TypeError(
-        `Health check ${label}: the module has no health() export. ` +
-          "Export `function health(...args): boolean` from it.",
+        `Cannot load health check ${label}: the module has no health() export: ` +
+          "export `function health(...args): boolean` from it",
       );
     }
     return module.health as never;
@@ -243,7 +243,7 @@ async function healthFunction(
     if (typeof health === "function") return health.bind(check);
   }
   throw new TypeError(
-    `Health check ${label} is neither a module specifier, a function nor an object with a health() method.`,
+    `Cannot run health check ${label}: it is neither a module specifier, a function nor an object with a health() method`,
   );
 }
 

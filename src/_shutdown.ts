@@ -80,7 +80,7 @@ export class Shutdown {
   /** See `Liveness.onShutdown()`. */
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void {
     if (typeof handler !== "function") {
-      throw new TypeError("Cannot onShutdown(): the handler must be a function.");
+      throw new TypeError("Cannot onShutdown(): the handler must be a function");
     }
     this.#handlers.push(handler);
     return () => {
@@ -97,7 +97,7 @@ export class Shutdown {
     const signals = options.signals ?? SIGNALS;
     if (!Array.isArray(signals) || signals.some((signal) => typeof signal !== "string")) {
       throw new TypeError(
-        "Cannot handleSignals(): options.signals must be a list of signal names.",
+        "Cannot handleSignals(): options.signals must be a list of signal names",
       );
     }
     // Every name is checked before any is subscribed, the same on every runtime.
@@ -140,7 +140,7 @@ export class Shutdown {
     }
     if (drain > timeout) {
       throw new TypeError(
-        `Cannot shut down: the drain (${drain} ms) is longer than the timeout (${timeout} ms), which counts it.`,
+        `Cannot shut down: the drain (${drain} ms) is longer than the timeout (${timeout} ms), which counts it`,
       );
     }
     return { drain, timeout };
@@ -223,7 +223,7 @@ export class Shutdown {
     if (timedOut) {
       this.#steps.report(
         new LivenessError(
-          `Cannot shut down cleanly: the handlers did not finish within ${timing.timeout} ms.`,
+          `Cannot shut down cleanly: the handlers did not finish within ${timing.timeout} ms`,
         ),
       );
     }
@@ -250,6 +250,6 @@ function assertCatchable(signal: string): void {
     : "it is not the name of a signal every runtime can handle";
   throw new TypeError(
     `Cannot handleSignals(): ${JSON.stringify(signal)} cannot start a shutdown: ${why}; ` +
-      `the signals are ${CATCHABLE_SIGNALS.join(", ")}.`,
+      `the signals are ${CATCHABLE_SIGNALS.join(", ")}`,
   );
 }

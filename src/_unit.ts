@@ -87,7 +87,7 @@ export class Unit implements Liveness {
     this.#held = new HeldUnit(runtime, dir, settings.heartbeat, settings.onError);
     this.#shutdown = new Shutdown(runtime, {
       assertOpen: (call) => {
-        if (this.#closed) throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed.`);
+        if (this.#closed) throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed`);
       },
       drain: () => this.#held.drain(),
       close: () => this.#close(),
@@ -107,8 +107,8 @@ export class Unit implements Liveness {
     if (this.#closed || this.#shutdown.started) {
       throw new TypeError(
         `Cannot load(): unit ${this.dir} ${
-          this.#closed ? "was closed; create another owner" : "is shutting down"
-        }.`,
+          this.#closed ? "was closed: create another owner" : "is shutting down"
+        }`,
       );
     }
     const runtime = this.#runtime;
@@ -164,7 +164,7 @@ export class Unit implements Liveness {
     if (!this.#held.loaded) throw new NotLoadedError(this.dir, "beat()");
     if (this.#settings.heartbeat === undefined) {
       throw new TypeError(
-        `Cannot beat(): unit ${this.dir} has its heartbeat off (heartbeat: false).`,
+        `Cannot beat(): unit ${this.dir} has its heartbeat off (heartbeat: false)`,
       );
     }
     this.#held.beat();
@@ -194,11 +194,11 @@ export class Unit implements Liveness {
   }
 
   async serve(options: ServeOptions = {}): Promise<HealthServer> {
-    if (this.#closed) throw new TypeError(`Cannot serve(): unit ${this.dir} was closed.`);
+    if (this.#closed) throw new TypeError(`Cannot serve(): unit ${this.dir} was closed`);
     const server = await serveHttp(this.#http, options);
     if (this.#closed) {
       await server.close(); // closed while it started: nothing would close it later
-      throw new TypeError(`Cannot serve(): unit ${this.dir} was closed while its server started.`);
+      throw new TypeError(`Cannot serve(): unit ${this.dir} was closed while its server started`);
     }
     const close = () => server.close();
     this.#closers.add(close);
@@ -234,7 +234,7 @@ export class Unit implements Liveness {
     throw new LivenessError(
       `Cannot load(): unit ${this.dir} ${
         this.#closed ? "was closed" : "began shutting down"
-      } while load() ran its checks: nothing was written.`,
+      } while load() ran its checks: nothing was written`,
     );
   }
 
@@ -265,8 +265,8 @@ export class Unit implements Liveness {
     ].filter(Boolean).join("; ");
     this.#settings.onError(
       new LivenessError(
-        `Cannot tell everything of unit ${this.dir}: /proc cannot be read: ${lacks} ` +
-          '(on Deno: run with --allow-all; silence this with procfs: "ignore").',
+        `Cannot tell everything of unit ${this.dir}: /proc cannot be read: ${lacks}: ` +
+          'on Deno, run with --allow-all; silence this with procfs: "ignore"',
         { cause: error },
       ),
     );

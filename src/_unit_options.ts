@@ -41,12 +41,12 @@ export function resolveSettings(options: LivenessOptions): UnitSettings {
   const heartbeat = resolveHeartbeat(options.heartbeat);
   const onError = guardReporter(options.onError ?? defaultReporter());
   if (options.onError !== undefined && typeof options.onError !== "function") {
-    throw new TypeError(`Cannot create the unit: options.onError must be a function.`);
+    throw new TypeError(`Cannot create the unit: options.onError must be a function`);
   }
   const procfs = options.procfs ?? "warn";
   if (!["warn", "error", "ignore"].includes(procfs)) {
     throw new TypeError(
-      `Cannot create the unit: options.procfs must be "warn", "error" or "ignore".`,
+      `Cannot create the unit: options.procfs must be "warn", "error" or "ignore"`,
     );
   }
   assertKnownKeys(options.http, ["prefix"], "createLiveness() with options.http");
@@ -57,7 +57,7 @@ export function resolveSettings(options: LivenessOptions): UnitSettings {
 function resolveHeartbeat(options: false | HeartbeatOptions | undefined): Beat {
   if (options === false) return undefined;
   if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new TypeError("Cannot create the unit: options.heartbeat must be false or an object.");
+    throw new TypeError("Cannot create the unit: options.heartbeat must be false or an object");
   }
   assertKnownKeys(
     options,
@@ -70,14 +70,14 @@ function resolveHeartbeat(options: false | HeartbeatOptions | undefined): Beat {
   if (!manual && !(Number.isSafeInteger(interval) && interval > 0 && interval <= MAX_TIMER_MS)) {
     throw new TypeError(
       `Cannot create the unit: heartbeat.interval must be a whole number of milliseconds from 1 ` +
-        `to ${MAX_TIMER_MS} (the longest a timer waits), got ${describeOption(interval)}.`,
+        `to ${MAX_TIMER_MS} (the longest a timer waits), got ${describeOption(interval)}`,
     );
   }
   if (!(Number.isSafeInteger(maxAge) && maxAge > interval && maxAge <= HEARTBEAT_MAX_AGE_LIMIT)) {
     throw new TypeError(
       "Cannot create the unit: heartbeat.maxAge must be a whole number of milliseconds longer " +
         "than the interval (else the unit would read stale between two beats) and at most " +
-        `${HEARTBEAT_MAX_AGE_LIMIT} (the most the probes read), got ${describeOption(maxAge)}.`,
+        `${HEARTBEAT_MAX_AGE_LIMIT} (the most the probes read), got ${describeOption(maxAge)}`,
     );
   }
   return { interval, maxAge };
@@ -112,7 +112,7 @@ export function assertErrorCode(error: unknown): asserts error is number {
   throw new TypeError(
     `Cannot set(): the error code must be a safe integer (0 = healthy), got ${
       typeof error === "string" ? JSON.stringify(error) : String(error)
-    }.`,
+    }`,
   );
 }
 
@@ -120,12 +120,12 @@ export function assertErrorCode(error: unknown): asserts error is number {
 export function assertReadiness(ready: unknown, reason: unknown): void {
   if (typeof ready !== "boolean") {
     throw new TypeError(
-      `Cannot ready(): the first argument must be true or false, got ${String(ready)}.`,
+      `Cannot ready(): the first argument must be true or false, got ${String(ready)}`,
     );
   }
   if (reason !== undefined && (typeof reason !== "string" || !isReason(reason))) {
     throw new TypeError(
-      `Cannot ready(): the reason must be printable ASCII text of at most ${READY_REASON_MAX_BYTES} bytes.`,
+      `Cannot ready(): the reason must be printable ASCII text of at most ${READY_REASON_MAX_BYTES} bytes`,
     );
   }
 }

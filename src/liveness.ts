@@ -54,7 +54,7 @@ export function createLiveness(options: LivenessOptions = {}): Liveness {
   if (existing) {
     if (Object.values(rest).some((value) => value !== undefined)) {
       throw new TypeError(
-        `Cannot create a second owner of unit ${dir}: use the object the first createLiveness() returned.`,
+        `Cannot create a second owner of unit ${dir}: use the object the first createLiveness() returned`,
       );
     }
     return existing;

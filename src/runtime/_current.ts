@@ -17,7 +17,8 @@ function current(): Runtime {
     return process.versions.bun === undefined ? nodeRuntime(process) : bunRuntime(process);
   }
   throw new Error(
-    "@cic/liveness runs on Deno, Bun and Node 20.16 or later: this runtime has neither Deno nor process.getBuiltinModule().",
+    "Cannot start @cic/liveness: this runtime has neither Deno nor process.getBuiltinModule(): " +
+      "run it on Deno, Bun or Node 20.16 or later",
   );
 }
 
