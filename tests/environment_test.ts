@@ -11,10 +11,10 @@ import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { test } from "node:test";
 import type { LivenessError } from "../mod.ts";
-import type { Runtime } from "../src/_runtime.ts";
-import { runtime } from "../src/_runtime_current.ts";
+import type { Runtime } from "../src/runtime/_runtime.ts";
+import { runtime } from "../src/runtime/_current.ts";
 import { Unit } from "../src/_unit.ts";
-import { writerFs } from "../src/_state_fs.ts";
+import { writerFs } from "../src/_state.ts";
 import { readState, withTempDir } from "./_helpers.ts";
 import { commandFor } from "./_runtimes.ts";
 

@@ -21,14 +21,12 @@ import { test } from "node:test";
 import {
   createFetchHandler,
   createNodeListener,
-  type FetchHandlerOptions,
   type HealthFetchHandler,
-  type HealthPart,
-  type HealthServer,
-  type HealthSource,
-  serve,
-  type ServeOptions,
-} from "../src/http.ts";
+} from "../src/http/handler.ts";
+import type { FetchHandlerOptions, HealthSource } from "../src/http/_answer.ts";
+import type { HealthPart } from "../src/_health.ts";
+import { serve } from "../src/http/serve.ts";
+import type { HealthServer, ServeOptions } from "../src/http/types.ts";
 import {
   type Found,
   healthyVerdict,
@@ -867,18 +865,21 @@ function moduleGraph(root: string, dynamic: boolean): string[] {
   return [...seen].map((specifier) => specifier.replace(/^file:\/\/.*\/(src\/|mod\.ts)/, "$1"));
 }
 
-const SERVER_CODE = /^(src\/_server(_\w+)?\.ts|node:http|node:net)$/;
+const SERVER_CODE = /^(src\/http\/_(adapter|deno|bun|node)\.ts|node:http|node:net)$/;
 
 test("only serve() loads server code: no static import reaches it, and the probe command none", {
   skip: !existsSync(DENO) && "reads the source's module graph with deno: run from the repository",
 }, () => {
-  for (const root of ["mod.ts", "src/http.ts"]) {
+  for (const root of ["mod.ts", "src/http/serve.ts"]) {
     assert.deepEqual(moduleGraph(root, false).filter((name) => SERVER_CODE.test(name)), [], root);
   }
-  assert.ok(moduleGraph("src/http.ts", true).includes("src/_server_node.ts"), "the graph is read");
+  assert.ok(
+    moduleGraph("src/http/serve.ts", true).includes("src/http/_node.ts"),
+    "the graph is read",
+  );
   assert.deepEqual(
     moduleGraph("src/probe_cli.ts", true).filter((name) =>
-      SERVER_CODE.test(name) || name === "src/http.ts"
+      SERVER_CODE.test(name) || name.startsWith("src/http/")
     ),
     [],
   );

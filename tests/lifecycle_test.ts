@@ -23,8 +23,8 @@ import {
   set,
   StateError,
 } from "../mod.ts";
-import type { Runtime } from "../src/_runtime.ts";
-import { runtime as current } from "../src/_runtime_current.ts";
+import type { Runtime } from "../src/runtime/_runtime.ts";
+import { runtime as current } from "../src/runtime/_current.ts";
 import { Unit } from "../src/_unit.ts";
 import { fixture, readState, withTempDir } from "./_helpers.ts";
 import { commandFor, LineChild, type RuntimeName } from "./_runtimes.ts";

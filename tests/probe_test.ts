@@ -33,11 +33,12 @@ import { judgeHeartbeat } from "../src/_verdict.ts";
 import { main } from "../src/probe_cli.ts";
 import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
 import { probeUnit, probeUnitAsync } from "../src/_probe.ts";
-import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
-import { bunRuntime, libcFiles } from "../src/_runtime_bun.ts";
-import { infoOf, type NodeProcess, nodeRuntime } from "../src/_runtime_node.ts";
-import { openBlocked, readHeadWith, type Runtime } from "../src/_runtime.ts";
-import { runtime } from "../src/_runtime_current.ts";
+import { type DenoNamespace, denoRuntime } from "../src/runtime/_deno.ts";
+import { bunRuntime, libcFiles } from "../src/runtime/_bun.ts";
+import { infoOf, type NodeProcess, nodeRuntime } from "../src/runtime/_node.ts";
+import type { Runtime } from "../src/runtime/_runtime.ts";
+import { openBlocked, readHeadWith } from "../src/runtime/_read.ts";
+import { runtime } from "../src/runtime/_current.ts";
 import {
   fixture,
   holdState,
@@ -1042,7 +1043,7 @@ test("probe: the command on Deno loads no node: module, no writer and no server 
   };
   visit(pathToFileURL(CLI).href);
   const names = [...loaded].map((specifier) =>
-    specifier.replace(/^.*\//, "").replace(/\.[jt]s$/, "")
+    specifier.replace(/^.*\/src\//, "").replace(/\.[jt]s$/, "")
   )
     .sort();
   // The npm build's command is one module (scripts/build_npm.ts bundles it).
@@ -1051,14 +1052,15 @@ test("probe: the command on Deno loads no node: module, no writer and no server 
     "_location",
     "_probe",
     "_proc",
-    "_runtime",
-    "_runtime_bun",
-    "_runtime_current",
-    "_runtime_deno",
-    "_runtime_node",
     "_verdict",
     "errors", // LocationError, whose parts make the bad-location line
     "probe_cli",
+    "runtime/_bun",
+    "runtime/_current",
+    "runtime/_deno",
+    "runtime/_node",
+    "runtime/_read",
+    "runtime/_runtime",
   ];
   assert.deepEqual(names, expected);
   assert.ok(![...loaded].some((specifier) => specifier.startsWith("node:")));

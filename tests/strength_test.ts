@@ -32,8 +32,8 @@ import {
   UnitLostError,
 } from "../mod.ts";
 import { LockBusy, withUnitLock, withUnitLockSync } from "../src/_lock.ts";
-import type { Runtime } from "../src/_runtime.ts";
-import { runtime } from "../src/_runtime_current.ts";
+import type { Runtime } from "../src/runtime/_runtime.ts";
+import { runtime } from "../src/runtime/_current.ts";
 import { UnitDirectory } from "../src/_state.ts";
 import { Unit } from "../src/_unit.ts";
 import { faultyRuntime, interceptedRuntime, type Operation, systemError } from "./_fake_runtime.ts";
