@@ -26,7 +26,7 @@ import { test } from "node:test";
 import { createLiveness, type LivenessError, probe, StateError, UnitLostError } from "../mod.ts";
 import { fixture, holdState, kill, readState, withTempDir } from "./_helpers.ts";
 import { LineChild, type RuntimeName } from "./_runtimes.ts";
-import type { Unit } from "../src/_unit.ts";
+import { verdictOf } from "../src/_unit.ts";
 
 const PID_MAX = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
 const isRoot = process.getuid?.() === 0;
@@ -201,7 +201,7 @@ test("set() never writes over the state of a process that took the unit over", a
       assert.equal(reported.length, 1, "reported once");
       assert.ok(reported[0] instanceof UnitLostError);
       assert.equal((reported[0] as UnitLostError).pid, other.pid);
-      assert.equal((liveness as Unit).verdict("live").status, "failed");
+      assert.equal(verdictOf(liveness, "live").status, "failed");
     } finally {
       await kill(other);
     }

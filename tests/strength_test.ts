@@ -35,7 +35,7 @@ import { LockBusy, withUnitLock, withUnitLockSync } from "../src/_lock.ts";
 import type { Runtime } from "../src/runtime/_runtime.ts";
 import { runtime } from "../src/runtime/_current.ts";
 import { UnitDirectory } from "../src/_state.ts";
-import { Unit } from "../src/_unit.ts";
+import { Unit, verdictOf } from "../src/_unit.ts";
 import { faultyRuntime, interceptedRuntime, type Operation, systemError } from "./_fake_runtime.ts";
 import {
   deadProcess,
@@ -534,7 +534,7 @@ test("ready() while shutting down changes nothing: the unit stays draining", asy
       liveness.ready(true);
       liveness.ready(false, "busy");
       seen.push(readFileSync(`${liveness.dir}/ready`, "utf8"));
-      seen.push((liveness as Unit).verdict("ready").status);
+      seen.push(verdictOf(liveness, "ready").status);
     });
     const result = await liveness.shutdown({ drain: 0 });
     assert.equal(result.code, 0);
