@@ -170,7 +170,7 @@ test("a module without health(), a bad check or a non-boolean result is a TypeEr
       assert.match(error.message, /no health\(\) export/);
       return true;
     });
-    await assert.rejects(load([42 as never], options), /#1 \(42\) is neither/);
+    await assert.rejects(load([42 as never], options), /#1 \(42\): it is neither/);
     await assert.rejects(load([{ health: true } as never], options), TypeError);
     await assert.rejects(load([() => undefined as never], options), /returned undefined/);
     await assert.rejects(load([() => Promise.resolve(1 as never)], options), /returned 1/);
@@ -309,7 +309,7 @@ test("a check that does not settle in time fails the load, naming it", async () 
           JSON.stringify(hangs)
         } did not finish in 1000 ms, ` +
           "#3 (anonymous function), #4 rejectsLate did not finish in 1000 ms: " +
-          "fix what these checks test, then start again (no state was written).",
+          "fix what these checks test, then start again (no state was written)",
       );
       return true;
     },
