@@ -103,33 +103,18 @@ function headers(type: string): Readonly<Record<string, string>> {
 const TEXT_HEADERS = headers(TEXT);
 const JSON_HEADERS = headers(HEALTH_JSON);
 const HEALTHY: Answer = { status: 200, headers: TEXT_HEADERS, body: "ok" };
-export const NOT_FOUND: Answer = {
-  status: 404,
-  headers: { "content-type": TEXT, "cache-control": "no-store" },
-  body: "404 page not found\n",
-};
-export const INTERNAL_ERROR: Answer = {
-  status: 500,
-  headers: { "content-type": TEXT, "cache-control": "no-store" },
-  body: "500 internal server error\n",
-};
-const NOT_ALLOWED: Answer = {
-  status: 405,
-  headers: { "content-type": TEXT, "cache-control": "no-store", "allow": "GET, HEAD" },
-  body: "405 method not allowed\n",
-};
-const BAD_HOST: Answer = {
-  status: 400,
-  headers: { "content-type": TEXT, "cache-control": "no-store" },
-  body: "400 bad request: malformed Host header\n",
-};
-
+export const NOT_FOUND: Answer = refusal(404, "page not found");
+export const INTERNAL_ERROR: Answer = refusal(500, "internal server error");
+const NOT_ALLOWED: Answer = refusal(405, "method not allowed", { "allow": "GET, HEAD" });
+const BAD_HOST: Answer = refusal(400, "bad request: malformed Host header");
 /** A request no `Request` can be made of, for a listener that makes one. */
-export const BAD_REQUEST: Answer = {
-  status: 400,
-  headers: { "content-type": TEXT, "cache-control": "no-store" },
-  body: "400 bad request\n",
-};
+export const BAD_REQUEST: Answer = refusal(400, "bad request");
+
+/** An answer that is no verdict: `404 page not found`, one line, never cached. */
+function refusal(status: number, words: string, more: Record<string, string> = {}): Answer {
+  const headers = { "content-type": TEXT, "cache-control": "no-store", ...more };
+  return { status, headers, body: `${status} ${words}\n` };
+}
 
 /** The answers that are the same object at each request. */
 export const CONSTANT = new Set([HEALTHY, NOT_FOUND, NOT_ALLOWED, INTERNAL_ERROR, BAD_HOST]);
