@@ -33,17 +33,28 @@
  */
 export { createLiveness, load, reset, set } from "./src/liveness.ts";
 export type {
+  HealthCheck,
+  HealthFunction,
   HeartbeatOptions,
   Liveness,
   LivenessOptions,
   LoadOptions,
+  LocationOptions,
+  ProbeOptions,
+  ProbeResult,
   ShutdownContext,
   ShutdownOptions,
   ShutdownResult,
   SignalOptions,
-} from "./src/liveness.ts";
-export type { HealthCheck, HealthFunction } from "./src/_checks.ts";
-export type { LocationOptions } from "./src/_location.ts";
+} from "./src/types.ts";
+export type {
+  HealthServer,
+  NodeListener,
+  NodeRequest,
+  NodeResponse,
+  ServeOptions,
+} from "./src/http/types.ts";
+export type { ProbeStatus } from "./src/_verdict.ts";
 export {
   HealthCheckError,
   LivenessError,
@@ -54,12 +65,4 @@ export {
   UnitLostError,
 } from "./src/errors.ts";
 export type { StateOperation } from "./src/errors.ts";
-export type {
-  HealthServer,
-  NodeListener,
-  NodeRequest,
-  NodeResponse,
-  ServeOptions,
-} from "./src/http.ts";
 export { probe } from "./src/probe.ts";
-export type { ProbeOptions, ProbeResult, ProbeStatus } from "./src/probe.ts";

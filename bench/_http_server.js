@@ -9,7 +9,7 @@
  * Each is the same program, which has loaded the library (all of `mod`),
  * with another server:
  *
- * - `ours`: `serve()` of a fetch handler whose source judges an owner's
+ * - `ours`: `serve()` of the handlers of a source that judges an owner's
  *   facts at each request, as the owner does.
  * - `bare`: the runtime's own server answering `ok` (`node:http`,
  *   `Bun.serve`, `Deno.serve`): the floor.
@@ -26,10 +26,11 @@ const extension = library === "." ? "ts" : "js";
 const from = (path) => new URL(`../${library}/${path}.${extension}`, import.meta.url).href;
 
 async function ours() {
-  const { createFetchHandler, serve } = await import(from("src/http"));
+  const { createHealthHandlers } = await import(from("src/http/handler"));
+  const { serve } = await import(from("src/http/serve"));
   const { healthyVerdict, judgeError, judgeReadiness } = await import(from("src/_verdict"));
   const pid = 4242;
-  const handler = createFetchHandler((kind) => {
+  const handlers = createHealthHandlers((kind) => {
     const ok = healthyVerdict(pid, kind === "ready");
     const error = judgeError({ kind: "value", value: "0" });
     const parts = [
@@ -44,7 +45,7 @@ async function ours() {
     }
     return { unit: "bench", parts };
   });
-  return (await serve(handler, { port: 0, hostname: "127.0.0.1" })).port;
+  return (await serve(handlers, { port: 0, hostname: "127.0.0.1" })).port;
 }
 
 async function bare() {

@@ -14,7 +14,8 @@ const extension = library === "." ? "ts" : "js";
 const from = (path) => new URL(`../${library}/${path}.${extension}`, import.meta.url).href;
 
 const { createLiveness } = await import(from("mod"));
-const { createFetchHandler } = await import(from("src/http"));
+const { createFetchHandler } = await import(from("src/http/handler"));
+const { healthOf } = await import(from("src/_unit"));
 const { mkdtempSync, rmSync } = await import("node:fs");
 const { tmpdir } = await import("node:os");
 
@@ -43,7 +44,7 @@ try {
     const liveness = createLiveness({ unit, rundir, heartbeat });
     await liveness.load([]);
     liveness.set(0);
-    const parts = liveness.health("live");
+    const parts = healthOf(liveness, "live");
     const constant = createFetchHandler(() => ({ unit, parts }));
     result[`heartbeat ${unit}`] = { owner: perCall(liveness.fetch), constant: perCall(constant) };
     await liveness.close();

@@ -6,63 +6,14 @@
  * @module
  */
 import { MAX_TIMER_MS } from "./_clock.ts";
-import { HealthCheckError } from "./errors.ts";
+import { trimTrailingSlashes } from "./_location.ts";
 import { assertKnownKeys, describeOption } from "./_options.ts";
-import { runtime } from "./_runtime_current.ts";
+import { HealthCheckError } from "./errors.ts";
+import type { Runtime } from "./runtime/_runtime.ts";
+import type { HealthCheck } from "./types.ts";
 
-/**
- * A function that tells whether something the program needs is usable. It
- * receives `load()`'s `args`, and returns `true` or `false` (or a promise of
- * one).
- *
- * A check that declares one parameter more than there are `args` also
- * receives an `AbortSignal` after them, aborted when the check's time is up
- * (see {@linkcode DEFAULT_CHECK_TIMEOUT}): pass it on to `fetch`, a database
- * driver or a timer so that a timed-out check stops. Checks that declare no
- * such parameter are called exactly as before, with `args` alone. The
- * parameter counts as declared the way `Function.length` counts (like
- * Mocha's `done`): a parameter with a default value, or after one, or a rest
- * parameter, does not.
- *
- * A synchronous check cannot be interrupted: while it runs nothing else
- * does, not even the timer. When it returns after its time is up it counts
- * as timed out all the same.
- *
- * @example A check that stops when its time is up
- * ```ts
- * import { type HealthFunction, load, reset } from "@cic/liveness";
- *
- * // args: ["db"], so the second parameter receives the signal.
- * const reachable: HealthFunction = async (host: string, signal: AbortSignal) => {
- *   // A real check passes the signal on: fetch(url, { signal }), a driver's option.
- *   await Promise.resolve();
- *   signal.throwIfAborted();
- *   return host === "db";
- * };
- * const where = { unit: "api", rundir: await Deno.makeTempDir() };
- * await load([reachable], { ...where, args: ["db"] });
- * reset(where);
- * ```
- */
-export type HealthFunction = (
-  ...args: never[]
-) => boolean | Promise<boolean>;
-
-/**
- * A health check: a module specifier (a string or URL; the module exports a
- * `health` function), a function, or an object with a `health` method.
- *
- * @example
- * ```ts
- * import type { HealthCheck } from "@cic/liveness";
- *
- * const cache = { warm: true, health() { return this.warm; } };
- * const checks: HealthCheck[] = ["./checks/db.ts", () => true, cache];
- * ```
- */
-export type HealthCheck = string | URL | HealthFunction | {
-  health: HealthFunction;
-};
+/** What the checks need of the runtime: the working directory, and a look at a file. */
+export type CheckRuntime = Pick<Runtime, "cwd" | "readHead">;
 
 /**
  * How long one check may take, in milliseconds, when `load()` is given no
@@ -108,10 +59,10 @@ const RUN_CHECKS_OPTIONS = ["timeout", "signal"] as const;
  * Runs each check in turn with `args`, each within `options.timeout`.
  * Resolves when every check returned `true`.
  *
+ * @param runtime Where `./` and `../` specifiers resolve (its working
+ * directory), and where a file a bare specifier may mean is looked for.
  * @param checks The checks, in order: a list (any iterable but a string).
  * @param args What every check is called with.
- * @param cwd The working directory that `./` and `../` specifiers resolve
- * against.
  * @param options The per-check timeout and a signal that aborts the run;
  * any other key is a `TypeError`.
  *
@@ -132,11 +83,12 @@ const RUN_CHECKS_OPTIONS = ["timeout", "signal"] as const;
  * ```ts
  * import { runChecks } from "./_checks.ts";
  * import { HealthCheckError } from "./errors.ts";
+ * import { runtime } from "./runtime/_current.ts";
  * import assert from "node:assert/strict";
  *
  * const hangs = () => new Promise<boolean>(() => {});
  * await assert.rejects(
- *   runChecks([hangs], [], () => "/", { timeout: 50 }),
+ *   runChecks(runtime, [hangs], [], { timeout: 50 }),
  *   (error: HealthCheckError) => {
  *     assert.deepEqual(error.timedOut, ["#1 hangs"]);
  *     assert.match(error.message, /^Cannot load: 1 of 1 health checks failed: #1 hangs did not finish in 50 ms/);
@@ -146,9 +98,9 @@ const RUN_CHECKS_OPTIONS = ["timeout", "signal"] as const;
  * ```
  */
 export async function runChecks(
+  runtime: CheckRuntime,
   checks: Iterable<HealthCheck>,
   args: readonly unknown[],
-  cwd: () => string,
   options: RunChecksOptions = {},
 ): Promise<void> {
   assertKnownKeys(options, RUN_CHECKS_OPTIONS, "load()");
@@ -181,7 +133,7 @@ export async function runChecks(
     const label = `#${total} ${describe(check)}`;
     const outcome = await withDeadline(
       async (checkSignal) => {
-        const health = await healthFunction(check, label, cwd);
+        const health = await healthFunction(runtime, check, label);
         // Only a check that declares a parameter for it gets the signal.
         const extra = health.length > args.length ? [checkSignal] : [];
         return await health(...args, ...extra);
@@ -195,8 +147,8 @@ export async function runChecks(
     } else if (outcome.result === false) failed.push(label);
     else if (outcome.result !== true) {
       throw new TypeError(
-        `Health check ${label} returned ${describeValue(outcome.result)}: ` +
-          "a health check returns true or false (or a promise of one).",
+        `Cannot run health check ${label}: it returned ${describeValue(outcome.result)}: ` +
+          "a health check returns true or false (or a promise of one)",
       );
     }
   }
@@ -271,17 +223,17 @@ function assertChecks(checks: unknown): asserts checks is Iterable<HealthCheck> 
 }
 
 async function healthFunction(
+  runtime: CheckRuntime,
   check: HealthCheck,
   label: string,
-  cwd: () => string,
 ): Promise<(...args: unknown[]) => unknown> {
   if (typeof check === "function") return check as never;
   if (typeof check === "string" || check instanceof URL) {
-    const module = await importCheck(check, label, cwd);
+    const module = await importCheck(runtime, check, label);
     if (typeof module.health !== "function") {
       throw new TypeError(
-        `Health check ${label}: the module has no health() export. ` +
-          "Export `function health(...args): boolean` from it.",
+        `Cannot load health check ${label}: the module has no health() export: ` +
+          "export `function health(...args): boolean` from it",
       );
     }
     return module.health as never;
@@ -291,7 +243,7 @@ async function healthFunction(
     if (typeof health === "function") return health.bind(check);
   }
   throw new TypeError(
-    `Health check ${label} is neither a module specifier, a function nor an object with a health() method.`,
+    `Cannot run health check ${label}: it is neither a module specifier, a function nor an object with a health() method`,
   );
 }
 
@@ -301,11 +253,11 @@ async function healthFunction(
  * the runtime's own message names this file as the importer.
  */
 async function importCheck(
+  runtime: CheckRuntime,
   check: string | URL,
   label: string,
-  cwd: () => string,
 ): Promise<Record<string, unknown>> {
-  const specifier = resolveSpecifier(check, cwd);
+  const specifier = resolveSpecifier(runtime, check);
   try {
     // The specifier is the user's, known only at run time: deno publish
     // cannot analyze it and says so (warning[unanalyzable-dynamic-import]).
@@ -326,12 +278,14 @@ async function importCheck(
       throw new TypeError(
         `Cannot load health check ${label}: no module at ${filePath(specifier)}` +
           (typeof check === "string" && /^\.\.?\//.test(check)
-            ? ` (relative to the working directory ${cwd()})`
+            ? ` (relative to the working directory ${runtime.cwd()})`
             : ""),
         { cause },
       );
     }
-    const file = typeof check === "string" && isBare(check) ? existingFile(check, cwd) : undefined;
+    const file = typeof check === "string" && isBare(check)
+      ? existingFile(runtime, check)
+      : undefined;
     throw new TypeError(
       `Cannot load health check ${label}: ${JSON.stringify(specifier)} names a package that ` +
         "cannot be imported" +
@@ -373,8 +327,8 @@ function isBare(specifier: string): boolean {
 }
 
 /** The path of `specifier` under the working directory, when a file is there. */
-function existingFile(specifier: string, cwd: () => string): string | undefined {
-  const path = joinPath(cwd(), specifier);
+function existingFile(runtime: CheckRuntime, specifier: string): string | undefined {
+  const path = joinPath(runtime.cwd(), specifier);
   try {
     return runtime.readHead(path, 0).kind === "file" ? path : undefined;
   } catch {
@@ -384,7 +338,7 @@ function existingFile(specifier: string, cwd: () => string): string | undefined 
 
 /** `dir/name`, without a doubled `/` when `dir` is the root. */
 function joinPath(dir: string, name: string): string {
-  return `${dir.replace(/\/+$/, "")}/${name}`;
+  return `${trimTrailingSlashes(dir)}/${name}`;
 }
 
 /**
@@ -392,11 +346,11 @@ function joinPath(dir: string, name: string): string {
  * are files; the rest (`file:` and other URLs, `npm:`, `jsr:`, package
  * names and subpaths) go to `import()` as they are.
  */
-function resolveSpecifier(specifier: string | URL, cwd: () => string): string {
+function resolveSpecifier(runtime: CheckRuntime, specifier: string | URL): string {
   if (specifier instanceof URL) return specifier.href;
   if (specifier.startsWith("/")) return `file://${encodePath(specifier)}`;
   if (!/^\.\.?\//.test(specifier)) return specifier;
-  return new URL(encodePath(specifier), `file://${encodePath(joinPath(cwd(), ""))}`).href;
+  return new URL(encodePath(specifier), `file://${encodePath(joinPath(runtime.cwd(), ""))}`).href;
 }
 
 /** A path as URL text: each segment percent-encoded, so `#`, `?` and `%` stay in the name. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Runtime } from "./_runtime.ts";
+import type { Runtime } from "./runtime/_runtime.ts";
 import { parseUptime } from "./_verdict.ts";
 
 /** The longest delay `setTimeout` and `setInterval` take (about 24.8 days): a longer one fires at once. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { ownStartTime, readProcessStat } from "./_proc.ts";
-import type { Runtime } from "./_runtime.ts";
+import type { Runtime } from "./runtime/_runtime.ts";
 
 /** A process, as state names it. */
 export interface Identity {

@@ -5,34 +5,9 @@
  *
  * @module
  */
-import type { Runtime } from "./_runtime.ts";
 import { LocationError } from "./errors.ts";
-
-export { LocationError };
-
-/**
- * Which unit's state to use, and under which directory.
- *
- * @example
- * ```ts
- * import { createLiveness, type LocationOptions } from "@cic/liveness";
- *
- * const options: LocationOptions = { unit: "api", rundir: "/run" };
- * const liveness = createLiveness(options); // state in /run/api/
- * ```
- */
-export interface LocationOptions {
-  /**
-   * The unit's name: one path segment. Default: `$LIVENESS_UNIT_NAME`, then
-   * `$CIC_UNIT`, then the host name.
-   */
-  unit?: string;
-  /**
-   * The absolute directory that holds unit directories. Default:
-   * `$LIVENESS_RUNDIR`, then `$CIC_RUNDIR`, then `/run`.
-   */
-  rundir?: string;
-}
+import type { Runtime } from "./runtime/_runtime.ts";
+import type { LocationOptions } from "./types.ts";
 
 /** A resolved, validated location: the state lives in `dir`. */
 export interface Location {
@@ -121,10 +96,14 @@ export function resolveLocation(
     ? validateRundir(options.rundir, "options.rundir")
     : fromEnvironment(runtime, RUNDIR_VARIABLES, validateRundir) ??
       DEFAULT_RUNDIR;
-  let end = rundir.length; // not a regex: /\/+$/ takes quadratic time on a long run of slashes
-  while (end > 0 && rundir[end - 1] === "/") end--;
-  const base = rundir.slice(0, end);
-  return { unit, rundir, dir: `${base}/${unit}` };
+  return { unit, rundir, dir: `${trimTrailingSlashes(rundir)}/${unit}` };
+}
+
+/** `path` without its trailing slashes. Not a regex: `/\/+$/` takes quadratic time on a long run of them. */
+export function trimTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === "/") end--;
+  return path.slice(0, end);
 }
 
 function fromEnvironment(

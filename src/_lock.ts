@@ -22,15 +22,9 @@ import {
   isRunning,
   parseIdentity,
 } from "./_identity.ts";
-import { errorCode, type Runtime } from "./_runtime.ts";
-import { writerFs } from "./_state_fs.ts";
-import {
-  removeDirectoryQuietly,
-  removeQuietly,
-  STATE_MAX_BYTES,
-  tempName,
-  type UnitDirectory,
-} from "./_state.ts";
+import { errorCode, type Runtime, type StateFs } from "./runtime/_runtime.ts";
+import { removeDirectoryQuietly, removeQuietly, tempName, type UnitDirectory } from "./_state.ts";
+import { STATE_MAX_BYTES } from "./_verdict.ts";
 import { StateError } from "./errors.ts";
 
 const LOCK = ".lock";
@@ -63,7 +57,6 @@ export async function withUnitLock<T>(
   body: () => T,
   wait = true,
 ): Promise<T | LockBusy> {
-  const runtime = dir.runtime;
   // A monotonic clock: a wall clock stepped back (NTP, `date`) must not stretch the wait.
   const started = performance.now();
   for (;;) {
@@ -83,7 +76,7 @@ export async function withUnitLock<T>(
   try {
     return body();
   } finally {
-    unlock(dir, holder, runtime);
+    unlock(dir, holder);
   }
 }
 
@@ -98,21 +91,20 @@ export function withUnitLockSync<T>(
   try {
     return body();
   } finally {
-    unlock(dir, holder, dir.runtime);
+    unlock(dir, holder);
   }
 }
 
 /** Takes the lock, breaking a stale one; `undefined` once held, else who holds it. */
 function tryLock(dir: UnitDirectory, holder: Identity): LockBusy | undefined {
-  const runtime = dir.runtime;
-  const fs = writerFs(runtime);
+  const fs = dir.fs;
   const temp = dir.entry(tempName("lock", holder));
   const mine = `owner.${identityName(holder)}`;
   try {
     fs.mkdir(temp, 0o755);
     fs.createFile(`${temp}/${mine}`, "", 0o644);
   } catch (error) {
-    removeTemp(runtime, temp, mine);
+    removeTemp(fs, temp, mine);
     throw new StateError("lock", `${dir.path}/${LOCK}`, error, errorCode(error));
   }
   try {
@@ -131,7 +123,7 @@ function tryLock(dir: UnitDirectory, holder: Identity): LockBusy | undefined {
     }
     throw new StateError("lock", `${dir.path}/${LOCK}`, "it keeps changing", "EBUSY");
   } finally {
-    removeTemp(runtime, temp, mine);
+    removeTemp(fs, temp, mine);
   }
 }
 
@@ -150,16 +142,16 @@ function breakIfStale(dir: UnitDirectory): LockBusy | undefined {
     const holder = match && parseIdentity(match[1], match[2] ?? "-");
     if (holder && isLive(runtime, holder, found.mtimeMs)) return new LockBusy(holder.pid);
     // unlink() cannot remove a directory: a 0.2 lock taken meanwhile stays.
-    removeQuietly(runtime, lock);
+    removeQuietly(dir.fs, lock);
     return undefined;
   }
   if (found.kind !== "directory") {
-    removeQuietly(runtime, lock); // a link or a FIFO: not a lock of ours
+    removeQuietly(dir.fs, lock); // a link or a FIFO: not a lock of ours
     return undefined;
   }
   let names: string[];
   try {
-    names = writerFs(runtime).readDir(lock);
+    names = dir.fs.readDir(lock);
   } catch {
     return undefined; // gone meanwhile
   }
@@ -176,9 +168,9 @@ function breakIfStale(dir: UnitDirectory): LockBusy | undefined {
     const holder = parseIdentity(match[1], match[2]);
     if (isLive(runtime, holder, found.mtimeMs)) return new LockBusy(holder.pid);
     // The dead holder's own name: no living process's file is ever removed.
-    removeQuietly(runtime, `${lock}/${name}`);
+    removeQuietly(dir.fs, `${lock}/${name}`);
   }
-  removeDirectoryQuietly(runtime, lock); // only while empty: never a lock taken meanwhile
+  removeDirectoryQuietly(dir.fs, lock); // only while empty: never a lock taken meanwhile
   return undefined;
 }
 
@@ -191,14 +183,14 @@ function isLive(runtime: Runtime, holder: Identity, since: number): boolean {
   return isRunning(runtime, holder) ?? Date.now() - since < UNPROVABLE_STALE_MS;
 }
 
-function unlock(dir: UnitDirectory, holder: Identity, runtime: Runtime): void {
+function unlock(dir: UnitDirectory, holder: Identity): void {
   const lock = dir.entry(LOCK);
-  removeQuietly(runtime, `${lock}/owner.${identityName(holder)}`);
+  removeQuietly(dir.fs, `${lock}/owner.${identityName(holder)}`);
   // Fails where another process took it the moment it was empty: theirs now.
-  removeDirectoryQuietly(runtime, lock);
+  removeDirectoryQuietly(dir.fs, lock);
 }
 
-function removeTemp(runtime: Runtime, temp: string, mine: string): void {
-  removeQuietly(runtime, `${temp}/${mine}`);
-  removeDirectoryQuietly(runtime, temp); // fails once renamed into place: the lock now
+function removeTemp(fs: StateFs, temp: string, mine: string): void {
+  removeQuietly(fs, `${temp}/${mine}`);
+  removeDirectoryQuietly(fs, temp); // fails once renamed into place: the lock now
 }

@@ -10,14 +10,10 @@
  *
  * @module
  */
-import {
-  type Location,
-  LocationError,
-  type LocationOptions,
-  resolveLocation,
-} from "./_location.ts";
-import { parseProcessStat, parseStatusTgid, PID_MAX_FALLBACK, PROC_MAX_BYTES } from "./_proc.ts";
-import { type FileHead, runSteps, runStepsAsync, type Runtime } from "./_runtime.ts";
+import { type Location, resolveLocation } from "./_location.ts";
+import { parsePidMax, parseProcessStat, parseStatusTgid, PROC_MAX_BYTES } from "./_proc.ts";
+import { type FileHead, isPermissionDenied, type Runtime } from "./runtime/_runtime.ts";
+import { runSteps, runStepsAsync } from "./runtime/_read.ts";
 import {
   ERROR_FILE,
   failedVerdict,
@@ -37,7 +33,6 @@ import {
   parseStateNumber,
   parseUptime,
   PID_FILE,
-  type ProbeStatus,
   type ProcessFacts,
   READY_FILE,
   READY_MAX_BYTES,
@@ -46,64 +41,8 @@ import {
   unitReason,
   type Verdict,
 } from "./_verdict.ts";
-
-export type { ProbeStatus } from "./_verdict.ts";
-
-/**
- * Which unit to probe, under which directory (as for `load()`), and what
- * counts.
- *
- * @example A readiness probe that also wants a beat within 5 s
- * ```ts
- * import { probe, type ProbeOptions } from "@cic/liveness";
- *
- * const options: ProbeOptions = { unit: "api", ready: true, maxAge: 5000 };
- * const rundir = await Deno.makeTempDir();
- * console.log(probe({ ...options, rundir }).reason); // unit api: no pid file at /tmp/.../api/pid
- * ```
- */
-export interface ProbeOptions extends LocationOptions {
-  /** Healthy only when the unit is also ready (a readiness probe). Default `false`. */
-  ready?: boolean;
-  /**
-   * The oldest heartbeat that counts, in milliseconds: a positive integer.
-   * Default: the maximum age the program recorded with its heartbeat.
-   */
-  maxAge?: number;
-}
-
-/**
- * The probe's verdict: a status for programs, a line for people.
- *
- * @example
- * ```ts
- * import { probe, type ProbeResult } from "@cic/liveness";
- * import assert from "node:assert/strict";
- *
- * const result: ProbeResult = probe({ unit: "api", rundir: await Deno.makeTempDir() });
- * assert.deepEqual([result.healthy, result.status], [false, "no-pid"]);
- * ```
- */
-export interface ProbeResult {
-  /** `true` exactly when `status` is `"healthy"`. */
-  readonly healthy: boolean;
-  /** Which check decided: see {@linkcode ProbeStatus}. */
-  readonly status: ProbeStatus;
-  /**
-   * One short line saying why, as the probe commands print it, for example
-   * `unit api: healthy (pid 1)` or `unit api: error 3`. Bytes of the unit
-   * outside printable ASCII show as `?`.
-   */
-  readonly reason: string;
-  /** The unit probed; absent when the location was not valid. */
-  readonly unit?: string;
-  /** `<rundir>/<unit>`, where the state was read; absent when the location was not valid. */
-  readonly dir?: string;
-  /** The pid from the pid file, once it held a valid one. */
-  readonly pid?: number;
-  /** The error code from the error file, once it held a number that is a safe integer. */
-  readonly error?: number;
-}
+import { LocationError } from "./errors.ts";
+import type { ProbeOptions, ProbeResult } from "./types.ts";
 
 /** How a reason names the source of each option: `options.unit`, or `--unit` on the command line. */
 export interface OptionNames {
@@ -210,10 +149,7 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   // The pid file holds a pid below pid_max.
   const pidFound = yield* readState(dir, PID_FILE, STATE_MAX_BYTES, numberParser(false));
   const pidMaxHead = yield { path: "/proc/sys/kernel/pid_max", maxBytes: 16 };
-  const pidMaxMatch = pidMaxHead.kind === "file"
-    ? /^([1-9][0-9]{0,9})\n?$/.exec(pidMaxHead.text)
-    : null;
-  const pidMax = pidMaxMatch ? Number(pidMaxMatch[1]) : PID_MAX_FALLBACK;
+  const pidMax = parsePidMax(pidMaxHead.kind === "file" ? pidMaxHead.text : undefined);
   const pidVerdict = judgePid(dir, pidFound, pidMax);
   if (pidVerdict || pidFound.kind !== "value") return pidVerdict ?? unreachable();
   const pid = Number(pidFound.value);
@@ -352,14 +288,10 @@ function seenAfter(error: unknown): Seen {
 
 /** Why the probe could not judge, in a few words. */
 function failure(error: unknown): string {
-  const { code, name, message } = (error ?? {}) as {
-    code?: unknown;
-    name?: unknown;
-    message?: unknown;
-  };
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (code === "EMFILE" || code === "ENFILE") return "too many open files";
   const text = typeof message === "string" ? message.split("\n")[0] : String(error);
-  if (name === "NotCapable" || name === "PermissionDenied") {
+  if (isPermissionDenied(error)) {
     return `Deno needs --allow-all to probe (${text})`;
   }
   return text;

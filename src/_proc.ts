@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FileHead, Runtime } from "./_runtime.ts";
+import type { Runtime } from "./runtime/_runtime.ts";
 
 /** The two fields of `/proc/<pid>/stat` the library and the probes use. */
 export interface ProcessStat {
@@ -16,29 +16,16 @@ export interface ProcessStat {
   readonly starttime: string;
 }
 
-/**
- * How a `/proc` file is read: {@linkcode Runtime.readHead}, or the probe's
- * wrapper of it, which turns the errors that are verdicts into kinds.
- */
-export type HeadReader = (
-  path: string,
-  maxBytes: number,
-) => FileHead | { readonly kind: "unreadable" };
-
 /** The stat line, and the status lines up to `Tgid`, are far shorter than this. */
 export const PROC_MAX_BYTES = 4096;
 
 /**
  * Reads `/proc/<pid>/stat`, or returns `undefined` when there is no such
- * process. Throws what `read` throws: by default, when `/proc` cannot be
- * read (no procfs, or Deno without `--allow-all`).
+ * process. Throws when `/proc` cannot be read (no procfs, or Deno without
+ * `--allow-all`).
  */
-export function readProcessStat(
-  runtime: Runtime,
-  pid: number | "self",
-  read: HeadReader = (path, maxBytes) => runtime.readHead(path, maxBytes),
-): ProcessStat | undefined {
-  const head = read(`/proc/${pid}/stat`, PROC_MAX_BYTES);
+export function readProcessStat(runtime: Runtime, pid: number | "self"): ProcessStat | undefined {
+  const head = runtime.readHead(`/proc/${pid}/stat`, PROC_MAX_BYTES);
   return head.kind === "file" ? parseProcessStat(head.text) : undefined;
 }
 
@@ -52,19 +39,6 @@ export function parseProcessStat(text: string): ProcessStat | undefined {
   const starttime = fields[22 - 3];
   if (!state || !starttime || !/^\d+$/.test(starttime)) return undefined;
   return { pid: Number(text.slice(0, text.indexOf(" "))), state, starttime };
-}
-
-/**
- * The `Tgid` of `/proc/<id>/status` (see {@linkcode parseStatusTgid}), or
- * `undefined` when there is no such task. Throws what `read` throws.
- */
-export function readStatusTgid(
-  runtime: Runtime,
-  id: number,
-  read: HeadReader = (path, maxBytes) => runtime.readHead(path, maxBytes),
-): number | undefined {
-  const head = read(`/proc/${id}/status`, PROC_MAX_BYTES);
-  return head.kind === "file" ? parseStatusTgid(head.text) : undefined;
 }
 
 /**
@@ -96,12 +70,12 @@ function readOwnStartTime(runtime: Runtime): string | undefined {
 export const PID_MAX_FALLBACK = 4194304;
 
 /**
- * `/proc/sys/kernel/pid_max`: every pid is below it. Falls back to
- * {@linkcode PID_MAX_FALLBACK} where the file is missing or odd.
+ * The bound of every pid, from the text of `/proc/sys/kernel/pid_max`;
+ * {@linkcode PID_MAX_FALLBACK} where the file could not be read
+ * (`undefined`) or is odd.
  */
-export function readPidMax(runtime: Runtime): number {
-  const head = runtime.readHead("/proc/sys/kernel/pid_max", 16);
-  const match = head.kind === "file" ? /^([1-9][0-9]*)\n?$/.exec(head.text) : null;
+export function parsePidMax(text: string | undefined): number {
+  const match = text === undefined ? null : /^([1-9][0-9]{0,9})\n?$/.exec(text);
   return match ? Number(match[1]) : PID_MAX_FALLBACK;
 }
 

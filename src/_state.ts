@@ -22,8 +22,15 @@ import {
   isThisProcess,
   parseIdentity,
 } from "./_identity.ts";
-import { errorCode, type Runtime } from "./_runtime.ts";
-import { type Entry, type HeldFile, writerFs } from "./_state_fs.ts";
+import {
+  type Entry,
+  errorCode,
+  type HeldFile,
+  type Runtime,
+  sameFile,
+  type StateFs,
+} from "./runtime/_runtime.ts";
+import { nodeStateFs } from "./_state_fs.ts";
 import {
   ERROR_FILE,
   HEARTBEAT_FILE,
@@ -34,8 +41,6 @@ import {
   STATE_MAX_BYTES,
 } from "./_verdict.ts";
 import { StateError } from "./errors.ts";
-
-export { ERROR_FILE, HEARTBEAT_FILE, PID_FILE, READY_FILE, STARTTIME_FILE };
 
 /** Every state file, in the order they are removed: never a healthy-looking remainder. */
 export const STATE_FILES = [
@@ -57,6 +62,21 @@ const DIR_MODE = 0o755;
 const TEMP_FILE = new RegExp(`^\\.[a-z]+\\.${IDENTITY_PATTERN}\\.[0-9]+\\.tmp$`);
 const OLD_TEMP_FILE = /^\.[a-z]+\.([1-9][0-9]{0,9})\.[0-9a-f]+\.tmp$/;
 
+const writers = new WeakMap<Runtime, StateFs>();
+
+/** The writer's file operations on `runtime`: `node:fs`, loaded on first use. */
+export function writerFs(runtime: Runtime): StateFs {
+  if (runtime.stateFs) return runtime.stateFs;
+  let fs = writers.get(runtime);
+  if (!fs) {
+    fs = nodeStateFs(runtime.nodeFs());
+    // Deno's fstat through node:fs costs five times its own: set() asks it each time.
+    if (runtime.holdFile) fs = { ...fs, hold: runtime.holdFile };
+    writers.set(runtime, fs);
+  }
+  return fs;
+}
+
 /** Tells this process's temporary files apart. */
 let counter = 0;
 
@@ -68,6 +88,8 @@ export function tempName(name: string, writer: Identity): string {
 /** A unit directory, opened. */
 export class UnitDirectory {
   readonly runtime: Runtime;
+  /** The writer's file operations on {@linkcode runtime}. */
+  readonly fs: StateFs;
   /** `<rundir>/<unit>`, as errors name it. */
   readonly path: string;
   readonly fd: number;
@@ -91,6 +113,7 @@ export class UnitDirectory {
     via: { path: string; check: boolean },
   ) {
     this.runtime = runtime;
+    this.fs = writerFs(runtime);
     this.path = path;
     this.fd = fd;
     this.identity = identity;
@@ -128,7 +151,7 @@ export class UnitDirectory {
 
   /** Whether `<rundir>/<unit>` still leads to this directory. */
   isCurrent(): boolean {
-    const found = writerFs(this.runtime).lstat(this.path);
+    const found = this.fs.lstat(this.path);
     return found?.kind === "directory" && sameFile(found, this.identity);
   }
 
@@ -153,7 +176,7 @@ export class UnitDirectory {
     writer: Identity,
     hold = false,
   ): HeldFile | undefined {
-    const fs = writerFs(this.runtime);
+    const fs = this.fs;
     const target = `${this.path}/${name}`;
     const temp = this.entry(tempName(name, writer));
     let held;
@@ -161,14 +184,14 @@ export class UnitDirectory {
       fs.createFile(temp, `${value}\n`, FILE_MODE, this.#umaskKeeps);
       if (hold) held = fs.hold(temp);
     } catch (error) {
-      removeQuietly(this.runtime, temp);
+      removeQuietly(fs, temp);
       throw new StateError("write", target, error, errorCode(error));
     }
     try {
       fs.rename(temp, this.entry(name));
     } catch (error) {
       held?.close();
-      removeQuietly(this.runtime, temp);
+      removeQuietly(fs, temp);
       throw new StateError("replace", target, error, errorCode(error));
     }
     return held;
@@ -181,7 +204,7 @@ export class UnitDirectory {
    */
   overwrite(name: string, value: string): void {
     try {
-      writerFs(this.runtime).overwrite(this.entry(name), value);
+      this.fs.overwrite(this.entry(name), value);
     } catch (error) {
       throw new StateError("write", `${this.path}/${name}`, error, errorCode(error));
     }
@@ -190,7 +213,7 @@ export class UnitDirectory {
   /** Removes `name`; one that is not there is fine. A directory there is a `StateError`. */
   remove(name: string): void {
     try {
-      writerFs(this.runtime).unlink(this.entry(name));
+      this.fs.unlink(this.entry(name));
     } catch (error) {
       const code = errorCode(error);
       if (code !== "ENOENT") {
@@ -207,7 +230,7 @@ export class UnitDirectory {
   /** Reads a small regular file (never through a link, never waiting on a FIFO); `undefined` if none. */
   read(name: string, maxBytes = STATE_MAX_BYTES): string | undefined {
     try {
-      return writerFs(this.runtime).readFile(this.entry(name), maxBytes);
+      return this.fs.readFile(this.entry(name), maxBytes);
     } catch {
       return undefined;
     }
@@ -216,7 +239,7 @@ export class UnitDirectory {
   /** The names in the directory. */
   list(): string[] {
     try {
-      return writerFs(this.runtime).readDir(this.entry(""));
+      return this.fs.readDir(this.entry(""));
     } catch (error) {
       throw new StateError("list", this.path, error, errorCode(error));
     }
@@ -243,11 +266,11 @@ export class UnitDirectory {
         isRunning(this.runtime, writer) === false;
       if (!stale) continue;
       const path = this.entry(name);
-      if (kind === "file") removeQuietly(this.runtime, path);
+      if (kind === "file") removeQuietly(this.fs, path);
       // A lock's temporary directory holds one file, named after its writer.
       else if (kind === "directory" && name.startsWith(".lock.")) {
-        removeQuietly(this.runtime, `${path}/owner.${identityName(writer)}`);
-        removeDirectoryQuietly(this.runtime, path);
+        removeQuietly(this.fs, `${path}/owner.${identityName(writer)}`);
+        removeDirectoryQuietly(this.fs, path);
       }
     }
   }
@@ -255,7 +278,7 @@ export class UnitDirectory {
   /** Closes the directory. */
   close(): void {
     try {
-      writerFs(this.runtime).close(this.fd);
+      this.fs.close(this.fd);
     } catch {
       // Already closed.
     }
@@ -275,11 +298,6 @@ function umaskKeeps(runtime: Runtime, mode: number): boolean {
   } catch {
     return false; // no /proc
   }
-}
-
-/** Whether two entries are one file. */
-export function sameFile(a: Entry, b: Entry): boolean {
-  return a.dev === b.dev && a.ino === b.ino;
 }
 
 function lstat(runtime: Runtime, path: string): Entry | undefined {
@@ -318,7 +336,7 @@ function unswappable(runtime: Runtime, path: string, identity: Entry): string | 
 /** Whether the directory can be reached through `/proc/self/fd`. */
 function reachable(runtime: Runtime, via: string): boolean {
   try {
-    return writerFs(runtime).lstat(via)?.kind === "symlink";
+    return writerFs(runtime).lstat(via)?.kind === "link";
   } catch {
     return false; // no /proc, or Deno without --allow-all
   }
@@ -337,12 +355,12 @@ function openDirectory(runtime: Runtime, path: string, operation: "open" | "crea
 
 /** A `StateError` for something at `path` that is not a directory of ours. */
 function notOurs(path: string, found: Entry | undefined): StateError {
-  const what = found?.kind === "symlink" ? "is a symbolic link" : "is not a directory";
+  const what = found?.kind === "link" ? "is a symbolic link" : "is not a directory";
   return new StateError(
     "open",
     path,
     `${what}, not a unit directory`,
-    found?.kind === "symlink" ? "ELOOP" : "ENOTDIR",
+    found?.kind === "link" ? "ELOOP" : "ENOTDIR",
   );
 }
 
@@ -378,25 +396,22 @@ function makeDirectories(runtime: Runtime, path: string, parents = true): void {
 }
 
 /** Removes `path` if it can; for clean-ups after a failure that is already being reported. */
-export function removeQuietly(runtime: Runtime, path: string): void {
+export function removeQuietly(fs: StateFs, path: string): void {
   try {
-    writerFs(runtime).unlink(path);
+    fs.unlink(path);
   } catch {
     // Nothing was created, or it is already gone.
   }
 }
 
 /** Removes the empty directory `path` if it can. */
-export function removeDirectoryQuietly(runtime: Runtime, path: string): void {
+export function removeDirectoryQuietly(fs: StateFs, path: string): void {
   try {
-    writerFs(runtime).rmdir(path);
+    fs.rmdir(path);
   } catch {
     // Not empty (taken by another process), or already gone.
   }
 }
-
-// The probes read state numbers too, and load no writer code: their parser lives with the verdict.
-export { parseStateNumber, STATE_MAX_BYTES };
 
 /** The owner `dir`'s state names: its pid and start time files; `undefined` without a valid pid. */
 export function readOwner(dir: UnitDirectory): Identity | undefined {

@@ -3,87 +3,16 @@
  * Node all have: it alone offers the open flags that make writing safe in a
  * directory others can touch (`O_NOFOLLOW`, `O_DIRECTORY`, `O_NONBLOCK`) and
  * modes set on a descriptor (`fchmod`). Only the writer loads it: the probes
- * read through the runtime's own calls.
+ * read through the runtime's own calls. The interface it implements,
+ * {@linkcode StateFs}, is the runtime's (`runtime/_runtime.ts`), where a test
+ * puts a faulty one.
  *
  * @module
  */
 import type * as Fs from "node:fs";
-import type { Runtime } from "./_runtime.ts";
+import type { Entry, StateFs } from "./runtime/_runtime.ts";
+import { writeAll } from "./runtime/_read.ts";
 
-/** What a path or descriptor is, as `lstat`/`fstat` tell. */
-export interface Entry {
-  readonly kind: "file" | "directory" | "symlink" | "other";
-  readonly dev: number;
-  readonly ino: number;
-  readonly nlink: number;
-  readonly uid: number;
-  /** Permission bits. */
-  readonly mode: number;
-  readonly mtimeMs: number;
-}
-
-/** A file held open: its link count tells whether it still has a name. */
-export interface HeldFile {
-  links(): number;
-  close(): void;
-}
-
-/** The writer's file operations. Errors carry the POSIX `code`. */
-export interface StateFs {
-  /** `lstat(path)`, or `undefined` when nothing is there. */
-  lstat(path: string): Entry | undefined;
-  /** `fstat(fd)`. */
-  fstat(fd: number): Entry;
-  /** Creates one directory with `mode` (less the umask); `EEXIST` when something is there. */
-  mkdir(path: string, mode: number): void;
-  /** Sets the mode of an open file or directory: never by a path another user could swap. */
-  fchmod(fd: number, mode: number): void;
-  /** Opens a directory, refusing a symbolic link (`ELOOP`/`ENOTDIR`). */
-  openDirectory(path: string): number;
-  /**
-   * Creates a new file (`O_EXCL`: never an existing one, nor through a
-   * link) with `data` and exactly `mode`: set on the descriptor, unless
-   * `umaskKeeps` says the umask takes no bit off it.
-   */
-  createFile(path: string, data: string, mode: number, umaskKeeps?: boolean): void;
-  /** Holds the file at `path` open, to ask later how many names it has (0: removed or replaced). */
-  hold(path: string): HeldFile;
-  /**
-   * Writes `data` over an existing regular file in place (truncating it),
-   * never through a link and never into a file with another name
-   * (`EMLINK` when it has more than one link, `ELOOP` for a symbolic link).
-   * Not atomic: a last resort.
-   */
-  overwrite(path: string, data: string): void;
-  /** Reads at most `maxBytes` of a regular file, never through a link nor waiting on a FIFO. */
-  readFile(path: string, maxBytes: number): string | undefined;
-  rename(from: string, to: string): void;
-  /** Removes a file or link; `EISDIR`/`EPERM` for a directory. */
-  unlink(path: string): void;
-  /** Removes an empty directory. */
-  rmdir(path: string): void;
-  readDir(path: string): string[];
-  /** The path with every link resolved. */
-  realpath(path: string): string;
-  close(fd: number): void;
-}
-
-const writers = new WeakMap<Runtime, StateFs>();
-
-/** The writer's file operations on `runtime`: `node:fs`, loaded on first use. */
-export function writerFs(runtime: Runtime): StateFs {
-  if (runtime.stateFs) return runtime.stateFs;
-  let fs = writers.get(runtime);
-  if (!fs) {
-    fs = nodeStateFs(runtime.nodeFs());
-    // Deno's fstat through node:fs costs five times its own: set() asks it each time.
-    if (runtime.holdFile) fs = { ...fs, hold: runtime.holdFile };
-    writers.set(runtime, fs);
-  }
-  return fs;
-}
-
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The {@linkcode StateFs} on `node:fs`. */
@@ -103,7 +32,7 @@ export function nodeStateFs(fs: typeof Fs): StateFs {
       : stat.isDirectory()
       ? "directory"
       : stat.isSymbolicLink()
-      ? "symlink"
+      ? "link"
       : "other",
     dev: stat.dev,
     ino: stat.ino,
@@ -112,10 +41,7 @@ export function nodeStateFs(fs: typeof Fs): StateFs {
     mode: stat.mode & 0o7777,
     mtimeMs: stat.mtimeMs,
   });
-  const writeAll = (fd: number, data: string) => {
-    const bytes = encoder.encode(data);
-    for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done);
-  };
+  const write = (fd: number, data: string) => writeAll((bytes) => fs.writeSync(fd, bytes), data);
   const openDirectory = (path: string) => fs.openSync(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   return {
     lstat(path) {
@@ -130,7 +56,7 @@ export function nodeStateFs(fs: typeof Fs): StateFs {
       const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
       try {
         if (!umaskKeeps) fs.fchmodSync(fd, mode); // the umask may have taken bits off `mode`
-        writeAll(fd, data);
+        write(fd, data);
       } finally {
         fs.closeSync(fd);
       }
@@ -147,7 +73,7 @@ export function nodeStateFs(fs: typeof Fs): StateFs {
         if (!stat.isFile()) throw systemError("EISDIR", `${path} is not a regular file`);
         if (stat.nlink !== 1) throw systemError("EMLINK", `${path} has another name`);
         fs.ftruncateSync(fd, 0);
-        writeAll(fd, data);
+        write(fd, data);
       } finally {
         fs.closeSync(fd);
       }

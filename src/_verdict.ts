@@ -287,17 +287,24 @@ export function judgeHeartbeatFile(problem: string): Verdict {
 /**
  * Judges the heartbeat's age, against `maxAge` (ms) when given, else the
  * writer's own. `now` is the uptime in hundredths of a second. A beat from
- * the future (another clock) is not valid. The age shows with the decimals
- * of the maximum, rounded up: never `2s (max 2s)` for an age of 2.01 s.
+ * the future (another clock) is not valid.
  */
 export function judgeHeartbeat(beat: Heartbeat, now: number, maxAge?: number): Verdict | undefined {
   const age = (now - beat.at) * 10;
-  const limit = maxAge ?? beat.maxAge;
   if (age < 0) return judgeHeartbeatFile("is from the future");
-  if (age <= limit) return undefined;
+  return judgeAge(age, maxAge ?? beat.maxAge);
+}
+
+/**
+ * Check 6 on an age: `age` ms since the last beat, against `maxAge` ms. The
+ * age shows with the decimals of the maximum, rounded up: never
+ * `2s (max 2s)` for an age of 2.01 s.
+ */
+export function judgeAge(age: number, maxAge: number): Verdict | undefined {
+  if (age <= maxAge) return undefined;
   return {
     status: "stale",
-    reason: `no heartbeat for ${formatAge(age, limit)}s (max ${formatSeconds(limit)}s)`,
+    reason: `no heartbeat for ${formatAge(age, maxAge)}s (max ${formatSeconds(maxAge)}s)`,
   };
 }
 

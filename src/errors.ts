@@ -69,7 +69,7 @@ export class HealthCheckError extends LivenessError {
     super(
       `Cannot load: ${failed.length} of ${total} health checks failed: ${
         failed.map(describe).join(", ")
-      }: fix what these checks test, then start again (no state was written).`,
+      }: fix what these checks test, then start again (no state was written)`,
     );
     this.failed = failed;
     this.timedOut = timedOut;
@@ -146,7 +146,7 @@ export class NotLoadedError extends LivenessError {
   constructor(dir: string, call = "set()") {
     super(
       `Cannot ${call}: unit ${dir} is not loaded by this process: call load() first, ` +
-        "with the same unit and rundir (one createLiveness() object keeps them together).",
+        "with the same unit and rundir (one createLiveness() object keeps them together)",
     );
     this.dir = dir;
   }
@@ -183,7 +183,7 @@ export class UnitInUseError extends LivenessError {
     super(
       `Cannot load unit ${dir}: it belongs to process ${pid}, which is still running: ` +
         "give this process a unit of its own (options.unit or $LIVENESS_UNIT_NAME), " +
-        `or stop process ${pid} first.`,
+        `or stop process ${pid} first`,
     );
     this.dir = dir;
     this.pid = pid;
@@ -222,9 +222,9 @@ export class UnitLostError extends LivenessError {
     super(
       pid === undefined
         ? `Cannot write unit ${dir}: its state is gone and could not be restored` +
-          `${why ? ` (${why})` : ""}: it is restored at the next write that finds the unit free.`
+          `${why ? ` (${why})` : ""}: it is restored at the next write that finds the unit free`
         : `Cannot write unit ${dir}: it now belongs to process ${pid}: this process writes ` +
-          "nothing more for it while that process owns it; give each process a unit of its own.",
+          "nothing more for it while that process owns it; give each process a unit of its own",
     );
     this.dir = dir;
     this.pid = pid;
@@ -261,8 +261,8 @@ export class LocationError extends TypeError {
   /** Builds the error; the message also shows the value and what a good one is. */
   constructor(what: "unit name" | "rundir", source: string, value: unknown, problem: string) {
     const advice = what === "rundir"
-      ? "Give an absolute directory such as /run, in UTF-8, without '.' or '..' segments."
-      : "A unit is one directory name in UTF-8: no '/', no NUL, no leading '.', at most 255 bytes.";
+      ? "give an absolute directory such as /run, in UTF-8, without '.' or '..' segments"
+      : "a unit is one directory name in UTF-8: no '/', no NUL, no leading '.', at most 255 bytes";
     super(`Cannot use the ${what} from ${source}: ${describe(value)} ${problem}: ${advice}`);
     this.what = what;
     this.source = source;
@@ -275,22 +275,22 @@ function hint(code: string | undefined, path: string): string {
   switch (code) {
     case "EACCES":
     case "EPERM":
-      return `give this process write access to ${dir} (on Deno: --allow-read and --allow-write for it), or choose another rundir.`;
+      return `give this process write access to ${dir} (on Deno: --allow-read and --allow-write for it), or choose another rundir`;
     case "EROFS":
-      return `${dir} is on a read-only file system: mount a writable volume there, or choose another rundir.`;
+      return `${dir} is on a read-only file system: mount a writable volume there, or choose another rundir`;
     case "ENOSPC":
     case "EDQUOT":
-      return `free space on the file system that holds ${dir}.`;
+      return `free space on the file system that holds ${dir}`;
     case "ENOTDIR":
-      return `a part of ${dir} is a file, not a directory: remove it or choose another rundir.`;
+      return `a part of ${dir} is a file, not a directory: remove it or choose another rundir`;
     case "EISDIR":
     case "ELOOP":
     case "EMLINK":
-      return `${path} is not a file the library wrote (a directory, a symbolic link or a hard link): remove it.`;
+      return `${path} is not a file the library wrote (a directory, a symbolic link or a hard link): remove it`;
     case "EBUSY":
-      return `the process named in ${path} holds it: if it is stopped (SIGSTOP), continue or kill it.`;
+      return `the process named in ${path} holds it: if it is stopped (SIGSTOP), continue or kill it`;
     default:
-      return "check that the rundir is a writable directory.";
+      return "check that the rundir is a writable directory";
   }
 }
 

@@ -6,10 +6,9 @@
  * @module
  */
 import { assertKnownKeys, describeOption } from "./_options.ts";
-import { type ProbeOptions, type ProbeResult, probeUnit } from "./_probe.ts";
-import { runtime } from "./_runtime_current.ts";
-
-export type { ProbeOptions, ProbeResult, ProbeStatus } from "./_probe.ts";
+import { probeUnit } from "./_probe.ts";
+import { runtime } from "./runtime/_current.ts";
+import type { ProbeOptions, ProbeResult } from "./types.ts";
 
 /**
  * Reads the unit's state and tells whether it is healthy: only when every

@@ -32,8 +32,9 @@
  */
 import { helpText, parseCommandLine } from "./_flags.ts";
 import { type OptionNames, probeUnit, probeUnitAsync } from "./_probe.ts";
-import { ownCommandLine, type Runtime } from "./_runtime.ts";
-import { runtime } from "./_runtime_current.ts";
+import type { Runtime } from "./runtime/_runtime.ts";
+import { ownCommandLine } from "./runtime/_read.ts";
+import { runtime } from "./runtime/_current.ts";
 import { printable } from "./_verdict.ts";
 
 /** The command's name in its help. */

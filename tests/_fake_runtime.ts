@@ -5,9 +5,10 @@
  *
  * @module
  */
-import type { Runtime } from "../src/_runtime.ts";
-import { runtime } from "../src/_runtime_current.ts";
-import { type StateFs, writerFs } from "../src/_state_fs.ts";
+import type { Runtime } from "../src/runtime/_runtime.ts";
+import { runtime } from "../src/runtime/_current.ts";
+import type { StateFs } from "../src/runtime/_runtime.ts";
+import { writerFs } from "../src/_state.ts";
 
 /** The operations a fault can be injected into. */
 export type Operation = keyof StateFs;

@@ -11,6 +11,9 @@ import { Unit } from "../src/_unit.ts";
 import { runtimeWith } from "./_fake_runtime.ts";
 import { fixture, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
 
+/** A runtime whose working directory is `/`, for `runChecks()`. */
+const root = runtimeWith({ cwd: "/" });
+
 /**
  * `promise`, or a rejection when it has not settled within `ms`: a check
  * that hangs must fail its test, not the whole run.
@@ -167,7 +170,7 @@ test("a module without health(), a bad check or a non-boolean result is a TypeEr
       assert.match(error.message, /no health\(\) export/);
       return true;
     });
-    await assert.rejects(load([42 as never], options), /#1 \(42\) is neither/);
+    await assert.rejects(load([42 as never], options), /#1 \(42\): it is neither/);
     await assert.rejects(load([{ health: true } as never], options), TypeError);
     await assert.rejects(load([() => undefined as never], options), /returned undefined/);
     await assert.rejects(load([() => Promise.resolve(1 as never)], options), /returned 1/);
@@ -290,7 +293,7 @@ test("a check that does not settle in time fails the load, naming it", async () 
     );
   await assert.rejects(
     within(
-      runChecks([() => true, hangs, () => false, rejectsLate], [], () => "/", { timeout: 1000 }),
+      runChecks(root, [() => true, hangs, () => false, rejectsLate], [], { timeout: 1000 }),
     ),
     (error: HealthCheckError) => {
       assert.ok(error instanceof HealthCheckError, String(error));
@@ -306,7 +309,7 @@ test("a check that does not settle in time fails the load, naming it", async () 
           JSON.stringify(hangs)
         } did not finish in 1000 ms, ` +
           "#3 (anonymous function), #4 rejectsLate did not finish in 1000 ms: " +
-          "fix what these checks test, then start again (no state was written).",
+          "fix what these checks test, then start again (no state was written)",
       );
       return true;
     },
@@ -357,10 +360,10 @@ test("a check that declares one parameter more than args gets the signal; others
       return true;
     },
   };
-  await runChecks([rest, one, defaulted, object], ["primary"], () => "/");
+  await runChecks(root, [rest, one, defaulted, object], ["primary"]);
   assert.deepEqual(seen, [["primary"], ["primary"], ["primary", "none"], ["primary", true]]);
   await assert.rejects(
-    within(runChecks([stops], ["primary"], () => "/", { timeout: 100 })),
+    within(runChecks(root, [stops], ["primary"], { timeout: 100 })),
     (error: HealthCheckError) => {
       assert.deepEqual(error.timedOut, ["#1 stops"]);
       return true;
@@ -377,10 +380,10 @@ test("a synchronous check that blocks past its time counts as timed out", async 
     return true;
   };
   await assert.rejects(
-    runChecks([blocks], [], () => "/", { timeout: 30 }),
+    runChecks(root, [blocks], [], { timeout: 30 }),
     (error: HealthCheckError) => error.timedOut[0] === "#1 blocks",
   );
-  await runChecks([() => true], [], () => "/", { timeout: Infinity });
+  await runChecks(root, [() => true], [], { timeout: Infinity });
 });
 
 test("a signal aborts the run: the running check is told, later checks do not run", async () => {
@@ -394,13 +397,13 @@ test("a signal aborts the run: the running check is told, later checks do not ru
       setTimeout(() => controller.abort(reason), 20);
     });
   await assert.rejects(
-    within(runChecks([slow, () => (later = true)], [], () => "/", { signal: controller.signal })),
+    within(runChecks(root, [slow, () => (later = true)], [], { signal: controller.signal })),
     (error) => error === reason,
   );
   assert.equal(told, reason);
   assert.equal(later, false);
   await assert.rejects(
-    runChecks([() => (later = true)], [], () => "/", { signal: AbortSignal.abort(reason) }),
+    runChecks(root, [() => (later = true)], [], { signal: AbortSignal.abort(reason) }),
     (error) => error === reason,
   );
   assert.equal(later, false);
@@ -419,7 +422,7 @@ test("the check timer does not keep the program alive once the checks are done",
 
 test("runChecks options: an unknown key or a bad value is a TypeError naming it", async () => {
   const run = (options: unknown, args: unknown = []) =>
-    runChecks([() => true], args as never, () => "/", options as never);
+    runChecks(root, [() => true], args as never, options as never);
   await assert.rejects(run({ unti: "x" }), {
     name: "TypeError",
     message: 'Cannot call load(): unknown option "unti"; the options are "timeout" and "signal"',

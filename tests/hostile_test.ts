@@ -28,7 +28,7 @@ import { canDropRoot, NOBODY } from "./_env.ts";
 import { fixture, readState, withTempDir } from "./_helpers.ts";
 import { LineChild, type RuntimeName } from "./_runtimes.ts";
 import { deadPid, holdState, kill } from "./_subjects.ts";
-import type { Unit } from "../src/_unit.ts";
+import { verdictOf } from "../src/_unit.ts";
 
 /** Everything under `dir`: path, type, mode, size and content of files. */
 function snapshot(dir: string): string[] {
@@ -192,7 +192,7 @@ test("set() never writes over the state of a process that took the unit over", a
       assert.equal(reported.length, 1, "reported once");
       assert.ok(reported[0] instanceof UnitLostError);
       assert.equal((reported[0] as UnitLostError).pid, other.pid);
-      assert.equal((liveness as Unit).verdict("live").status, "failed");
+      assert.equal(verdictOf(liveness, "live").status, "failed");
     } finally {
       await kill(other);
     }

@@ -1,7 +1,7 @@
 /**
  * The HTTP health endpoints, over real requests on the loopback: each route,
  * method, header and query against both ways of serving (`serve()`, the
- * runtime's own server, and `node:http` with `createNodeListener()`), the
+ * runtime's own server, and `node:http` with the handlers' listener), the
  * request target as sent as the route on each runtime's server (raw request
  * lines and Host headers), the address `serve()` binds or names when it
  * cannot, the limits that keep a slow or hostile client from stopping the
@@ -20,15 +20,14 @@ import process from "node:process";
 import { test } from "node:test";
 import {
   createFetchHandler,
+  createHealthHandlers,
   createNodeListener,
-  type FetchHandlerOptions,
-  type HealthFetchHandler,
-  type HealthPart,
-  type HealthServer,
-  type HealthSource,
-  serve,
-  type ServeOptions,
-} from "../src/http.ts";
+  type HealthHandlers,
+} from "../src/http/handler.ts";
+import type { FetchHandlerOptions, HealthSource } from "../src/http/_answer.ts";
+import type { HealthPart } from "../src/_health.ts";
+import { serve } from "../src/http/serve.ts";
+import type { HealthServer, ServeOptions } from "../src/http/types.ts";
 import {
   type Found,
   healthyVerdict,
@@ -92,15 +91,15 @@ interface Running {
 }
 
 /** The two ways of serving a handler: the runtime's own server, and node:http. */
-const WAYS: { name: string; start(handler: HealthFetchHandler): Promise<Running> }[] = [
+const WAYS: { name: string; start(handlers: HealthHandlers): Promise<Running> }[] = [
   {
     name: "serve()",
-    start: (handler) => serve(handler, { port: 0, hostname: "127.0.0.1" }),
+    start: (handlers) => serve(handlers, { port: 0, hostname: "127.0.0.1" }),
   },
   {
     name: "node:http listener",
-    start: (handler) => {
-      const server = createServer(createNodeListener(handler));
+    start: (handlers) => {
+      const server = createServer(handlers.listener);
       return new Promise((resolve) => {
         server.listen(0, "127.0.0.1", () => {
           const { port } = server.address() as { port: number };
@@ -125,7 +124,7 @@ async function withServer(
   options: FetchHandlerOptions,
   body: (get: Client, server: Running) => Promise<void>,
 ): Promise<void> {
-  const server = await way.start(createFetchHandler(source, options));
+  const server = await way.start(createHealthHandlers(source, options));
   try {
     await body(client(server.port), server);
   } finally {
@@ -486,7 +485,7 @@ for (const runtime of ["deno", "bun", "node"] satisfies RuntimeName[]) {
   });
 }
 
-test("createNodeListener(): the target as sent is the route, whatever the Host says", async () => {
+test("the node listener: the target as sent is the route, whatever the Host says", async () => {
   await withServer(WAYS[1], fakeSource(notReady), {}, async (_get, { port }) => {
     assert.deepEqual(await exactAnswers(port), EXACT.map((row) => [...row]));
   });
@@ -505,7 +504,7 @@ test("the fetch handler never routes a path the Host header made", () => {
 });
 
 test("an absolute target's authority ends at its first / ? or #", () => {
-  const listener = createNodeListener(createFetchHandler(fakeSource()));
+  const { listener } = createHealthHandlers(fakeSource());
   for (
     const [url, status] of [
       ["http://a/livez", 200],
@@ -564,11 +563,44 @@ test("a prefix must be a plain path starting with /", () => {
   }
 });
 
-test("createNodeListener() takes only a handler createFetchHandler() made", () => {
-  assert.throws(() => createNodeListener(() => new Response("ok")), {
-    name: "TypeError",
-    message: "Cannot create a node listener: the handler was not made by createFetchHandler()",
-  });
+test("createNodeListener() serves any fetch handler, one that throws with 500", async () => {
+  const seen: string[] = [];
+  const handler = (request: Request): Promise<Response> => {
+    seen.push(`${request.method} ${request.url} ${request.headers.get("x-probe")}`);
+    if (request.headers.has("x-fail")) return Promise.reject(new Error("Cannot answer: a bug"));
+    const headers = { "x-answer": "yes" };
+    return Promise.resolve(
+      new Response(`hello ${new URL(request.url).pathname}`, { status: 201, headers }),
+    );
+  };
+  const server = createServer(createNodeListener(handler));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  const errors: unknown[] = [];
+  const log = console.error;
+  console.error = (error: unknown) => errors.push(error);
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/there?x=1`, {
+      headers: { "x-probe": "7" },
+    });
+    assert.deepEqual(
+      [response.status, response.headers.get("x-answer"), await response.text()],
+      [201, "yes", "hello /there"],
+    );
+    const head = await fetch(`http://127.0.0.1:${port}/there`, { method: "HEAD" });
+    assert.deepEqual([head.status, await head.text()], [201, ""]);
+    const failed = await fetch(`http://127.0.0.1:${port}/`, { headers: { "x-fail": "1" } });
+    assert.deepEqual([failed.status, await failed.text()], [500, "500 internal server error\n"]);
+  } finally {
+    console.error = log;
+    await new Promise((resolve) => server.close(resolve));
+  }
+  assert.deepEqual(seen, [
+    `GET http://127.0.0.1:${port}/there?x=1 7`,
+    `HEAD http://127.0.0.1:${port}/there null`,
+    `GET http://127.0.0.1:${port}/ null`,
+  ]);
+  assert.deepEqual(errors.map((error) => (error as Error).message), ["Cannot answer: a bug"]);
 });
 
 test("a source that throws answers 500, logged, and the server keeps serving", async () => {
@@ -600,7 +632,7 @@ test("a source that throws answers 500, logged, and the server keeps serving", a
 // --- serve() -----------------------------------------------------------------
 
 test("serve() on port 0 binds a free port; by default every interface, IPv4 and IPv6", async () => {
-  const server = await serve(createFetchHandler(fakeSource()), { port: 0 });
+  const server = await serve(createHealthHandlers(fakeSource()), { port: 0 });
   try {
     assert.ok(server.port > 0);
     assert.ok(["::", "0.0.0.0"].includes(server.hostname), server.hostname);
@@ -615,7 +647,10 @@ test("serve() on port 0 binds a free port; by default every interface, IPv4 and 
 });
 
 test("serve() binds only the address it is given", async () => {
-  const server = await serve(createFetchHandler(fakeSource()), { port: 0, hostname: "127.0.0.1" });
+  const server = await serve(createHealthHandlers(fakeSource()), {
+    port: 0,
+    hostname: "127.0.0.1",
+  });
   try {
     assert.equal(server.hostname, "127.0.0.1");
     await assert.rejects(fetch(`http://[::1]:${server.port}/livez`));
@@ -625,7 +660,7 @@ test("serve() binds only the address it is given", async () => {
 });
 
 test("serve() refuses a bad port and a port in use, and closes idempotently", async () => {
-  const handler = createFetchHandler(fakeSource());
+  const handler = createHealthHandlers(fakeSource());
   for (const port of [-1, 65536, 1.5, NaN, Infinity]) {
     await assert.rejects(serve(handler, { port }), {
       name: "TypeError",
@@ -656,7 +691,7 @@ function refusal(serving: Promise<HealthServer>): Promise<unknown> {
 }
 
 test("serve() names an unknown option, and each option of the wrong type", async () => {
-  const handler = createFetchHandler(fakeSource());
+  const handler = createHealthHandlers(fakeSource());
   const cases: [unknown, string][] = [
     [
       { hostName: "127.0.0.1" },
@@ -678,11 +713,13 @@ test("serve() names an unknown option, and each option of the wrong type", async
     assert.ok(error instanceof TypeError, String(error));
     assert.ok(error.message.startsWith(`Cannot call serve(): ${message}`), error.message);
   }
-  const error = await refusal(serve(() => new Response("ok"), { port: 0, hostname: "127.0.0.1" }));
+  const error = await refusal(
+    serve((() => new Response("ok")) as never, { port: 0, hostname: "127.0.0.1" }),
+  );
   assert.ok(error instanceof TypeError, String(error));
   assert.equal(
     error.message,
-    "Cannot call serve(): the handler was not made by createFetchHandler()",
+    "Cannot call serve(): its handlers must be what createHealthHandlers() made, got a function",
   );
 });
 
@@ -702,7 +739,7 @@ test("serve() by default binds :: or fails naming it, never IPv4 alone as [::1] 
   await new Promise<void>((resolve) => blocker.listen(0, "::1", resolve));
   const { port } = blocker.address() as { port: number };
   try {
-    const result = await refusal(serve(createFetchHandler(fakeSource()), { port }));
+    const result = await refusal(serve(createHealthHandlers(fakeSource()), { port }));
     assert.ok(result instanceof Error, String(result));
     assert.ok(
       result.message.startsWith(
@@ -779,7 +816,7 @@ for (const runtime of ["deno", "bun", "node"] satisfies RuntimeName[]) {
 }
 
 test("serve() stops when its signal aborts, and refuses an aborted one", async () => {
-  const handler = createFetchHandler(fakeSource());
+  const handler = createHealthHandlers(fakeSource());
   const controller = new AbortController();
   const server = await serve(handler, {
     port: 0,
@@ -867,18 +904,21 @@ function moduleGraph(root: string, dynamic: boolean): string[] {
   return [...seen].map((specifier) => specifier.replace(/^file:\/\/.*\/(src\/|mod\.ts)/, "$1"));
 }
 
-const SERVER_CODE = /^(src\/_server(_\w+)?\.ts|node:http|node:net)$/;
+const SERVER_CODE = /^(src\/http\/_(adapter|deno|bun|node)\.ts|node:http|node:net)$/;
 
 test("only serve() loads server code: no static import reaches it, and the probe command none", {
   skip: !existsSync(DENO) && "reads the source's module graph with deno: run from the repository",
 }, () => {
-  for (const root of ["mod.ts", "src/http.ts"]) {
+  for (const root of ["mod.ts", "src/http/serve.ts"]) {
     assert.deepEqual(moduleGraph(root, false).filter((name) => SERVER_CODE.test(name)), [], root);
   }
-  assert.ok(moduleGraph("src/http.ts", true).includes("src/_server_node.ts"), "the graph is read");
+  assert.ok(
+    moduleGraph("src/http/serve.ts", true).includes("src/http/_node.ts"),
+    "the graph is read",
+  );
   assert.deepEqual(
     moduleGraph("src/probe_cli.ts", true).filter((name) =>
-      SERVER_CODE.test(name) || name === "src/http.ts"
+      SERVER_CODE.test(name) || name.startsWith("src/http/")
     ),
     [],
   );

@@ -23,9 +23,9 @@ import {
   set,
   StateError,
 } from "../mod.ts";
-import type { Runtime } from "../src/_runtime.ts";
-import { runtime as current } from "../src/_runtime_current.ts";
-import { Unit } from "../src/_unit.ts";
+import type { Runtime } from "../src/runtime/_runtime.ts";
+import { runtime as current } from "../src/runtime/_current.ts";
+import { Unit, verdictOf } from "../src/_unit.ts";
 import { fixture, readState, withTempDir } from "./_helpers.ts";
 import { commandFor, LineChild, type RuntimeName } from "./_runtimes.ts";
 
@@ -66,7 +66,7 @@ test("one owner per unit: createLiveness and the free functions reach the same o
     );
     await load([], { unit: "api", rundir });
     set(0, { unit: "api", rundir });
-    assert.equal((liveness as Unit).verdict("live").status, "healthy");
+    assert.equal(verdictOf(liveness, "live").status, "healthy");
     reset({ unit: "api", rundir });
     assert.throws(() => liveness.set(0), NotLoadedError);
     await liveness.close();
@@ -180,7 +180,7 @@ test("the heartbeat: on by default, manual, or off", async () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     assert.equal(readState(manual.dir).heartbeat, beat, "no timer beats for it");
     assert.equal(verdict({ unit: "manual", rundir }).status, "stale");
-    assert.equal((manual as Unit).verdict("live").status, "stale", "the owner agrees");
+    assert.equal(verdictOf(manual, "live").status, "stale", "the owner agrees");
     manual.beat();
     assert.equal(verdict({ unit: "manual", rundir }).status, "healthy");
     await manual.close();
@@ -545,7 +545,7 @@ test("a load() whose checks end after shutdown() began writes nothing, and the u
     const failure = await loading.then(() => undefined, (error: unknown) => error);
     assert.equal(liveness.fetch(new Request("http://pod/readyz")).status, 503, "not ready");
     assert.deepEqual(readState(`${rundir}/api`), {}, "nothing written during the drain");
-    assert.equal(liveness.verdict("ready").status, "no-pid");
+    assert.equal(verdictOf(liveness, "ready").status, "no-pid");
     assert.match(String(failure), /began shutting down while load\(\) ran its checks/);
     await assert.rejects(
       liveness.load([]),
@@ -611,7 +611,7 @@ test("close() in a shutdown handler leaves the unit live until the sequence ends
     const seen: string[] = [];
     liveness.onShutdown(async () => {
       await liveness.close(); // resolves at once: awaiting it here must not wait for this handler
-      seen.push(`${verdict({ unit: "api", rundir }).status} ${liveness.verdict("live").status}`);
+      seen.push(`${verdict({ unit: "api", rundir }).status} ${verdictOf(liveness, "live").status}`);
       liveness.set(0);
     });
     const result = await liveness.shutdown({ drain: 0, timeout: 5000 });

@@ -24,7 +24,7 @@ import {
   StateError,
   UnitInUseError,
 } from "../mod.ts";
-import { Unit } from "../src/_unit.ts";
+import { Unit, verdictOf } from "../src/_unit.ts";
 import { faultyRuntime, type Operation, runtimeWith } from "./_fake_runtime.ts";
 import { fixture, readState, runtimeCommand, withTempDir } from "./_helpers.ts";
 import { holdState, kill } from "./_subjects.ts";
@@ -259,7 +259,7 @@ test("set() and reset() without an owner make none: createLiveness() with option
     set(0, options); // the free functions reach the owner made since
     assert.equal(readState(liveness.dir).error, "0\n");
     reset(options);
-    assert.equal((liveness as Unit).loaded, false);
+    assert.equal(verdictOf(liveness, "live").status, "no-pid", "not loaded");
     await liveness.close();
     await other.close();
   });
@@ -450,7 +450,7 @@ test("a failed set() of a non-zero code removes the error file rather than keep 
     assert.equal(reported[0].code, "ENOSPC");
     assert.equal(readState(`${rundir}/api`).error, undefined);
     assert.equal(probe(options).status, "no-error");
-    assert.equal(liveness.verdict("live").status, "failed", "the owner says so too");
+    assert.equal(verdictOf(liveness, "live").status, "failed", "the owner says so too");
   });
 });
 

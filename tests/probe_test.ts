@@ -28,8 +28,9 @@ import { judgeHeartbeat } from "../src/_verdict.ts";
 import { main } from "../src/probe_cli.ts";
 import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
 import { probeUnit } from "../src/_probe.ts";
-import { openBlocked, type Runtime } from "../src/_runtime.ts";
-import { runtime } from "../src/_runtime_current.ts";
+import type { Runtime } from "../src/runtime/_runtime.ts";
+import { openBlocked } from "../src/runtime/_read.ts";
+import { runtime } from "../src/runtime/_current.ts";
 import {
   fixture,
   LOCATION_VARIABLES,
@@ -962,7 +963,7 @@ test("probe: the command on Deno loads no node: module, no writer and no server 
   };
   visit(pathToFileURL(PROBE_CLI).href);
   const names = [...loaded].map((specifier) =>
-    specifier.replace(/^.*\//, "").replace(/\.[jt]s$/, "")
+    specifier.replace(/^.*\/src\//, "").replace(/\.[jt]s$/, "")
   )
     .sort();
   // The npm build's command is one module (scripts/build_npm.ts bundles it).
@@ -971,14 +972,15 @@ test("probe: the command on Deno loads no node: module, no writer and no server 
     "_location",
     "_probe",
     "_proc",
-    "_runtime",
-    "_runtime_bun",
-    "_runtime_current",
-    "_runtime_deno",
-    "_runtime_node",
     "_verdict",
     "errors", // LocationError, whose parts make the bad-location line
     "probe_cli",
+    "runtime/_bun",
+    "runtime/_current",
+    "runtime/_deno",
+    "runtime/_node",
+    "runtime/_read",
+    "runtime/_runtime",
   ];
   assert.deepEqual(names, expected);
   assert.ok(![...loaded].some((specifier) => specifier.startsWith("node:")));

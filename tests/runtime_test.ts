@@ -12,11 +12,11 @@ import { closeSync, lstatSync, openSync, symlinkSync, writeFileSync } from "node
 import process from "node:process";
 import { test } from "node:test";
 import { probeUnitAsync } from "../src/_probe.ts";
-import { type DenoNamespace, denoRuntime } from "../src/_runtime_deno.ts";
-import { bunRuntime, libcFiles } from "../src/_runtime_bun.ts";
-import { infoOf, type NodeProcess, nodeRuntime } from "../src/_runtime_node.ts";
-import { openBlocked, readHeadWith } from "../src/_runtime.ts";
-import { runtime } from "../src/_runtime_current.ts";
+import { type DenoNamespace, denoRuntime } from "../src/runtime/_deno.ts";
+import { bunRuntime, libcFiles } from "../src/runtime/_bun.ts";
+import { infoOf, type NodeProcess, nodeRuntime } from "../src/runtime/_node.ts";
+import { openBlocked, readHeadWith } from "../src/runtime/_read.ts";
+import { runtime } from "../src/runtime/_current.ts";
 import { isDeno } from "./_env.ts";
 import { withTempDir } from "./_helpers.ts";
 

@@ -32,10 +32,10 @@ import {
   UnitLostError,
 } from "../mod.ts";
 import { LockBusy, withUnitLock, withUnitLockSync } from "../src/_lock.ts";
-import type { Runtime } from "../src/_runtime.ts";
-import { runtime } from "../src/_runtime_current.ts";
+import type { Runtime } from "../src/runtime/_runtime.ts";
+import { runtime } from "../src/runtime/_current.ts";
 import { UnitDirectory } from "../src/_state.ts";
-import { Unit } from "../src/_unit.ts";
+import { Unit, verdictOf } from "../src/_unit.ts";
 import { faultyRuntime, interceptedRuntime, type Operation, systemError } from "./_fake_runtime.ts";
 import { readState, withTempDir } from "./_helpers.ts";
 import { deadProcess, holdState, kill, sleeper, startTime, zombie } from "./_subjects.ts";
@@ -526,7 +526,7 @@ test("ready() while shutting down changes nothing: the unit stays draining", asy
       liveness.ready(true);
       liveness.ready(false, "busy");
       seen.push(readFileSync(`${liveness.dir}/ready`, "utf8"));
-      seen.push((liveness as Unit).verdict("ready").status);
+      seen.push(verdictOf(liveness, "ready").status);
     });
     const result = await liveness.shutdown({ drain: 0 });
     assert.equal(result.code, 0);

@@ -10,14 +10,8 @@
 import type * as Fs from "node:fs";
 import type * as Os from "node:os";
 import type * as Url from "node:url";
-import {
-  type FileInfo,
-  type FileOps,
-  ownCommandLine,
-  readHeadWith,
-  type Runtime,
-  writeAll,
-} from "./_runtime.ts";
+import type { FileInfo, FileOps, Runtime } from "./_runtime.ts";
+import { ownCommandLine, readHeadWith, writeAll } from "./_read.ts";
 
 /** The part of Node's `process` this adapter uses. */
 export interface NodeProcess {
@@ -48,6 +42,20 @@ export function infoOf(stat: Fs.Stats | Fs.BigIntStats): FileInfo {
   return { kind, dev: stat.dev, ino: stat.ino };
 }
 
+/**
+ * Whether `kill(pid, 0)` through `process` finds a process: `undefined`
+ * where it may not ask.
+ */
+export function signalZero(process: Pick<NodeProcess, "kill">, pid: number): boolean | undefined {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return code === "ESRCH" ? false : code === "EPERM" ? true : undefined;
+  }
+}
+
 /** The Node/Bun implementation of {@linkcode Runtime}. */
 export function nodeRuntime(process: NodeProcess): Runtime {
   // Loaded on first use: Bun's runtime may read and write without it.
@@ -71,15 +79,7 @@ export function nodeRuntime(process: NodeProcess): Runtime {
     nodeFs: fs,
     // On Linux, libuv reads /proc/uptime (or CLOCK_BOOTTIME's whole seconds, rounded down).
     osUptime: () => process.getBuiltinModule("node:os").uptime(),
-    processExists(pid) {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        return code === "ESRCH" ? false : code === "EPERM" ? true : undefined;
-      }
-    },
+    processExists: (pid) => signalZero(process, pid),
     euid: () => process.geteuid?.(),
     onSignal(signal, listener) {
       process.on(signal, listener);

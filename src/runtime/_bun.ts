@@ -10,8 +10,9 @@
  *
  * @module
  */
-import { type FileInfo, type FileOps, readHeadWith, type Runtime, writeAll } from "./_runtime.ts";
-import { type NodeProcess, nodeRuntime } from "./_runtime_node.ts";
+import type { FileInfo, FileOps, Runtime } from "./_runtime.ts";
+import { readHeadWith, writeAll } from "./_read.ts";
+import { type NodeProcess, nodeRuntime } from "./_node.ts";
 
 /** The part of `bun:ffi` used here, typed here so that no Bun types are needed to compile. */
 interface BunFfi {

@@ -1,141 +1,21 @@
 /**
- * The one interface through which the library reaches the runtime: process
- * facts, the environment and the few file operations the state needs.
- *
- * Implementations: `_runtime_deno.ts` (`Deno.*`), `_runtime_node.ts`
- * (`node:` built-ins) and `_runtime_bun.ts` (Node's, with a probe's reads
- * through libc). `_runtime_current.ts` picks one at import time. Only the chosen one touches its runtime: on Deno no `node:`
- * module loads for a probe, which would cost it tens of milliseconds: the
- * state writer's `fs` loads `node:fs` on first use. Errors thrown by an
- * implementation carry the POSIX `code` (`ENOENT`, `EEXIST`, `EACCES`, ...)
- * where the runtime gives one.
+ * How a file is read on every runtime: one sequence of steps (`lstat`, an
+ * open that does not block or one under a deadline, `fstat`, the read) over
+ * whatever handle the runtime's open gives, driven synchronously or
+ * asynchronously; and what the runtimes share around it: a file's head as
+ * text, this process's command line, a write of all of a text.
  *
  * @module
  */
-
-import type * as Fs from "node:fs";
-import type { HeldFile, StateFs } from "./_state_fs.ts";
-
-/**
- * What {@linkcode Runtime.readHead} found at a path: the type `lstat` gives
- * (a symbolic link is never followed), or a regular file's first bytes.
- * `text` holds one character per byte (Latin-1), as bash sees them.
- */
-export type FileHead =
-  | { readonly kind: "file"; readonly text: string; readonly truncated: boolean }
-  | { readonly kind: "missing" | "link" | "directory" | "other" };
-
-/** Everything the core needs from Deno, Node or Bun. */
-export interface Runtime {
-  /** The id of this process. */
-  readonly pid: number;
-  /** The host name (in a Kubernetes pod: the pod's name). */
-  hostname(): string;
-  /** An environment variable, or `undefined` when it is not set. */
-  env(name: string): string | undefined;
-  /** The current working directory. */
-  cwd(): string;
-  /**
-   * `node:fs`, loaded on first use (on Deno, its Node layer): the state
-   * writer's file operations need its open flags; a probe never loads it.
-   */
-  nodeFs(): typeof Fs;
-  /** The writer's file operations, where a test replaces them (see `writerFs()`). */
-  readonly stateFs?: StateFs;
-  /** The runtime's own {@linkcode StateFs.hold}, where it is cheaper than `node:fs`'s. */
-  holdFile?(path: string): HeldFile;
-  /**
-   * The system's uptime in seconds, never more than `/proc/uptime` shows (a
-   * clock of whole seconds rounded up gives one second less), for where
-   * `/proc/uptime` cannot be read; `undefined` if unknown.
-   */
-  osUptime(): number | undefined;
-  /**
-   * Whether a process with this pid exists (`kill(pid, 0)`), for systems
-   * without `/proc`; `undefined` where the runtime may not ask.
-   */
-  processExists(pid: number): boolean | undefined;
-  /** The effective user id, where the runtime tells. */
-  euid(): number | undefined;
-  /**
-   * Calls `listener` on `signal`, one of {@linkcode CATCHABLE_SIGNALS}
-   * (checked by the caller: each runtime refuses other names differently, or
-   * not at all); returns what removes it. Never keeps the program alive.
-   */
-  onSignal(signal: string, listener: () => void): () => void;
-  /** Lets the program exit while `timer` (from `setTimeout`/`setInterval`) is pending. */
-  unrefTimer(timer: unknown): void;
-  /** Ends the process now with `code`. */
-  exit(code: number): never;
-  /**
-   * Reads at most `maxBytes` of a regular file: `lstat` first (its type is
-   * the answer for anything but a regular file), then an open that does not
-   * block where the runtime has one (Node, Bun: `O_NONBLOCK`, `O_NOFOLLOW`;
-   * see {@linkcode readHeadWith}),
-   * then `fstat` to check that the file opened is the one `lstat` saw. On
-   * Deno a FIFO swapped in between `lstat` and the open blocks the open.
-   */
-  readHead(path: string, maxBytes: number): FileHead;
-  /**
-   * {@linkcode readHead} for runtimes whose only open may block (Deno): the
-   * open runs under a deadline, and an open still blocked then is abandoned
-   * (the error of {@linkcode openBlocked}). It keeps the process up: the
-   * command ends with {@linkcode Runtime.exit}.
-   */
-  readHeadAsync?(path: string, maxBytes: number): Promise<FileHead>;
-  /** The command line after the script, for a command-line entry. */
-  args(): string[];
-  /** Writes `text` to standard output, synchronously. */
-  writeOut(text: string): void;
-  /**
-   * Whether the module `meta` belongs to is the program's main script.
-   * Where `import.meta.main` is missing (Node 20), the script's real path
-   * tells: an npm bin is a symbolic link to the module.
-   */
-  isMain(meta: { url: string; main?: boolean }): boolean;
-}
-
-/**
- * The signals a program can handle alike on Deno, Bun and Node, on Linux and
- * macOS. Not SIGKILL and SIGSTOP (no process can catch them), nor SIGILL,
- * SIGFPE and SIGSEGV (a fault of the process itself: Deno refuses them),
- * nor names only Linux has (SIGPWR, SIGSTKFLT) or aliases.
- */
-export const CATCHABLE_SIGNALS: readonly string[] = [
-  "SIGHUP",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGTRAP",
-  "SIGABRT",
-  "SIGBUS",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGPIPE",
-  "SIGALRM",
-  "SIGTERM",
-  "SIGCHLD",
-  "SIGCONT",
-  "SIGTSTP",
-  "SIGTTIN",
-  "SIGTTOU",
-  "SIGURG",
-  "SIGXCPU",
-  "SIGXFSZ",
-  "SIGVTALRM",
-  "SIGPROF",
-  "SIGWINCH",
-  "SIGIO",
-  "SIGSYS",
-];
-
-/** The POSIX code of an error thrown by a {@linkcode Runtime}, if any. */
-export function errorCode(error: unknown): string | undefined {
-  if (typeof error !== "object" || error === null) return undefined;
-  const { code, name } = error as { code?: unknown; name?: unknown };
-  if (typeof code === "string") return code;
-  // Deno's permission errors have no code, only a class name.
-  return name === "NotCapable" || name === "PermissionDenied" ? "EACCES" : undefined;
-}
+import {
+  errorCode,
+  type FileHead,
+  type FileInfo,
+  type FileOps,
+  type FileReads,
+  type Runtime,
+  sameFile,
+} from "./_runtime.ts";
 
 /**
  * Reads a regular file's first `maxBytes` (`Infinity`: all of it) through
@@ -194,36 +74,6 @@ function latin1(bytes: Uint8Array): string {
 
 /** Bytes per `String.fromCharCode` call: well under any runtime's limit on arguments. */
 const LATIN1_CHUNK = 8192;
-
-/** Where a file read by {@linkcode Runtime.readHead} lives: its device and inode. */
-export interface FileIdentity {
-  readonly dev: number | bigint | null;
-  readonly ino: number | bigint | null;
-}
-
-/** The type and identity of a file, as `lstat` or `fstat` tell them. */
-export interface FileInfo extends FileIdentity {
-  readonly kind: "file" | "link" | "directory" | "other";
-}
-
-/**
- * What reading a file needs once it is open, whatever the runtime's handle
- * of an open file; each throws an error with the POSIX `code` when it fails.
- */
-export interface FileReads<Handle> {
-  /** What is at `path`, a last symbolic link not followed. */
-  lstat(path: string): FileInfo;
-  fstat(handle: Handle): FileInfo;
-  /** Fills `buffer` from the file; how many bytes it read (0 or `null` at the end). */
-  read(handle: Handle, buffer: Uint8Array): number | null;
-  close(handle: Handle): void;
-}
-
-/** {@linkcode FileReads} with an open that does not block, as Node and Bun have. */
-export interface FileOps extends FileReads<number> {
-  /** A descriptor of `path` to read, opened with `O_NONBLOCK | O_NOFOLLOW`, closed on exec. */
-  open(path: string): number;
-}
 
 /**
  * The kernel's own files that the library and the probes read in `/proc`:
@@ -349,18 +199,21 @@ export function writeAll(write: (bytes: Uint8Array) => number, text: string): vo
   for (let done = 0; done < bytes.length;) done += write(bytes.subarray(done));
 }
 
-/** Whether `a` and `b` are the same file (where the runtime tells inodes). */
-export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino;
-}
-
 /**
  * This process's command line as the kernel passed it: the arguments of
  * `/proc/self/cmdline`, read whole, one character per byte (a byte that is
  * not UTF-8 stays itself, where the runtime's own arguments hold U+FFFD).
- * `undefined` where it cannot be read.
+ * `undefined` where it cannot be read. Read once per runtime: Bun's
+ * arguments and the command's usage line both ask for it.
  */
-export function ownCommandLine(runtime: Pick<Runtime, "readHead">): string[] | undefined {
+export function ownCommandLine(runtime: Pick<Runtime, "readHead">): readonly string[] | undefined {
+  if (!commandLines.has(runtime)) commandLines.set(runtime, readCommandLine(runtime));
+  return commandLines.get(runtime);
+}
+
+const commandLines = new WeakMap<object, readonly string[] | undefined>();
+
+function readCommandLine(runtime: Pick<Runtime, "readHead">): string[] | undefined {
   try {
     const head = runtime.readHead("/proc/self/cmdline", Infinity);
     if (head.kind !== "file") return undefined;

@@ -4,19 +4,9 @@
  * @module
  */
 import type * as Fs from "node:fs";
-import {
-  type FileHead,
-  type FileInfo,
-  type FileReads,
-  type Opened,
-  openedBy,
-  readSteps,
-  runSteps,
-  runStepsAsync,
-  type Runtime,
-  writeAll,
-} from "./_runtime.ts";
-import type { NodeProcess } from "./_runtime_node.ts";
+import type { FileHead, FileInfo, FileReads, Runtime } from "./_runtime.ts";
+import { type Opened, openedBy, readSteps, runSteps, runStepsAsync, writeAll } from "./_read.ts";
+import { type NodeProcess, signalZero } from "./_node.ts";
 
 /** The part of the `Deno` namespace this adapter uses, typed here so the npm build compiles without Deno's types. */
 interface DenoFile {
@@ -89,15 +79,7 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
         return undefined; // needs --allow-sys=osUptime
       }
     },
-    processExists(pid) {
-      try {
-        nodeProcess().kill(pid, 0);
-        return true;
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        return code === "ESRCH" ? false : code === "EPERM" ? true : undefined;
-      }
-    },
+    processExists: (pid) => signalZero(nodeProcess(), pid),
     euid() {
       try {
         return nodeProcess().geteuid?.();

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { ListenOptions, ServerAdapter } from "./_server.ts";
+import type { ListenOptions, ServerAdapter } from "./_adapter.ts";
 
 /** The part of `Deno.serve` this adapter uses, typed here so the npm build compiles without Deno's types. */
 interface DenoServe {
@@ -28,9 +28,9 @@ interface DenoServe {
 
 /** `Deno.serve`, with no log line when it listens. */
 export const denoServer: ServerAdapter = {
-  listen(handler, { port, hostname }: ListenOptions) {
+  listen({ fetch }, { port, hostname }: ListenOptions) {
     const { Deno } = globalThis as unknown as { Deno: DenoServe };
-    const server = Deno.serve({ port, hostname, handler, onListen: () => {} });
+    const server = Deno.serve({ port, hostname, handler: fetch, onListen: () => {} });
     let closed: Promise<void> | undefined;
     return Promise.resolve({
       port: server.addr.port,

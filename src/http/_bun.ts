@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { IDLE_TIMEOUT, type ListenOptions, type ServerAdapter } from "./_server.ts";
+import { IDLE_TIMEOUT, type ListenOptions, type ServerAdapter } from "./_adapter.ts";
 
 /** The part of `Bun.serve` this adapter uses, typed here so the npm build compiles without Bun's types. */
 interface BunServe {
@@ -32,7 +32,7 @@ interface BunServe {
 
 /** `Bun.serve`, in production mode (no error pages with stack traces), alone on its port. */
 export const bunServer: ServerAdapter = {
-  listen(handler, { port, hostname, paths, notFound }: ListenOptions) {
+  listen({ fetch, paths }, { port, hostname, notFound }: ListenOptions) {
     const { Bun } = globalThis as unknown as { Bun: BunServe };
     const [major, minor, patch] = Bun.version.split(".").map(Number);
     if (major < 1 || (major === 1 && (minor < 2 || (minor === 2 && patch < 3)))) {
@@ -42,7 +42,7 @@ export const bunServer: ServerAdapter = {
     const server = Bun.serve({
       port,
       hostname,
-      routes: Object.fromEntries(paths.map((path) => [path, handler])),
+      routes: Object.fromEntries(paths.map((path) => [path, fetch])),
       fetch: notFound,
       idleTimeout: IDLE_TIMEOUT / 1000,
       development: false,

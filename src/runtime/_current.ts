@@ -4,9 +4,9 @@
  * @module
  */
 import type { Runtime } from "./_runtime.ts";
-import { type DenoNamespace, denoRuntime } from "./_runtime_deno.ts";
-import { type NodeProcess, nodeRuntime } from "./_runtime_node.ts";
-import { bunRuntime } from "./_runtime_bun.ts";
+import { type DenoNamespace, denoRuntime } from "./_deno.ts";
+import { type NodeProcess, nodeRuntime } from "./_node.ts";
+import { bunRuntime } from "./_bun.ts";
 
 function current(): Runtime {
   const { Deno } = globalThis as { Deno?: DenoNamespace };
@@ -17,7 +17,8 @@ function current(): Runtime {
     return process.versions.bun === undefined ? nodeRuntime(process) : bunRuntime(process);
   }
   throw new Error(
-    "@cic/liveness runs on Deno, Bun and Node 20.16 or later: this runtime has neither Deno nor process.getBuiltinModule().",
+    "Cannot start @cic/liveness: this runtime has neither Deno nor process.getBuiltinModule(): " +
+      "run it on Deno, Bun or Node 20.16 or later",
   );
 }
 

@@ -1,6 +1,6 @@
 /**
- * The {@linkcode ServerAdapter} on Node: `node:http`, answering through
- * {@linkcode createNodeListener} (no `Request` or `Response` is built), with
+ * The {@linkcode ServerAdapter} on Node: `node:http`, answering through the
+ * handlers' listener (no `Request` or `Response` is built), with
  * the limits Node lets us set: a request head of at most 16 KiB
  * (`maxHeaderSize`, else `431`), sent within `headersTimeout` (else `408`
  * and the connection is closed), checked every second; an idle kept-alive
@@ -9,27 +9,26 @@
  * @module
  */
 import { createServer } from "node:http";
-import { createNodeListener } from "./http.ts";
 import {
   IDLE_TIMEOUT,
   type ListenOptions,
   REQUEST_TIMEOUT,
   type ServerAdapter,
-} from "./_server.ts";
+} from "./_adapter.ts";
 
 /** The most a request head may weigh: Node's default, far above any probe's. */
 const MAX_HEADER_SIZE = 16 * 1024;
 
 /** `node:http`, with the limits above. */
 export const nodeServer: ServerAdapter = {
-  listen(handler, { port, hostname }: ListenOptions) {
+  listen({ listener }, { port, hostname }: ListenOptions) {
     const server = createServer({
       maxHeaderSize: MAX_HEADER_SIZE,
       headersTimeout: REQUEST_TIMEOUT,
       requestTimeout: REQUEST_TIMEOUT,
       keepAliveTimeout: IDLE_TIMEOUT,
       connectionsCheckingInterval: 1000,
-    }, createNodeListener(handler));
+    }, listener);
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen({ port, host: hostname, ipv6Only: false }, () => {
