@@ -61,7 +61,6 @@ const DOCS = [
 interface Block {
   /** `docs/http.md:42`: where its fence opens. */
   where: string;
-  file: string;
   /** The language, the info string's first word. */
   lang: string;
   /** The info string's other words: `fragment`, `run`, `service`, ... */
@@ -92,7 +91,6 @@ function blocksOf(file: string): Block[] {
     const [lang = "", ...roles] = info.trim().split(/\s+/).filter(Boolean);
     blocks.push({
       where: `${file}:${i + 1}`,
-      file,
       lang,
       roles,
       text: body.length ? `${body.join("\n")}\n` : "",
@@ -204,8 +202,8 @@ function tempDir(prefix: string): string {
 }
 
 /** Stand-ins for what a fragment uses without defining. */
-const PRELUDE_IMPORT = "import { createLiveness, load, probe, reset, set, type Liveness } " +
-  'from "@cic/liveness";\n';
+const PRELUDE_IMPORT = "import { createLiveness, load, probe, reset, set } " +
+  'from "@cic/liveness";\nvoid [createLiveness, load, probe, reset, set];\n';
 const PRELUDE_BUN = "declare const Bun: {\n" +
   "  serve(options: { port?: number; routes?: Record<string, (r: Request) => Response> }): " +
   "unknown;\n};\n";
@@ -218,11 +216,9 @@ function moduleText(block: Block): string {
   let prelude = "";
   if (!/from "@cic\/liveness"/.test(block.text)) prelude += PRELUDE_IMPORT;
   if (!/\b(?:const|let|var|using)\s+liveness\b/.test(block.text)) {
-    prelude += "declare const liveness: Liveness;\n";
+    prelude += 'declare const liveness: import("@cic/liveness").Liveness;\n';
   }
   if (/\bBun\./.test(block.text)) prelude += PRELUDE_BUN;
-  // Keep the names in use, whatever the fragment uses of them.
-  prelude += "void [createLiveness, load, probe, reset, set];\n";
   return `${prelude}${block.text}`;
 }
 
