@@ -3,12 +3,15 @@
  * alive and healthy, and probe that state.
  *
  * The program calls {@linkcode load} at start-up (after configuration: it
- * runs the health checks and writes the pid), {@linkcode set} when its main
- * routine starts (`0`, healthy) and whenever its state changes, and
- * {@linkcode reset} at shutdown. A probe ({@linkcode probe}, the
- * `liveness-probe` command or `probe.sh`) reads the state from
- * `<rundir>/<unit>/`: healthy only while the pid file names this live
- * process and the error file holds `0`.
+ * runs the health checks, writes the pid and starts a heartbeat that beats
+ * every second), {@linkcode set} when its main routine starts (`0`, healthy)
+ * and whenever its state changes, and {@linkcode reset} at shutdown (or
+ * lets `handleSignals()` of {@linkcode createLiveness} drain and shut down on
+ * SIGTERM). A probe ({@linkcode probe}, the `liveness-probe` command or
+ * `probe.sh`) reads the state from `<rundir>/<unit>/`, and the HTTP
+ * endpoints of `serve()` answer the same from memory: healthy only while the
+ * pid file names this live process, the error file holds `0` and the
+ * heartbeat is recent.
  *
  * @example The whole life cycle, with the probe's verdict
  * ```ts

@@ -26,7 +26,7 @@
 #
 # It gives the same verdicts and lines as src/_probe.ts (the liveness-probe
 # command and probe()), check for check in the same order (main() runs them
-# in the order README.md lists under "Healthy only if all of these hold"),
+# in the order docs/probes.md lists under "The verdict"),
 # and mirrors the flags of src/_flags.ts: keep them in step;
 # tests/probe_cases.json runs all.
 

@@ -141,9 +141,8 @@ function result({ unit, dir }: Location, judged: Judged): ProbeResult {
 }
 
 /**
- * The checks after the location's (`begin()`), in the order the README lists
- * them under Probes ("Healthy only if all of these hold"); the first that
- * fails gives the verdict.
+ * The checks after the location's (`begin()`), in the order docs/probes.md
+ * lists them under "The verdict"; the first that fails gives the verdict.
  */
 function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   // The pid file holds a pid below pid_max.

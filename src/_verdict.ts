@@ -10,7 +10,7 @@
 
 /**
  * Which check decided a probe's verdict, in the order the checks run (the
- * README lists the checks under [Probes](https://jsr.io/@cic/liveness#probes)):
+ * list of the checks is in the repository's `docs/probes.md`, "The verdict"):
  *
  * - `"healthy"`: the pid file names a live process, its start time matches
  *   (where recorded), the error is `0`, the heartbeat (where there is one)

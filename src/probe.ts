@@ -12,9 +12,9 @@ import type { ProbeOptions, ProbeResult } from "./types.ts";
 
 /**
  * Reads the unit's state and tells whether it is healthy: only when every
- * check holds, the checks that the README lists in their order under
- * [Probes](https://jsr.io/@cic/liveness#probes) ("Healthy only if all of
- * these hold"). The first that fails gives the verdict, its status one of
+ * check holds, the checks that the repository's `docs/probes.md` lists in
+ * their order ("The verdict"). The first that fails gives the verdict, its
+ * status one of
  * {@linkcode ProbeStatus}.
  *
  * Options work as for `load()`: `unit` defaults to `$LIVENESS_UNIT_NAME`,

@@ -1,9 +1,8 @@
 /**
  * `examples/` is the source of truth: every manifest validates against the
- * Kubernetes schema (kubernetes-models) and keeps the rules the README
- * gives, every file there is exercised by a test, and every excerpt the
- * README shows (a code block after `<!-- examples/NAME -->`) is the file's
- * text.
+ * Kubernetes schema (kubernetes-models) and keeps the rules docs/containers.md
+ * gives, and every file there is exercised by a test. The excerpts the docs
+ * show are compared with the files by `tests/docs_test.ts`.
  *
  * @module
  */
@@ -42,7 +41,7 @@ test("every file in examples/ is exercised by a test", { skip: NOT_NODE }, () =>
 });
 
 for (const name of MANIFESTS) {
-  test(`examples/${name} is a valid Deployment that keeps the README's rules`, {
+  test(`examples/${name} is a valid Deployment that keeps the documented rules`, {
     skip: NOT_NODE,
   }, () => {
     const manifest = parse(read(name));
@@ -79,19 +78,4 @@ test("the service drains and times out as the manifests' grace periods assume", 
   const service = read("service.mjs");
   assert.match(service, new RegExp(`"DRAIN_MS", ${DRAIN * 1000}\\b`));
   assert.match(service, new RegExp(`"TIMEOUT_MS", ${SHUTDOWN_TIMEOUT}_000\\b`));
-});
-
-/** The README's excerpts of examples/: file name and the code block's text. */
-function excerpts(readme: string): [string, string][] {
-  const pattern = /<!-- examples\/([^ ]+) -->\n+```[^\n]*\n([\s\S]*?)```/g;
-  return [...readme.matchAll(pattern)].map((match) => [match[1], match[2]]);
-}
-
-test("every excerpt of examples/ in the README is the file's text", { skip: NOT_NODE }, () => {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const found = excerpts(readme);
-  const markers = readme.match(/<!-- examples\//g) ?? [];
-  assert.equal(found.length, markers.length, "each marker is followed by a code block");
-  assert.ok(found.length > 0, "the README shows the examples");
-  for (const [name, text] of found) assert.equal(text, read(name), `README excerpt of ${name}`);
 });
