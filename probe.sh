@@ -404,11 +404,7 @@ validate_rundir() {
 check_pid() {
   local pid_max=$PID_MAX_FALLBACK limit
   read_number pid "$UNSIGNED"
-  # The path tells a wrong --rundir from a wrong --unit.
-  if [[ $problem == missing ]]; then
-    show "$dir/pid"
-    fail "no pid file at $shown"
-  fi
+  [[ $problem == missing ]] && no_pid
   [[ -z $problem ]] || fail "pid file $problem"
   pid=$value
   if slurp /proc/sys/kernel/pid_max 16 && ((!cut)) && [[ $text =~ ^([1-9][0-9]{0,9})$'\n'?$ ]]; then
@@ -419,6 +415,21 @@ check_pid() {
   if ((${#pid} > ${#limit})) || ((pid < 1 || pid > limit)); then
     fail "pid $pid is out of range (1 to $limit)"
   fi
+}
+
+# No pid file. The path tells a wrong --rundir from a wrong --unit; what is
+# missing, the unit's directory or the rundir, tells a unit never loaded
+# there from one not loaded now. As missingPid() in src/_probe.ts: each
+# looked up as <path>/., following links.
+no_pid() {
+  local file missing=$dir
+  show "$dir/pid"
+  file=$shown
+  [[ -d $dir/. ]] && fail "no pid file at $file (the directory exists: not loaded)"
+  # The rundir: '' for /, which is always there.
+  [[ -d ${dir%/*}/. ]] || missing=${dir%/*}
+  show "$missing"
+  fail "no pid file at $file (no directory $shown)"
 }
 
 # That pid is a live process: /proc/<pid> also answers for a thread id,
@@ -469,7 +480,8 @@ check_starttime() {
 # The error code is 0 (compared as text: it may be beyond bash's numbers).
 check_error() {
   read_number error "$SIGNED"
-  [[ $problem == missing ]] && fail 'no error file'
+  # Read once the pid is live: the unit is loaded, and set() has not run.
+  [[ $problem == missing ]] && fail 'not started: set(0) not called yet'
   [[ -z $problem ]] || fail "error file $problem"
   [[ $value == 0 ]] || fail "error $value"
 }

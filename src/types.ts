@@ -333,7 +333,8 @@ export interface Liveness {
  *
  * const options: ProbeOptions = { unit: "api", ready: true, maxAge: 5000 };
  * const rundir = await Deno.makeTempDir();
- * console.log(probe({ ...options, rundir }).reason); // unit api: no pid file at /tmp/.../api/pid
+ * // unit api: no pid file at /tmp/.../api/pid (no directory /tmp/.../api)
+ * console.log(probe({ ...options, rundir }).reason);
  * ```
  */
 export interface ProbeOptions extends LocationOptions {
