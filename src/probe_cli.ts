@@ -7,7 +7,7 @@
  * `probe.sh`, which needs no runtime.
  *
  * ```sh
- * liveness-probe [--unit NAME] [--rundir DIR] [--ready] [--max-age SECONDS]   # the npm package's bin
+ * liveness-probe [--unit NAME] [--rundir DIR] [--ready] [--max-age AGE]   # the npm package's bin
  * bun node_modules/@cic/liveness/src/probe_cli.js --unit api
  * deno run --allow-all jsr:@cic/liveness/probe --unit api
  * npm run --silent probe -- --unit api             # in this repository

@@ -26,7 +26,7 @@ import { pathToFileURL } from "node:url";
 import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
 import { judgeHeartbeat } from "../src/_verdict.ts";
 import { main } from "../src/probe_cli.ts";
-import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
+import { FLAGS, helpText, parseMaxAge } from "../src/_flags.ts";
 import { probeUnit } from "../src/_probe.ts";
 import type { Runtime } from "../src/runtime/_runtime.ts";
 import { openBlocked } from "../src/runtime/_read.ts";
@@ -251,8 +251,8 @@ function toOptions(args: readonly string[], name: string): ProbeOptions {
         options.ready = true;
         break;
       case "--max-age":
-        options.maxAge = parseSeconds(value ?? "");
-        assert.ok(options.maxAge, `case "${name}": --max-age ${value} is no number of seconds`);
+        options.maxAge = parseMaxAge(value ?? "");
+        assert.ok(options.maxAge, `case "${name}": --max-age ${value} is no age`);
         break;
       default:
         assert.fail(`case "${name}": the harness cannot map ${JSON.stringify(arg)} onto probe()`);
