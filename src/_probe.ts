@@ -37,7 +37,6 @@ import {
   type ProcessFacts,
   READY_FILE,
   READY_MAX_BYTES,
-  rundirOf,
   STARTTIME_FILE,
   STATE_MAX_BYTES,
   unitReason,
@@ -227,7 +226,7 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
  * link as bash's `[[ -d ]]` does.
  */
 function* missingPid(dir: string): Generator<Read, Verdict, Seen> {
-  const rundir = rundirOf(dir);
+  const rundir = dir.slice(0, dir.lastIndexOf("/")) || "/"; // `/` for `/api`
   for (const path of [dir, rundir]) {
     const seen = yield { path: `${path}/.`, maxBytes: 0 };
     if (seen.kind === "directory") return noPidVerdict(dir, path === dir ? undefined : dir);

@@ -167,11 +167,6 @@ export function noPidVerdict(dir: string, missing: string | undefined): Verdict 
   return { status: "no-pid", reason: `no pid file at ${printable(`${dir}/${PID_FILE}`)} (${why})` };
 }
 
-/** The rundir of the unit directory `dir` (`/` for `/api`). */
-export function rundirOf(dir: string): string {
-  return dir.slice(0, dir.lastIndexOf("/")) || "/";
-}
-
 /**
  * Judges a pid file that is there. `found` holds the pid as canonical
  * decimal text, which may be far beyond a safe integer; `pidMax` is the
