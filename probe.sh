@@ -2,7 +2,7 @@
 # probe.sh: the liveness probe of @cic/liveness, for a Kubernetes exec probe
 # or a Docker HEALTHCHECK, with nothing but bash (4.2 or later).
 #
-#   probe.sh [--unit NAME] [--rundir DIR] [--ready] [--max-age SECONDS]
+#   probe.sh [--unit NAME] [--rundir DIR] [--ready] [--max-age AGE]
 #
 # Run it as a program (not as `bash probe.sh`): -p in the first line keeps
 # the environment out of the script ($BASH_ENV, imported functions,
@@ -48,8 +48,9 @@ readonly SIGNED='^(0|-?[1-9][0-9]*)$'
 # As HEARTBEAT_LINE and parseUptime() in src/_verdict.ts.
 readonly HEARTBEAT='^(0|[1-9][0-9]{0,12})\.([0-9]{2}) ([1-9][0-9]{0,12}) ([1-9][0-9]{0,12}) (0|[1-9][0-9]{0,19}|-)$'
 readonly UPTIME=$'^(0|[1-9][0-9]{0,12})\\.([0-9]{2})[ \n]'
-# As parseSeconds() in src/_flags.ts.
-readonly SECONDS_PATTERN='^(0|[1-9][0-9]{0,8})(\.([0-9]{1,3}))?$'
+# As parseMaxAge() in src/_flags.ts: seconds, bare or with 's', or milliseconds with 'ms'.
+readonly SECONDS_PATTERN='^(0|[1-9][0-9]{0,8})(\.([0-9]{1,3}))?s?$'
+readonly MILLISECONDS_PATTERN='^(0|[1-9][0-9]{0,11})ms$'
 # The sequences of valid UTF-8 beyond ASCII (RFC 3629: no overlong form, no
 # surrogate, nothing past U+10FFFF), as patterns of bytes. Each starts with a
 # byte no other sequence holds, so they match only where a character starts.
@@ -78,7 +79,7 @@ has_unit_flag=0   # parse_args: 1 when --unit was given
 rundir_flag=''    # parse_args: the value of --rundir
 has_rundir_flag=0 # parse_args: 1 when --rundir was given
 ready=0           # parse_args: 1 with --ready
-max_age=''        # parse_seconds: --max-age in milliseconds, '' without it
+max_age=''        # parse_max_age: --max-age in milliseconds, '' without it
 source=''         # find_unit, find_rundir: where the value came from
 unit=''           # find_unit: the unit's name
 rundir=''         # find_rundir: the directory of unit directories
@@ -89,18 +90,19 @@ starttime=''      # check_process: that process's start time
 writer=''         # check_starttime: the writer's start time, '-' without one
 
 usage() {
-  say 0 "Usage: ${0##*/} [--unit NAME] [--rundir DIR] [--ready] [--max-age SECONDS]" \
+  say 0 "Usage: ${0##*/} [--unit NAME] [--rundir DIR] [--ready] [--max-age AGE]" \
     '' \
     'Tells whether the unit whose state is in <rundir>/<unit>/ is alive and' \
     'healthy (with --ready: and ready). Prints one line saying why; exits 0' \
     'when healthy, 1 when not.' \
     '' \
-    "  --unit NAME        the unit (default: \$LIVENESS_UNIT_NAME, \$CIC_UNIT, the host name)" \
-    '  --rundir DIR       the absolute directory of unit directories' \
-    "                     (default: \$LIVENESS_RUNDIR, \$CIC_RUNDIR, /run)" \
-    '  --ready            healthy only when the unit is also ready' \
-    "  --max-age SECONDS  the oldest heartbeat that counts (default: the program's own)" \
-    '  -h, --help         print this help and exit'
+    "  --unit NAME    the unit (default: \$LIVENESS_UNIT_NAME, \$CIC_UNIT, the host name)" \
+    '  --rundir DIR   the absolute directory of unit directories' \
+    "                 (default: \$LIVENESS_RUNDIR, \$CIC_RUNDIR, /run)" \
+    '  --ready        healthy only when the unit is also ready' \
+    '  --max-age AGE  the oldest heartbeat that counts, in seconds (10, 2.5)' \
+    "                 or with a unit (10s, 500ms) (default: the program's own)" \
+    '  -h, --help     print this help and exit'
 }
 
 # Prints the lines $2... and exits with $1 (0 for "healthy", "ready" and the
@@ -274,7 +276,7 @@ parse_args() {
         case $name in
           --unit) unit_flag=$flag_value has_unit_flag=1 ;;
           --rundir) rundir_flag=$flag_value has_rundir_flag=1 ;;
-          *) parse_seconds "$flag_value" ;;
+          *) parse_max_age "$flag_value" ;;
         esac
         ;;
       --)
@@ -298,16 +300,19 @@ parse_args() {
   done
 }
 
-# Sets $max_age to the milliseconds in $1, seconds with at most 3 decimals.
-parse_seconds() {
+# Sets $max_age to the milliseconds in $1: seconds with at most 3 decimals
+# (bare or with 's'), or milliseconds with 'ms'.
+parse_max_age() {
   local fraction
   max_age=''
-  if [[ $1 =~ $SECONDS_PATTERN ]]; then
+  if [[ $1 =~ $MILLISECONDS_PATTERN ]]; then
+    max_age=${BASH_REMATCH[1]}
+  elif [[ $1 =~ $SECONDS_PATTERN ]]; then
     fraction=${BASH_REMATCH[3]}000
     max_age=$((BASH_REMATCH[1] * 1000 + 10#${fraction:0:3}))
   fi
   if [[ -z $max_age || $max_age == 0 ]]; then
-    bad_usage '--max-age takes a number of seconds such as 10 or 2.5'
+    bad_usage '--max-age takes an age such as 10 (seconds), 2.5s or 500ms'
   fi
 }
 
@@ -404,11 +409,7 @@ validate_rundir() {
 check_pid() {
   local pid_max=$PID_MAX_FALLBACK limit
   read_number pid "$UNSIGNED"
-  # The path tells a wrong --rundir from a wrong --unit.
-  if [[ $problem == missing ]]; then
-    show "$dir/pid"
-    fail "no pid file at $shown"
-  fi
+  [[ $problem == missing ]] && no_pid
   [[ -z $problem ]] || fail "pid file $problem"
   pid=$value
   if slurp /proc/sys/kernel/pid_max 16 && ((!cut)) && [[ $text =~ ^([1-9][0-9]{0,9})$'\n'?$ ]]; then
@@ -419,6 +420,21 @@ check_pid() {
   if ((${#pid} > ${#limit})) || ((pid < 1 || pid > limit)); then
     fail "pid $pid is out of range (1 to $limit)"
   fi
+}
+
+# No pid file. The path tells a wrong --rundir from a wrong --unit; what is
+# missing, the unit's directory or the rundir, tells a unit never loaded
+# there from one not loaded now. As missingPid() in src/_probe.ts: each
+# looked up as <path>/., following links.
+no_pid() {
+  local file missing=$dir
+  show "$dir/pid"
+  file=$shown
+  [[ -d $dir/. ]] && fail "no pid file at $file (the directory exists: not loaded)"
+  # The rundir: '' for /, which is always there.
+  [[ -d ${dir%/*}/. ]] || missing=${dir%/*}
+  show "$missing"
+  fail "no pid file at $file (no directory $shown)"
 }
 
 # That pid is a live process: /proc/<pid> also answers for a thread id,
@@ -469,7 +485,8 @@ check_starttime() {
 # The error code is 0 (compared as text: it may be beyond bash's numbers).
 check_error() {
   read_number error "$SIGNED"
-  [[ $problem == missing ]] && fail 'no error file'
+  # Read once the pid is live: the unit is loaded, and set() has not run.
+  [[ $problem == missing ]] && fail 'not started: set(0) not called yet'
   [[ -z $problem ]] || fail "error file $problem"
   [[ $value == 0 ]] || fail "error $value"
 }

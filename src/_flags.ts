@@ -35,8 +35,11 @@ export const FLAGS: readonly Flag[] = [
   { name: "--ready", help: ["healthy only when the unit is also ready"] },
   {
     name: "--max-age",
-    value: "SECONDS",
-    help: ["the oldest heartbeat that counts (default: the program's own)"],
+    value: "AGE",
+    help: [
+      "the oldest heartbeat that counts, in seconds (10, 2.5)",
+      "or with a unit (10s, 500ms) (default: the program's own)",
+    ],
   },
   { name: "--help", short: "-h", help: ["print this help and exit"] },
 ];
@@ -50,16 +53,32 @@ export interface CommandLine {
   maxAge?: number;
 }
 
-/** A `--max-age` value: positive seconds with at most 3 decimals, and few enough digits for bash. */
-const SECONDS = /^(0|[1-9][0-9]{0,8})(?:\.([0-9]{1,3}))?$/;
+/**
+ * A `--max-age` value: seconds with at most 3 decimals, bare or followed by
+ * `s`, or whole milliseconds followed by `ms`; both with few enough digits
+ * for bash (at most 999999999.999 s).
+ */
+const SECONDS = /^(0|[1-9][0-9]{0,8})(?:\.([0-9]{1,3}))?s?$/;
+/** See {@linkcode SECONDS}. */
+const MILLISECONDS = /^(0|[1-9][0-9]{0,11})ms$/;
 
-/** `"2.5"` seconds as `2500` ms; `undefined` unless a positive number of seconds. */
-export function parseSeconds(text: string): number | undefined {
-  const match = SECONDS.exec(text);
-  if (!match) return undefined;
-  const ms = Number(match[1]) * 1000 + Number((match[2] ?? "").padEnd(3, "0"));
-  return ms > 0 ? ms : undefined;
+/**
+ * A `--max-age` value in milliseconds: `"2.5"` or `"2.5s"` as `2500`,
+ * `"500ms"` as `500`; `undefined` unless a positive age.
+ */
+export function parseMaxAge(text: string): number | undefined {
+  const ms = MILLISECONDS.exec(text);
+  const seconds = ms ? undefined : SECONDS.exec(text);
+  const age = ms
+    ? Number(ms[1])
+    : seconds
+    ? Number(seconds[1]) * 1000 + Number((seconds[2] ?? "").padEnd(3, "0"))
+    : 0;
+  return age > 0 ? age : undefined;
 }
+
+/** What `--max-age` takes, for a usage error. */
+const MAX_AGE_USAGE = "--max-age takes an age such as 10 (seconds), 2.5s or 500ms";
 
 /** The help of the command called `name`. */
 export function helpText(name: string): string {
@@ -122,10 +141,8 @@ export function parseCommandLine(
     const value = equals > 2 ? arg.slice(equals + 1) : args[++index];
     if (value === undefined) return { problem: `${flag.name} needs a value` };
     if (flag.name === "--max-age") {
-      const ms = parseSeconds(value);
-      if (ms === undefined) {
-        return { problem: "--max-age takes a number of seconds such as 10 or 2.5" };
-      }
+      const ms = parseMaxAge(value);
+      if (ms === undefined) return { problem: MAX_AGE_USAGE };
       options.maxAge = ms;
     } else {
       options[flag.name === "--unit" ? "unit" : "rundir"] = value;

@@ -13,6 +13,7 @@ import { uptime } from "./_clock.ts";
 import type { HeldState } from "./_health.ts";
 import { type Identity, isOtherLiveOwner, isThisProcess, self } from "./_identity.ts";
 import { LockBusy, withUnitLockSync } from "./_lock.ts";
+import { noPidOn } from "./_probe.ts";
 import { readOwner, STATE_FILES, UnitDirectory } from "./_state.ts";
 import type { Beat } from "./_unit_options.ts";
 import {
@@ -20,7 +21,6 @@ import {
   formatHeartbeat,
   formatReadiness,
   HEARTBEAT_FILE,
-  noPidVerdict,
   PID_FILE,
   type Readiness,
   READY_FILE,
@@ -197,7 +197,8 @@ export class HeldUnit {
    * to name the process that took the unit over.
    */
   #pidVerdict(): Verdict | undefined {
-    if (!this.#loaded) return noPidVerdict(this.#dir);
+    // Not loaded: the probes' line, which looks whether the directory is there.
+    if (!this.#loaded) return noPidOn(this.#runtime, this.#dir);
     if (!this.#lost && this.#holdsPidFile()) return undefined;
     try {
       const owner = this.#lost ? undefined : readOwner(this.#directory!);

@@ -28,6 +28,7 @@ import {
   judgeProcess,
   judgeReadiness,
   judgeStarttime,
+  noPidVerdict,
   parseHeartbeat,
   parseReadiness,
   parseStateNumber,
@@ -75,14 +76,7 @@ export function probeUnit(
   const start = begin(runtime, options, names);
   if ("status" in start) return start;
   try {
-    const judged = runSteps(judge(start.dir, options), ({ path, maxBytes }) => {
-      try {
-        return runtime.readHead(path, maxBytes);
-      } catch (error) {
-        return seenAfter(error);
-      }
-    });
-    return result(start, judged);
+    return result(start, runSteps(judge(start.dir, options), reader(runtime)));
   } catch (error) {
     return result(start, failedVerdict(failure(error)));
   }
@@ -110,6 +104,30 @@ export async function probeUnitAsync(
   } catch (error) {
     return result(start, failedVerdict(failure(error)));
   }
+}
+
+/**
+ * The verdict on the unit directory `dir` without a pid file, read on
+ * `runtime`: what an owner that has not loaded the unit answers, as the
+ * probes would.
+ */
+export function noPidOn(runtime: Runtime, dir: string): Verdict {
+  try {
+    return runSteps(missingPid(dir), reader(runtime));
+  } catch (error) {
+    return failedVerdict(failure(error));
+  }
+}
+
+/** The synchronous reads of `runtime`, as the checks see them. */
+function reader(runtime: Runtime): (read: Read) => Seen {
+  return ({ path, maxBytes }) => {
+    try {
+      return runtime.readHead(path, maxBytes);
+    } catch (error) {
+      return seenAfter(error);
+    }
+  };
 }
 
 /** The location, or the verdict when there is none to probe. */
@@ -147,9 +165,10 @@ function result({ unit, dir }: Location, judged: Judged): ProbeResult {
 function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   // The pid file holds a pid below pid_max.
   const pidFound = yield* readState(dir, PID_FILE, STATE_MAX_BYTES, numberParser(false));
+  if (pidFound.kind === "missing") return yield* missingPid(dir);
   const pidMaxHead = yield { path: "/proc/sys/kernel/pid_max", maxBytes: 16 };
   const pidMax = parsePidMax(pidMaxHead.kind === "file" ? pidMaxHead.text : undefined);
-  const pidVerdict = judgePid(dir, pidFound, pidMax);
+  const pidVerdict = judgePid(pidFound, pidMax);
   if (pidVerdict || pidFound.kind !== "value") return pidVerdict ?? unreachable();
   const pid = Number(pidFound.value);
 
@@ -198,6 +217,21 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
     if (readyVerdict) return { ...readyVerdict, pid, ...error };
   }
   return { ...healthyVerdict(pid, ready), pid, ...error };
+}
+
+/**
+ * No pid file in `dir`: is the unit's directory there (a unit not loaded
+ * now), else its rundir (a wrong unit, or a unit never loaded), else
+ * neither (a wrong rundir)? Each looked up as `<path>/.`, which follows a
+ * link as bash's `[[ -d ]]` does.
+ */
+function* missingPid(dir: string): Generator<Read, Verdict, Seen> {
+  const rundir = dir.slice(0, dir.lastIndexOf("/")) || "/"; // `/` for `/api`
+  for (const path of [dir, rundir]) {
+    const seen = yield { path: `${path}/.`, maxBytes: 0 };
+    if (seen.kind === "directory") return noPidVerdict(dir, path === dir ? undefined : dir);
+  }
+  return noPidVerdict(dir, rundir);
 }
 
 /** Why a probe cannot tell whether `pid` runs: `/proc` hides other users' processes, or is missing. */

@@ -58,8 +58,8 @@ export class Shutdown {
   readonly #unsubscribe: (() => void)[] = [];
   #sequence: Promise<ShutdownResult> | undefined;
   #running = false;
-  /** Whether a signal started the sequence: the program exits at its end, listeners kept till then. */
-  #signalled = false;
+  /** The signal that started the sequence: the program exits at its end, listeners kept till then. */
+  #signalled: string | undefined;
 
   /** The shutdown of the owner whose steps are `steps`, on `runtime`. */
   constructor(runtime: Runtime, steps: ShutdownSteps) {
@@ -121,7 +121,7 @@ export class Shutdown {
    * kill.
    */
   release(): void {
-    if (this.#signalled) return;
+    if (this.#signalled !== undefined) return;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
   }
 
@@ -146,10 +146,25 @@ export class Shutdown {
     return { drain, timeout };
   }
 
-  /** A signal handled: the first starts the shutdown sequence, then exits; a second exits 1. */
+  /**
+   * A signal handled: the first starts the shutdown sequence, then exits; a
+   * second exits 1 at once, and says why.
+   */
   #onSignal(signal: string, timing: Timing): void {
-    if (this.#signalled) this.#runtime.exit(1);
-    this.#signalled = true;
+    const first = this.#signalled;
+    if (first !== undefined) {
+      const which = signal === first ? `a second ${signal}` : `${signal} (after ${first})`;
+      try {
+        this.#steps.report(
+          new LivenessError(
+            `Cannot shut down cleanly: ${which} during the shutdown: exiting at once with 1`,
+          ),
+        );
+      } finally {
+        this.#runtime.exit(1);
+      }
+    }
+    this.#signalled = signal;
     exiting = true;
     void this.#shutDownAndExit(signal, timing);
   }
@@ -182,23 +197,27 @@ export class Shutdown {
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), timing.timeout);
     });
-    const errors: unknown[] = [];
-    let timedOut = false;
+    const failures: { label: string; error: unknown }[] = [];
+    /** The handler the deadline cut, if any. */
+    let cut: string | undefined;
     try {
       this.#steps.drain();
       if (timing.drain > 0) {
         await new Promise((resolve) => setTimeout(resolve, timing.drain));
       }
-      for (const handler of [...this.#handlers].reverse()) {
+      // Last registered first; each named by its place in registration order.
+      const handlers = this.#handlers.map((handler, index) => ({ handler, index }));
+      for (const { handler, index } of handlers.reverse()) {
+        const label = handlerLabel(handler, index);
         const outcome = await Promise.race([
           (async () => await handler({ signal }))().then(() => "done", (error) => {
-            errors.push(error);
+            failures.push({ label, error });
             return "failed";
           }),
           deadline,
         ]);
         if (outcome === "timeout") {
-          timedOut = true;
+          cut = label;
           break;
         }
       }
@@ -212,21 +231,24 @@ export class Shutdown {
     } catch (error) {
       closeFailure = { error }; // the state could not be removed: still an end, with code 1
     }
-    for (const error of errors) {
+    for (const { label, error } of failures) {
       this.#steps.report(
         new LivenessError(
-          `Cannot shut down cleanly: a shutdown handler failed: ${String(error)}`,
+          `Cannot shut down cleanly: the shutdown handler ${label} failed: ${String(error)}`,
           { cause: error },
         ),
       );
     }
-    if (timedOut) {
+    if (cut !== undefined) {
       this.#steps.report(
         new LivenessError(
-          `Cannot shut down cleanly: the handlers did not finish within ${timing.timeout} ms`,
+          `Cannot shut down cleanly: the shutdown handler ${cut} did not finish within ` +
+            `${timing.timeout} ms`,
         ),
       );
     }
+    const errors = failures.map(({ error }) => error);
+    const timedOut = cut !== undefined;
     if (closeFailure) {
       const { error } = closeFailure;
       errors.push(error);
@@ -238,6 +260,14 @@ export class Shutdown {
     }
     return { code: errors.length === 0 && !timedOut ? 0 : 1, signal, errors, timedOut };
   }
+}
+
+/**
+ * `#2 (closeDatabase)`: a handler's place in registration order (from 1),
+ * and its name where it has one.
+ */
+function handlerLabel(handler: { readonly name: string }, index: number): string {
+  return `#${index + 1}${handler.name ? ` (${handler.name})` : ""}`;
 }
 
 /** Throws a `TypeError` unless a program can handle `signal` on every runtime. */

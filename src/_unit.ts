@@ -63,6 +63,8 @@ export class Unit implements Liveness {
   #closing: Promise<void> | undefined;
   /** Set when the close begins: from then on nothing of this owner writes. */
   #closed = false;
+  /** What the last `load()` threw, until one succeeds: a later `set()` names it. */
+  #loadFailure: { readonly error: unknown } | undefined;
 
   static {
     held = (owner, kind) => ({
@@ -102,6 +104,16 @@ export class Unit implements Liveness {
   }
 
   async load(checks: Iterable<HealthCheck>, options: LoadOptions = {}): Promise<void> {
+    try {
+      await this.#load(checks, options);
+      this.#loadFailure = undefined;
+    } catch (error) {
+      this.#loadFailure = { error };
+      throw error;
+    }
+  }
+
+  async #load(checks: Iterable<HealthCheck>, options: LoadOptions): Promise<void> {
     assertKnownKeys(options, ["args", "timeout"], "load()");
     if (isExiting()) return await untilExit();
     if (this.#closed || this.#shutdown.started) {
@@ -148,12 +160,13 @@ export class Unit implements Liveness {
 
   set(error: number): void {
     assertErrorCode(error);
+    if (!this.#held.loaded) throw this.#notLoaded("set()");
     this.#held.set(error);
   }
 
   ready(ready: boolean, reason?: string): void {
     assertReadiness(ready, reason);
-    if (!this.#held.loaded) throw new NotLoadedError(this.dir, "ready()");
+    if (!this.#held.loaded) throw this.#notLoaded("ready()");
     if (this.#held.readiness.state === "draining") return; // shutting down: stays draining
     this.#held.setReadiness(
       ready ? { state: "ready" } : { state: "not-ready", reason: reason || undefined },
@@ -161,7 +174,7 @@ export class Unit implements Liveness {
   }
 
   beat(): void {
-    if (!this.#held.loaded) throw new NotLoadedError(this.dir, "beat()");
+    if (!this.#held.loaded) throw this.#notLoaded("beat()");
     if (this.#settings.heartbeat === undefined) {
       throw new TypeError(
         `Cannot beat(): unit ${this.dir} has its heartbeat off (heartbeat: false)`,
@@ -215,6 +228,12 @@ export class Unit implements Liveness {
   /** `await using liveness = createLiveness(...)` closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** The error of `call` on the unit while it is not loaded: it names a failed `load()`. */
+  #notLoaded(call: string): NotLoadedError {
+    const failure = this.#loadFailure;
+    return new NotLoadedError(this.dir, call, failure && { cause: failure.error });
   }
 
   /** Whether a close or a shutdown began while `load()` waited: then it writes nothing. */

@@ -16,8 +16,11 @@
  *   (where recorded), the error is `0`, the heartbeat (where there is one)
  *   is fresh and, for a readiness probe, the unit is ready.
  * - `"bad-location"`: the unit or the rundir is not valid; nothing was read.
- * - `"no-pid"`: there is no pid file (the reason names the path looked at):
- *   `load()` has not run, or `reset()` has, or the unit or rundir is wrong.
+ * - `"no-pid"`: there is no pid file. The reason names the path looked at
+ *   and which directory is missing, the unit's or the rundir (a wrong unit
+ *   or rundir, or a unit never loaded there), or says that the unit's
+ *   directory exists (`load()` has not written the pid yet, or `reset()`
+ *   removed it).
  * - `"bad-pid"`: the pid file is a symbolic link, not a regular file, cannot
  *   be read, is empty, is not a number or is out of the range of pids.
  * - `"not-running"`: no process has that pid.
@@ -26,7 +29,8 @@
  * - `"bad-starttime"`: the starttime file is there but does not hold a number.
  * - `"restarted"`: that pid belongs to a later process than the one that
  *   wrote the state (a new pid 1 after a container restart).
- * - `"no-error"`: there is no error file: `set()` has not run yet.
+ * - `"no-error"`: the unit is loaded (its pid is live) but has no error
+ *   file: `set()` has not run yet.
  * - `"bad-error"`: the error file is not a regular file holding a number.
  * - `"unhealthy"`: the error code is not `0`.
  * - `"bad-heartbeat"`: the heartbeat file is there but is not valid.
@@ -150,27 +154,30 @@ export function failedVerdict(problem: string): Verdict {
 // --- pid, process, starttime ---------------------------------------------
 
 /**
- * `no pid file at /run/api/pid`: the path tells a wrong rundir from a wrong
- * unit. `dir` is the unit's directory, `<rundir>/<unit>`.
+ * `no pid file at /run/api/pid (no directory /run/api)`: the path tells a
+ * wrong rundir from a wrong unit, and what is missing tells a unit never
+ * loaded there from one not loaded now. `dir` is the unit's directory,
+ * `<rundir>/<unit>`; `missing` is the directory that is not there (`dir`,
+ * or the rundir), `undefined` when `dir` is.
  */
-export function noPidVerdict(dir: string): Verdict {
-  return { status: "no-pid", reason: `no pid file at ${printable(`${dir}/${PID_FILE}`)}` };
+export function noPidVerdict(dir: string, missing: string | undefined): Verdict {
+  const why = missing === undefined
+    ? "the directory exists: not loaded"
+    : `no directory ${printable(missing)}`;
+  return { status: "no-pid", reason: `no pid file at ${printable(`${dir}/${PID_FILE}`)} (${why})` };
 }
 
 /**
- * Judges the pid file in `dir`. `found` holds the pid as canonical decimal
- * text, which may be far beyond a safe integer; `pidMax` is the kernel's bound.
+ * Judges a pid file that is there. `found` holds the pid as canonical
+ * decimal text, which may be far beyond a safe integer; `pidMax` is the
+ * kernel's bound. A missing pid file is {@linkcode noPidVerdict}'s.
  */
 export function judgePid(
-  dir: string,
-  found: Found<string>,
+  found: Exclude<Found<string>, { readonly kind: "missing" }>,
   pidMax: number,
 ): Verdict | undefined {
-  switch (found.kind) {
-    case "missing":
-      return noPidVerdict(dir);
-    case "problem":
-      return { status: "bad-pid", reason: fileProblem(PID_FILE, found.problem) };
+  if (found.kind === "problem") {
+    return { status: "bad-pid", reason: fileProblem(PID_FILE, found.problem) };
   }
   const pid = Number(found.value);
   const limit = pidMax - 1;
@@ -218,11 +225,15 @@ export function judgeStarttime(
 
 // --- error ---------------------------------------------------------------
 
-/** Judges the error code. `text` is the file's number as canonical decimal text. */
+/**
+ * Judges the error code. `text` is the file's number as canonical decimal
+ * text. It is read once the pid is live: no error file then means a unit
+ * loaded whose program has not called `set()` yet.
+ */
 export function judgeError(found: Found<string>): Verdict | undefined {
   switch (found.kind) {
     case "missing":
-      return { status: "no-error", reason: "no error file" };
+      return { status: "no-error", reason: "not started: set(0) not called yet" };
     case "problem":
       return { status: "bad-error", reason: fileProblem(ERROR_FILE, found.problem) };
   }

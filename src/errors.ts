@@ -128,7 +128,9 @@ export class StateError extends LivenessError {
 /**
  * `set()`, `ready()` or `beat()` was called for a unit this process has not
  * loaded (or has reset). Usually `load()` and `set()` were given different
- * options: use one {@linkcode createLiveness} object for both.
+ * options: use one {@linkcode createLiveness} object for both. Where the
+ * owner's last `load()` failed, the message says why, and `cause` is what
+ * that `load()` threw.
  *
  * @example
  * ```ts
@@ -137,16 +139,41 @@ export class StateError extends LivenessError {
  *
  * assert.throws(() => set(0, { unit: "never-loaded", rundir: "/tmp" }), NotLoadedError);
  * ```
+ *
+ * @example After a refused load()
+ * ```ts
+ * import { createLiveness, NotLoadedError } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const liveness = createLiveness({ unit: "api", rundir: await Deno.makeTempDir() });
+ * const databaseIsUp = () => false;
+ * await assert.rejects(liveness.load([databaseIsUp]));
+ * assert.throws(() => liveness.set(0), (error) => {
+ *   assert(error instanceof NotLoadedError);
+ *   assert.match(error.message, /^Cannot set\(\): unit .* is not loaded: load\(\) failed: Cannot load: 1 of 1/);
+ *   return true;
+ * });
+ * await liveness.close();
+ * ```
  */
 export class NotLoadedError extends LivenessError {
   /** The state directory the call was for. */
   readonly dir: string;
 
-  /** Builds the error for the unit directory `dir`; `call` names what was called. */
-  constructor(dir: string, call = "set()") {
+  /**
+   * Builds the error for the unit directory `dir`; `call` names what was
+   * called. A `cause` is what the owner's last `load()` threw.
+   */
+  constructor(dir: string, call = "set()", options?: { cause?: unknown }) {
+    const failed = options !== undefined && "cause" in options;
     super(
-      `Cannot ${call}: unit ${dir} is not loaded by this process: call load() first, ` +
-        "with the same unit and rundir (one createLiveness() object keeps them together)",
+      failed
+        ? `Cannot ${call}: unit ${dir} is not loaded: load() failed: ${
+          describeError(options.cause)
+        }`
+        : `Cannot ${call}: unit ${dir} is not loaded by this process: call load() first, ` +
+          "with the same unit and rundir (one createLiveness() object keeps them together)",
+      options,
     );
     this.dir = dir;
   }
@@ -292,6 +319,11 @@ function hint(code: string | undefined, path: string): string {
     default:
       return "check that the rundir is a writable directory";
   }
+}
+
+/** What an error says: its message, or the value thrown. */
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function describe(value: unknown): string {

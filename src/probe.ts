@@ -44,14 +44,14 @@ import type { ProbeOptions, ProbeResult } from "./types.ts";
  * assert.deepEqual(probe({ unit: "api", rundir }), {
  *   healthy: false,
  *   status: "no-pid",
- *   reason: `unit api: no pid file at ${rundir}/api/pid`,
+ *   reason: `unit api: no pid file at ${rundir}/api/pid (no directory ${rundir}/api)`,
  *   unit: "api",
  *   dir: `${rundir}/api`,
  * });
  *
  * const liveness = createLiveness({ unit: "api", rundir });
  * await liveness.load([]);
- * assert.equal(probe({ unit: "api", rundir }).reason, "unit api: no error file");
+ * assert.equal(probe({ unit: "api", rundir }).reason, "unit api: not started: set(0) not called yet");
  *
  * liveness.set(0);
  * const result = probe({ unit: "api", rundir });
@@ -62,6 +62,10 @@ import type { ProbeOptions, ProbeResult } from "./types.ts";
  * assert.equal(probe({ unit: "api", rundir }).status, "unhealthy");
  * assert.equal(probe({ unit: "api", rundir }).error, 3);
  * liveness.reset();
+ * assert.equal(
+ *   probe({ unit: "api", rundir }).reason,
+ *   `unit api: no pid file at ${rundir}/api/pid (the directory exists: not loaded)`,
+ * );
  * ```
  *
  * @example An invalid location is a verdict, not an exception

@@ -7,7 +7,7 @@
  * `probe.sh`, which needs no runtime.
  *
  * ```sh
- * liveness-probe [--unit NAME] [--rundir DIR] [--ready] [--max-age SECONDS]   # the npm package's bin
+ * liveness-probe [--unit NAME] [--rundir DIR] [--ready] [--max-age AGE]   # the npm package's bin
  * bun node_modules/@cic/liveness/src/probe_cli.js --unit api
  * deno run --allow-all jsr:@cic/liveness/probe --unit api
  * npm run --silent probe -- --unit api             # in this repository
@@ -59,7 +59,7 @@ const SHOWN_BYTES = 64;
  * let output = "";
  * const code = main(["--unit", "api", "--rundir", rundir], (text) => output += text);
  * assert.equal(code, 1);
- * assert.equal(output, `unit api: no pid file at ${rundir}/api/pid\n`);
+ * assert.equal(output, `unit api: no pid file at ${rundir}/api/pid (no directory ${rundir}/api)\n`);
  *
  * assert.equal(main(["--verbose"], (text) => output = text), 1);
  * assert.equal(output, "bad usage: unknown option '--verbose' (try --help)\n");
@@ -88,7 +88,7 @@ export function main(
  * const rundir = await Deno.makeTempDir();
  * let output = "";
  * assert.equal(await mainAsync(["--unit", "api", "--rundir", rundir], (text) => output += text), 1);
- * assert.equal(output, `unit api: no pid file at ${rundir}/api/pid\n`);
+ * assert.equal(output, `unit api: no pid file at ${rundir}/api/pid (no directory ${rundir}/api)\n`);
  * ```
  */
 export async function mainAsync(

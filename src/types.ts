@@ -293,7 +293,8 @@ export interface Liveness {
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void;
   /**
    * Opt-in: the first SIGTERM or SIGINT runs the shutdown sequence, then
-   * exits (0 or 1), always; a second one exits 1 at once. A signal name that
+   * exits (0 or 1), always; a second one exits 1 at once, saying why to
+   * `onError`. A signal name that
    * not every runtime can handle is a `TypeError`, and then none is handled.
    */
   handleSignals(options?: SignalOptions): void;
@@ -333,7 +334,8 @@ export interface Liveness {
  *
  * const options: ProbeOptions = { unit: "api", ready: true, maxAge: 5000 };
  * const rundir = await Deno.makeTempDir();
- * console.log(probe({ ...options, rundir }).reason); // unit api: no pid file at /tmp/.../api/pid
+ * // unit api: no pid file at /tmp/.../api/pid (no directory /tmp/.../api)
+ * console.log(probe({ ...options, rundir }).reason);
  * ```
  */
 export interface ProbeOptions extends LocationOptions {

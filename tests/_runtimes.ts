@@ -43,6 +43,7 @@ export class LineChild {
   readonly child: ChildProcessWithoutNullStreams;
   readonly #lines: string[] = [];
   readonly #waiters: (() => void)[] = [];
+  #stderr = "";
   #exited = false;
 
   constructor(runtime: RuntimeName, script: string, args: readonly string[] = []) {
@@ -56,11 +57,19 @@ export class LineChild {
       this.#lines.push(...lines);
       for (const wake of this.#waiters.splice(0)) wake();
     });
-    this.child.stderr.on("data", (chunk) => process.stderr.write(chunk));
+    this.child.stderr.on("data", (chunk) => {
+      this.#stderr += chunk;
+      process.stderr.write(chunk);
+    });
     this.child.on("exit", () => {
       this.#exited = true;
       for (const wake of this.#waiters.splice(0)) wake();
     });
+  }
+
+  /** What the child wrote to standard error so far (also passed on to this process's). */
+  get stderr(): string {
+    return this.#stderr;
   }
 
   /** Sends one line. */

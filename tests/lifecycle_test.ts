@@ -44,6 +44,11 @@ function verdict(options: ProbeOptions & { ready?: boolean; maxAge?: number }) {
   return probe(options as ProbeOptions);
 }
 
+/** `text` as a regular expression that matches it alone. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 /** Starts the service fixture on `runtime`; resolves once it is healthy. */
 async function service(runtime: RuntimeName, rundir: string, config: object): Promise<LineChild> {
   const child = new LineChild(runtime, fixture("service"), [rundir, "api", JSON.stringify(config)]);
@@ -262,7 +267,12 @@ for (const runtime of RUNTIMES) {
     timeout: 60_000,
   }, async () => {
     await withTempDir(async (rundir) => {
-      for (const handlers of [["ok", "hang"], ["throw"]]) {
+      // Each names the handler on standard error: its place, and its function's name.
+      const cases: [string[], string][] = [
+        [["ok", "hang"], "the shutdown handler #2 (hang) did not finish within 1000 ms"],
+        [["throw"], "the shutdown handler #1 (throw) failed: Error: handler 1 failed"],
+      ];
+      for (const [handlers, line] of cases) {
         const child = await service(runtime, rundir, {
           signals: { drain: 0, timeout: 1000 },
           handlers,
@@ -271,6 +281,10 @@ for (const runtime of RUNTIMES) {
           child.signal("SIGTERM");
           assert.equal(await child.exited(), 1, handlers.join());
           assert.deepEqual(readState(`${rundir}/api`), {});
+          assert.match(
+            child.stderr,
+            new RegExp(`^@cic/liveness: Cannot shut down cleanly: ${escape(line)}$`, "m"),
+          );
         } finally {
           await child.stop();
         }
@@ -295,6 +309,12 @@ for (const runtime of RUNTIMES) {
           );
           child.signal("SIGINT");
           assert.equal(await child.exited(), 1);
+          assert.equal(
+            child.stderr,
+            "@cic/liveness: Cannot shut down cleanly: SIGINT (after SIGTERM) during the shutdown: " +
+              "exiting at once with 1\n",
+            "says why it exits 1",
+          );
         } finally {
           await child.stop();
         }
@@ -422,8 +442,12 @@ for (const runtime of RUNTIMES) {
           await new Promise((resolve) => setTimeout(resolve, 1500));
           assert.equal(verdict({ unit: "api", rundir }).status, "healthy", "still live");
           assert.equal(verdict({ unit: "api", rundir, ready: true }).status, "draining");
-          child.signal("SIGINT");
+          child.signal("SIGTERM");
           assert.equal(await child.exited(), 1, "exits 1, not killed by the signal");
+          assert.match(
+            child.stderr,
+            /^@cic\/liveness: Cannot shut down cleanly: a second SIGTERM during the shutdown: exiting at once with 1$/m,
+          );
         } finally {
           await child.stop();
         }

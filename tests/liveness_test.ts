@@ -311,6 +311,56 @@ test("set() before load() or after reset() is a NotLoadedError", async () => {
   });
 });
 
+test("set(), ready() and beat() after a refused load() name the refusal", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    const databaseIsUp = () => false;
+    const refusal = await liveness.load([databaseIsUp]).catch((error) => error);
+    assert.ok(refusal instanceof HealthCheckError);
+    for (
+      const [call, act] of [
+        ["set()", () => liveness.set(0)],
+        ["set()", () => set(0, { unit: "api", rundir })],
+        ["ready()", () => liveness.ready(true)],
+        ["beat()", () => liveness.beat()],
+      ] as const
+    ) {
+      assert.throws(act, (error: NotLoadedError) => {
+        assert.ok(error instanceof NotLoadedError);
+        assert.equal(
+          error.message,
+          `Cannot ${call}: unit ${rundir}/api is not loaded: load() failed: ${refusal.message}`,
+        );
+        assert.equal(error.cause, refusal);
+        return true;
+      });
+    }
+
+    // A load() that rejects with what a check threw: that is named too.
+    await assert.rejects(liveness.load([() => Promise.reject("no database")]));
+    assert.throws(() => liveness.set(0), /is not loaded: load\(\) failed: no database$/);
+
+    // Another live process owns the unit: its pid is named.
+    const other = await holdState(rundir, "api", 0);
+    try {
+      await assert.rejects(liveness.load([]), UnitInUseError);
+      assert.throws(
+        () => liveness.set(0),
+        new RegExp(`load\\(\\) failed: Cannot load unit .* belongs to process ${other.pid}`),
+      );
+    } finally {
+      await kill(other);
+    }
+
+    // A load() that succeeds clears it; after reset() it is "call load() first" again.
+    await liveness.load([]);
+    liveness.set(0);
+    liveness.reset();
+    assert.throws(() => liveness.set(0), /is not loaded by this process: call load\(\) first/);
+    await liveness.close();
+  });
+});
+
 test("load() clears the state a dead earlier process left, and only that", async () => {
   await withTempDir(async (rundir) => {
     const child = await holdState(rundir, "api", 0);

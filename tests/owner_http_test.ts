@@ -48,12 +48,22 @@ async function assertAgree(liveness: Liveness, rundir: string, state: string) {
   }
 }
 
+/** Checks the line of the first failing part of `/livez` and `/readyz`. */
+async function assertFirstFailure(liveness: Liveness, line: string) {
+  for (const path of ["/livez", "/readyz"]) {
+    assert.equal(firstFailure((await ask(liveness, `${path}?verbose`)).body), line, path);
+  }
+}
+
 test("owner: /livez and /readyz answer what probe() says, in every state of the owner", async () => {
   await withTempDir(async (rundir) => {
     const liveness = createLiveness({ unit: "api", rundir });
+    const dir = `${rundir}/api`;
     await assertAgree(liveness, rundir, "not loaded");
+    await assertFirstFailure(liveness, `no pid file at ${dir}/pid (no directory ${dir})`);
     await liveness.load([]);
     await assertAgree(liveness, rundir, "loaded");
+    await assertFirstFailure(liveness, "not started: set(0) not called yet");
     for (const code of [0, 3, -1, 0]) {
       liveness.set(code);
       await assertAgree(liveness, rundir, `set(${code})`);
@@ -67,6 +77,10 @@ test("owner: /livez and /readyz answer what probe() says, in every state of the 
     assert.equal((await ask(liveness, "/healthz")).status, 200, "/healthz is /livez");
     liveness.reset();
     await assertAgree(liveness, rundir, "reset");
+    await assertFirstFailure(
+      liveness,
+      `no pid file at ${dir}/pid (the directory exists: not loaded)`,
+    );
     await liveness.close();
   });
 });
@@ -84,7 +98,7 @@ test("owner: a failed write and a lost unit answer 503", async () => {
     await liveness.load([]);
     liveness.set(0);
     runtime.fail("createFile", "ENOSPC");
-    liveness.set(3); // the file is removed: the probe says "no error file"
+    liveness.set(3); // the file is removed: the probe says "no-error"
     assert.equal(probe({ unit: "api", rundir }).status, "no-error");
     const failed = await ask(liveness, "/livez?verbose");
     assert.equal(failed.status, 503, "a state it could not write");

@@ -40,7 +40,7 @@ import {
 import { hostname, tmpdir } from "node:os";
 import process from "node:process";
 import { test } from "node:test";
-import { parseSeconds } from "../src/_flags.ts";
+import { parseMaxAge } from "../src/_flags.ts";
 import { RUNDIR_VARIABLES, UNIT_VARIABLES } from "../src/_location.ts";
 import { answer, type ProbeAnswer, type ProbeRequest } from "./fixtures/probe_answers.ts";
 import { canDropRoot, extension, hasPython, NOBODY, NOBODY_IDS, PID_MAX, uptime } from "./_env.ts";
@@ -442,12 +442,26 @@ const via = fc.constantFrom<Via>(
   "empty-first",
 );
 
-/** Seconds as `--max-age` takes them, and not. */
+/** Ages as `--max-age` takes them (seconds, bare or with `s`, or `ms`), and not. */
 const maxAge: fc.Arbitrary<Bytes | undefined> = fc.oneof(
   { weight: 12, arbitrary: fc.constant(undefined) },
   {
     weight: 3,
-    arbitrary: fc.constantFrom("10", "2.5", "0.001", "0.25", "1", "3600", "999999999.999"),
+    arbitrary: fc.constantFrom(
+      "10",
+      "2.5",
+      "0.001",
+      "0.25",
+      "1",
+      "3600",
+      "999999999.999",
+      "10s",
+      "0.25s",
+      "250ms",
+      "1ms",
+      "3600000ms",
+      "999999999999ms",
+    ),
   },
   {
     weight: 1,
@@ -465,6 +479,16 @@ const maxAge: fc.Arbitrary<Bytes | undefined> = fc.oneof(
       ".5",
       "1000000000",
       "\xd9\xa1",
+      "0s",
+      "0ms",
+      "1.5ms",
+      "10S",
+      "10 s",
+      "1m",
+      "ms",
+      "s",
+      "01ms",
+      "1000000000000ms",
     ),
   },
 );
@@ -612,10 +636,13 @@ const PARTS = {
   args: {
     calm: fc.record({
       ready: fc.boolean(),
-      maxAge: fc.option(fc.constantFrom("10", "2.5", "0.001", "0.25", "1", "3600"), {
-        freq: 3,
-        nil: undefined,
-      }),
+      maxAge: fc.option(
+        fc.constantFrom("10", "2.5", "0.001", "0.25", "1", "3600", "2.5s", "250ms"),
+        {
+          freq: 3,
+          nil: undefined,
+        },
+      ),
       junk: fc.constant<Bytes[]>([]),
     }),
     wild: fc.record({
@@ -730,7 +757,7 @@ function fill(template: Bytes, { subject }: Facts): Bytes {
  */
 function beatAt(state: State, content: Bytes, now: number): string {
   const field = /\{at\}\S*[ \t]+([0-9]+)/.exec(content)?.[1];
-  const limit = (state.maxAge === undefined ? undefined : parseSeconds(utf8(state.maxAge))) ??
+  const limit = (state.maxAge === undefined ? undefined : parseMaxAge(utf8(state.maxAge))) ??
     Number(field ?? "10000");
   const extra = state.beatExtra * 100;
   const future = now + MARGIN + extra;

@@ -26,7 +26,7 @@ import { pathToFileURL } from "node:url";
 import { createLiveness, probe, type ProbeOptions } from "../mod.ts";
 import { judgeHeartbeat } from "../src/_verdict.ts";
 import { main } from "../src/probe_cli.ts";
-import { FLAGS, helpText, parseSeconds } from "../src/_flags.ts";
+import { FLAGS, helpText, parseMaxAge } from "../src/_flags.ts";
 import { probeUnit } from "../src/_probe.ts";
 import type { Runtime } from "../src/runtime/_runtime.ts";
 import { openBlocked } from "../src/runtime/_read.ts";
@@ -251,8 +251,8 @@ function toOptions(args: readonly string[], name: string): ProbeOptions {
         options.ready = true;
         break;
       case "--max-age":
-        options.maxAge = parseSeconds(value ?? "");
-        assert.ok(options.maxAge, `case "${name}": --max-age ${value} is no number of seconds`);
+        options.maxAge = parseMaxAge(value ?? "");
+        assert.ok(options.maxAge, `case "${name}": --max-age ${value} is no age`);
         break;
       default:
         assert.fail(`case "${name}": the harness cannot map ${JSON.stringify(arg)} onto probe()`);
@@ -307,12 +307,15 @@ test("probe: state written by the library, step by step", { timeout: 60_000 }, a
     const dir = `${rundir}/api`;
     const args = ["--unit", "api", "--rundir", rundir];
 
+    assertCommands(args, 1, `unit api: no pid file at ${dir}/pid (no directory ${dir})\n`);
+    assert.equal(probe({ unit: "api", rundir }).status, "no-pid");
+
     await liveness.load([]);
-    assertCommands(args, 1, "unit api: no error file\n");
+    assertCommands(args, 1, "unit api: not started: set(0) not called yet\n");
     assert.deepEqual(probe({ unit: "api", rundir }), {
       healthy: false,
       status: "no-error",
-      reason: "unit api: no error file",
+      reason: "unit api: not started: set(0) not called yet",
       unit: "api",
       dir,
       pid: process.pid,
@@ -343,7 +346,11 @@ test("probe: state written by the library, step by step", { timeout: 60_000 }, a
     });
 
     liveness.reset();
-    assertCommands(args, 1, `unit api: no pid file at ${dir}/pid\n`);
+    assertCommands(
+      args,
+      1,
+      `unit api: no pid file at ${dir}/pid (the directory exists: not loaded)\n`,
+    );
     assert.equal(probe({ unit: "api", rundir }).status, "no-pid");
   });
 });
@@ -417,7 +424,8 @@ test("probe: a state file or directory the probe may not read", {
     // Missing is still missing, however deep.
     assertProbes(
       `${rundir}/missing/deeper`,
-      `unit api: no pid file at ${rundir}/missing/deeper/api/pid\n`,
+      `unit api: no pid file at ${rundir}/missing/deeper/api/pid ` +
+        `(no directory ${rundir}/missing/deeper)\n`,
     );
 
     // What lstat says needs no read permission: a directory or a FIFO is no regular file.
@@ -453,7 +461,10 @@ test("probe: a unit directory or rundir behind a link the probe may not follow i
     const dangling = `${rundir}/dangling`;
     mkdirSync(dangling);
     symlinkSync(`${rundir}/nowhere`, `${dangling}/api`);
-    assertProbes(dangling, `unit api: no pid file at ${dangling}/api/pid\n`);
+    assertProbes(
+      dangling,
+      `unit api: no pid file at ${dangling}/api/pid (no directory ${dangling}/api)\n`,
+    );
     // /proc/1/root is a link that only pid 1's user (or a tracer) may follow.
     const denied = spawnSync(NOBODY[0], [
       ...NOBODY.slice(1),
@@ -592,7 +603,10 @@ test("probe: main() writes the line and returns the exit code", async () => {
       output += text;
     };
     assert.equal(main(["--unit", "api", "--rundir", rundir], write), 1);
-    assert.equal(output, `unit api: no pid file at ${rundir}/api/pid\n`);
+    assert.equal(
+      output,
+      `unit api: no pid file at ${rundir}/api/pid (no directory ${rundir}/api)\n`,
+    );
 
     const liveness = createLiveness({ unit: "api", rundir });
     await liveness.load([]);
@@ -642,9 +656,10 @@ test("probe: probe.sh judges arguments of 60 kB", { timeout: 60_000 }, () => {
   // Bash's patterns can take quadratic time; probe.sh avoids them (the time
   // is not asserted here: machines are noisy).
   const long = 60_000;
-  const none = (dir: string) => `unit api: no pid file at ${dir}/api/pid`;
+  const none = (dir: string, missing = dir) =>
+    `unit api: no pid file at ${dir}/api/pid (no directory ${missing})`;
   const cases: [string[], string][] = [
-    [["--rundir", "/".repeat(long)], none("")],
+    [["--rundir", "/".repeat(long)], none("", "/api")],
     [["--rundir", "/a".repeat(long / 2)], none("/a".repeat(long / 2))],
     [["--rundir", `/${".".repeat(long)}`], none(`/${".".repeat(long)}`)],
     [["--rundir", `/${"\u{1f600}".repeat(long / 4)}`], none(`/${"????".repeat(long / 4)}`)],
@@ -850,7 +865,7 @@ test("probe: a host name with a newline is one unit name, whole, in every probe"
       "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execvp(sys.argv[2], sys.argv[2:])",
       "a\nb",
     ];
-    const line = `unit a?b: no pid file at ${rundir}/a?b/pid\n`;
+    const line = `unit a?b: no pid file at ${rundir}/a?b/pid (no directory ${rundir}/a?b)\n`;
     assertCommands(["--rundir", rundir], 1, line, { via: sethostname });
   });
 });

@@ -569,7 +569,11 @@ test("the deadline counts from the start of the shutdown, drain included", async
     assert.deepEqual(events, ["handler hangs", "shut down", "500 ms after the start"]);
     assert.equal(result.timedOut, true);
     assert.equal(result.code, 1);
-    assert.match(reported.at(-1)!.message, /did not finish within 400 ms/);
+    assert.equal(
+      reported.at(-1)!.message,
+      "Cannot shut down cleanly: the shutdown handler #1 did not finish within 400 ms",
+      "an anonymous handler is named by its place",
+    );
     assert.deepEqual(readState(`${rundir}/api`), {}, "closed all the same");
   });
 });
@@ -590,6 +594,55 @@ test("a handler that throws makes the shutdown's code 1, and the others still ru
     assert.deepEqual(events, ["throws", "first registered"]);
     assert.deepEqual(result, { code: 1, signal: undefined, errors: [failure], timedOut: false });
     assert.equal(reported.at(-1)?.cause, failure);
+    assert.equal(
+      reported.at(-1)?.message,
+      "Cannot shut down cleanly: the shutdown handler #2 failed: Error: flush failed",
+    );
+  });
+});
+
+test("a handler cut at the deadline, or one that throws, is named: its place and its name", async () => {
+  await withTempDir(async (rundir) => {
+    const reported: LivenessError[] = [];
+    const liveness = createLiveness({ unit: "api", rundir, onError: (e) => reported.push(e) });
+    await liveness.load([]);
+    const ran: string[] = [];
+    liveness.onShutdown(function stopQueue() {
+      ran.push("stopQueue");
+    });
+    const remove = liveness.onShutdown(() => ran.push("removed"));
+    liveness.onShutdown(async function flushLogs() {
+      ran.push("flushLogs");
+      throw new Error("disk full");
+    });
+    liveness.onShutdown(function closeDatabase() {
+      ran.push("closeDatabase");
+      return new Promise(() => {});
+    });
+    remove(); // the places are those of the handlers left: #1, #2, #3
+    const result = await liveness.shutdown({ drain: 0, timeout: 300 });
+    assert.deepEqual(ran, ["closeDatabase"], "last registered first; the deadline stops the rest");
+    assert.deepEqual(result, { code: 1, signal: undefined, errors: [], timedOut: true });
+    assert.deepEqual(reported.map((error) => error.message), [
+      "Cannot shut down cleanly: the shutdown handler #3 (closeDatabase) did not finish within 300 ms",
+    ]);
+  });
+  await withTempDir(async (rundir) => {
+    const reported: LivenessError[] = [];
+    const liveness = createLiveness({ unit: "api", rundir, onError: (e) => reported.push(e) });
+    await liveness.load([]);
+    const failure = new Error("disk full");
+    liveness.onShutdown(async function flushLogs() {
+      await Promise.resolve();
+      throw failure;
+    });
+    liveness.onShutdown(() => {});
+    const result = await liveness.shutdown({ drain: 0 });
+    assert.deepEqual(result.errors, [failure]);
+    assert.deepEqual(reported.map((error) => error.message), [
+      "Cannot shut down cleanly: the shutdown handler #1 (flushLogs) failed: Error: disk full",
+    ]);
+    assert.equal(reported[0].cause, failure);
   });
 });
 

@@ -82,10 +82,13 @@ async function healthLifeCycle(container: Container, last = "unhealthy"): Promis
   assert.deepEqual([first.code, first.status, first.output], [
     1,
     "starting",
-    `unit ${UNIT}: no pid file at ${RUNDIR}/${UNIT}/pid`,
+    `unit ${UNIT}: no pid file at ${RUNDIR}/${UNIT}/pid (no directory ${RUNDIR}/${UNIT})`,
   ]);
   await send(container, "load");
-  assert.equal((await healthcheck(container)).output, `unit ${UNIT}: no error file`);
+  assert.equal(
+    (await healthcheck(container)).output,
+    `unit ${UNIT}: not started: set(0) not called yet`,
+  );
   await send(container, "set", "0");
   const healthy = await healthcheck(container);
   assert.deepEqual([healthy.code, healthy.status], [0, "healthy"]);
