@@ -470,7 +470,7 @@ not_running() {
   fail "pid $pid is not running"
 }
 
-# Where the writer recorded its start time (the seed did not), it is this
+# Where the writer recorded its start time (one without /proc does not), it is this
 # process's: else the pid is a later process's, such as a new pid 1. Sets
 # $writer to it, or '-' without a starttime file.
 check_starttime() {
@@ -532,8 +532,8 @@ to_seconds() {
   seconds=$(($1 / 1000))${fraction:+.$fraction}
 }
 
-# With --ready, the program said it is ready; no ready file (the seed's
-# state) is ready. A reason shows printable.
+# With --ready, the program said it is ready; no ready file (a writer that
+# does not say) is ready. A reason shows printable.
 check_ready() {
   local line
   read_state ready "$READY_MAX_BYTES"

@@ -60,7 +60,7 @@ export function isRunning(runtime: Runtime, identity: Identity): boolean | undef
 
 /**
  * Whether `owner` is another process that provably runs. Without a start
- * time (the seed's state, or a writer that could not read `/proc`) nothing
+ * time (a state written without one, or a writer that could not read `/proc`) nothing
  * proves that a live pid is the writer, and the state counts as stale.
  */
 export function isOtherLiveOwner(runtime: Runtime, owner: Identity): boolean {

@@ -29,7 +29,7 @@ import { StateError } from "./errors.ts";
 
 const LOCK = ".lock";
 const HOLDER = new RegExp(`^owner\\.${IDENTITY_PATTERN}$`);
-/** 0.1's lock: a file holding `<pid> <starttime>`. */
+/** The older lock: a file holding `<pid> <starttime>`. */
 const OLD_HOLDER = /^([1-9][0-9]{0,9}) (0|[1-9][0-9]{0,19})?\n$/;
 /** How long to wait between tries, and at most, for a lock held by a running process. */
 const RETRY_MS = 5;
@@ -129,7 +129,7 @@ function tryLock(dir: UnitDirectory, holder: Identity): LockBusy | undefined {
 
 /**
  * Looks at the lock in the way: returns who holds it while that process
- * runs, else removes it (a dead holder's, 0.1's, or a link someone put
+ * runs, else removes it (a dead holder's, an older version's, or a link someone put
  * there) and returns `undefined` for another try.
  */
 function breakIfStale(dir: UnitDirectory): LockBusy | undefined {
@@ -141,7 +141,7 @@ function breakIfStale(dir: UnitDirectory): LockBusy | undefined {
     const match = OLD_HOLDER.exec(dir.read(LOCK, STATE_MAX_BYTES * 2) ?? "");
     const holder = match && parseIdentity(match[1], match[2] ?? "-");
     if (holder && isLive(runtime, holder, found.mtimeMs)) return new LockBusy(holder.pid);
-    // unlink() cannot remove a directory: a 0.2 lock taken meanwhile stays.
+    // unlink() cannot remove a directory: a directory lock taken meanwhile stays.
     removeQuietly(dir.fs, lock);
     return undefined;
   }

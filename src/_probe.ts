@@ -182,7 +182,7 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   const processVerdict = judgeProcess(pid, facts);
   if (processVerdict || facts.kind !== "running") return { ...(processVerdict!), pid };
 
-  // Where the writer recorded its start time (the seed did not), it is this process's.
+  // Where the writer recorded its start time (a writer without /proc does not), it is this process's.
   const starttime = yield* readState(dir, STARTTIME_FILE, STATE_MAX_BYTES, numberParser(false));
   const starttimeVerdict = judgeStarttime(pid, starttime, facts.starttime);
   if (starttimeVerdict) return { ...starttimeVerdict, pid };

@@ -44,7 +44,7 @@ export function parseProcessStat(text: string): ProcessStat | undefined {
 /**
  * This process's start time, or `undefined` where `/proc` cannot be read
  * (not Linux; Deno without `--allow-all`) or is not this process's pid
- * namespace's. The probes then fall back to the seed's check of the pid
+ * namespace's. The probes then fall back to checking the pid
  * alone. Read once per runtime: a process's start time never changes, and
  * `load()` asks for it several times.
  */

@@ -57,7 +57,7 @@ const DIR_MODE = 0o755;
 /**
  * `.<name>.<pid>.<starttime>.<n>.tmp`: a temporary file on its way to
  * replace a state file; the writer's start time tells it from a later
- * process with the same pid. (0.1 wrote `.<name>.<pid>.<hex>.tmp`.)
+ * process with the same pid. (Older versions wrote `.<name>.<pid>.<hex>.tmp`.)
  */
 const TEMP_FILE = new RegExp(`^\\.[a-z]+\\.${IDENTITY_PATTERN}\\.[0-9]+\\.tmp$`);
 const OLD_TEMP_FILE = /^\.[a-z]+\.([1-9][0-9]{0,9})\.[0-9a-f]+\.tmp$/;

@@ -110,7 +110,7 @@ const SIGNED = /^(?:0|-?[1-9][0-9]*)$/;
 /**
  * The number in a state file's text, as the writers write it:
  * canonical decimal (no `+`, no leading zero, `-` only when `signed`) and at
- * most one trailing newline, which the seed's files lack. Returns the digits
+ * most one trailing newline, which files written by hand may lack. Returns the digits
  * as text (an error code may exceed a safe integer; a start time is compared
  * as text), or `undefined` for anything else.
  */
@@ -348,7 +348,7 @@ export function parseReadiness(text: string): Readiness | undefined {
   return undefined;
 }
 
-/** Judges readiness (readiness probes only): a missing ready file is ready (the seed's state). */
+/** Judges readiness (readiness probes only): a missing ready file is ready (a writer that does not say). */
 export function judgeReadiness(found: Found<Readiness>): Verdict | undefined {
   switch (found.kind) {
     case "missing":

@@ -134,7 +134,7 @@ export interface HeartbeatOptions {
  * ```
  */
 export interface LivenessOptions extends LocationOptions {
-  /** The heartbeat, or `false` for none (probed as 0.1 was). Default: on, 1 s, 10 s. */
+  /** The heartbeat, or `false` for none (the probes then judge the pid and error only). Default: on, 1 s, 10 s. */
   heartbeat?: false | HeartbeatOptions;
   /**
    * Where trouble goes once the unit is loaded (a write that failed, the
