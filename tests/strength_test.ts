@@ -613,6 +613,7 @@ test("a handler cut at the deadline, or one that throws, is named: its place and
     const remove = liveness.onShutdown(() => ran.push("removed"));
     liveness.onShutdown(async function flushLogs() {
       ran.push("flushLogs");
+      await Promise.resolve();
       throw new Error("disk full");
     });
     liveness.onShutdown(function closeDatabase() {

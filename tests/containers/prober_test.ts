@@ -80,7 +80,8 @@ proberTest(
       assert.ok(startup.length >= 3);
       assert.ok(
         startup.slice(0, -1).every((run) =>
-          /^unit api: no (pid file at \/\S+\/api\/pid|error file)$/.test(run.output)
+          /^unit api: (no pid file at \/\S+\/api\/pid \(.+\)|not started: set\(0\) not called yet)$/
+            .test(run.output)
         ),
       );
       assert.equal(startup.at(-1)!.output, `unit api: healthy (pid ${pod.child.pid})`);
