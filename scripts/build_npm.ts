@@ -3,9 +3,9 @@
  *
  * What dnt would do, with the TypeScript compiler from npm (dnt is on JSR
  * only): compile `mod.ts` and `src/` to ES2022 JavaScript and declarations
- * at the package root, make the command one module (see {@linkcode bundle}),
- * write `package.json` from `deno.json`, copy the README, the license and
- * `probe.sh`. Then, unless `--no-test` is given,
+ * at the package root, make the library and the command one module each
+ * (see {@linkcode bundle}), write `package.json` from `deno.json`, copy the
+ * README, the license and `probe.sh`. Then, unless `--no-test` is given,
  * compile the tests next to the build and run them with `node --test` on the
  * machine's Node and on the Node from `node_modules`, remove them, and run
  * `publint` and `attw`.
@@ -95,6 +95,9 @@ export async function buildNpm(
     ...(test ? sourceFiles("tests") : []),
   ]);
   for (const asset of ASSETS) copyFileSync(join(ROOT, asset), join(OUT, asset));
+  const library = join(OUT, jsPath(config.exports["."]));
+  if (test) keepCompiledForTests(library);
+  bundle(library);
   const cli = join(OUT, jsPath(config.exports["./probe"]));
   bundle(cli);
   setShebang(cli);
@@ -115,6 +118,7 @@ export async function buildNpm(
     } finally {
       // Not part of the package.
       rmSync(join(OUT, "tests"), { recursive: true, force: true });
+      rmSync(join(OUT, COMPILED_ENTRY), { force: true });
     }
   }
   results.push(
@@ -183,10 +187,15 @@ function compile(files: string[]): void {
 }
 
 /**
- * Replaces the compiled command at `path` with one module holding all it
- * imports, made by `bun build`: a probe starts a runtime each time, and each
- * module it loads costs that start (Bun about 7 ms for the ten others). Its
- * declarations stay the compiler's; the library's modules stay as they are.
+ * Replaces the compiled entry at `path` with one module holding all it
+ * imports, made by `bun build`: each module a program loads costs it. A
+ * probe starts a runtime each time (Bun: about 7 ms for the command's ten
+ * other modules); on Node, resolving the library's thirty modules cost a
+ * program more start-up time than their code, and made Node's own loader
+ * hot enough for TurboFan to compile it (4 MiB more resident memory on Node
+ * 20; see `bench/README.md`). The declarations stay the compiler's, one
+ * file per module. No module may import a `node:` built-in statically: in
+ * one module, it would load with the library on every runtime.
  */
 function bundle(path: string): void {
   const out = `${path}.bundle`;
@@ -206,6 +215,34 @@ function bundle(path: string): void {
     throw new Error(`bun build failed (exit ${built.status ?? built.signal}):\n${built.stderr}`);
   }
   renameSync(out, path);
+}
+
+/** The library's entry as compiled, for the tests (see {@linkcode keepCompiledForTests}). */
+const COMPILED_ENTRY = "_mod.js";
+
+/**
+ * Keeps the library's entry `path` as compiled (its modules, unbundled)
+ * beside it, as {@linkcode COMPILED_ENTRY}, and makes the compiled tests
+ * import it: they reach inside the modules (`healthOf()` of an owner made
+ * by `createLiveness()`), which needs one copy of each. The programs they
+ * start, the docs' examples and the installed package run the bundle.
+ */
+function keepCompiledForTests(path: string): void {
+  copyFileSync(path, join(dirname(path), COMPILED_ENTRY));
+  const entry = `from "../${relative(OUT, path)}"`;
+  let rewritten = 0;
+  for (const test of readdirSync(join(OUT, "tests")).filter((name) => name.endsWith(".js"))) {
+    const file = join(OUT, "tests", test);
+    const code = readFileSync(file, "utf8");
+    if (!code.includes(entry)) continue;
+    writeFileSync(file, code.replaceAll(entry, `from "../${COMPILED_ENTRY}"`));
+    rewritten++;
+  }
+  if (rewritten === 0) {
+    throw new Error(
+      `Cannot keep the library as compiled for the tests: none imports it (${entry})`,
+    );
+  }
 }
 
 /** `./mod.js` to `mod.js`: the form npm keeps for `bin` and `files`. */
@@ -249,8 +286,15 @@ function manifest(config: DenoConfig, version: string): Record<string, unknown> 
     main: jsPath(main),
     types: jsPath(main, ".d.ts"),
     bin: { [BIN_NAME]: bare(jsPath(cli)) },
-    // The allowlist keeps npm/tests out while the tests pack the build.
-    files: [bare(jsPath(main)), bare(jsPath(main, ".d.ts")), "src/", "probe.sh"],
+    // The allowlist keeps npm/tests out while the tests pack the build, and
+    // the compiled modules that the two bundles hold: only their declarations.
+    files: [
+      bare(jsPath(main)),
+      bare(jsPath(main, ".d.ts")),
+      "src/**/*.d.ts",
+      bare(jsPath(cli)),
+      "probe.sh",
+    ],
     sideEffects: false,
     engines: { node: ">=20.16" }, // process.getBuiltinModule()
   };

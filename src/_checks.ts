@@ -12,8 +12,8 @@ import { HealthCheckError } from "./errors.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
 import type { HealthCheck } from "./types.ts";
 
-/** What the checks need of the runtime: the working directory, and a look at a file. */
-export type CheckRuntime = Pick<Runtime, "cwd" | "readHead">;
+/** What the checks need of the runtime: the working directory, a look at a file, and a clock. */
+export type CheckRuntime = Pick<Runtime, "cwd" | "readHead" | "now">;
 
 /**
  * How long one check may take, in milliseconds, when `load()` is given no
@@ -140,6 +140,7 @@ export async function runChecks(
       },
       timeout,
       signal,
+      runtime,
     );
     if (outcome === TIMED_OUT) {
       failed.push(label);
@@ -170,6 +171,7 @@ async function withDeadline<T>(
   work: (signal: AbortSignal) => Promise<T>,
   timeout: number,
   outer: AbortSignal | undefined,
+  clock: Pick<Runtime, "now">,
 ): Promise<{ result: T } | typeof TIMED_OUT> {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -185,14 +187,14 @@ async function withDeadline<T>(
       outer.addEventListener("abort", onAbort, { once: true });
     }
   });
-  const started = performance.now();
+  const started = clock.now();
   // Started in a microtask, after the timer: a check that throws at once
   // rejects like one that rejects.
   const running = Promise.resolve().then(() => work(controller.signal));
   running.catch(() => {}); // a rejection after the deadline is nobody's
   try {
     const outcome = await Promise.race([running.then((result) => ({ result })), deadline]);
-    if (outcome === TIMED_OUT || performance.now() - started > timeout) {
+    if (outcome === TIMED_OUT || clock.now() - started > timeout) {
       controller.abort(
         new DOMException(`The check did not finish in ${timeout} ms`, "TimeoutError"),
       );

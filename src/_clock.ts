@@ -27,7 +27,7 @@ export function uptime(runtime: Runtime): number | undefined {
   let floor = floors.get(runtime);
   if (floor === undefined) {
     floor = new UptimeFloor(() => runtime.osUptime(), {
-      now: () => performance.now(),
+      now: () => runtime.now(),
       later(poll, ms) {
         runtime.unrefTimer(setTimeout(poll, ms)); // never what keeps the program alive
       },
@@ -43,7 +43,7 @@ const floors = new WeakMap<Runtime, UptimeFloor>();
 
 /** What an {@linkcode UptimeFloor} measures time with: a monotonic clock in ms, and a timer. */
 export interface FloorTimers {
-  /** A clock that never runs faster than the uptime (`performance.now()`: it stops while suspended). */
+  /** A clock that never runs faster than the uptime (`Runtime.now()`: it stops while suspended). */
   now(): number;
   /** Calls `poll` in about `ms` milliseconds. */
   later(poll: () => void, ms: number): void;

@@ -44,7 +44,7 @@ export class HeldUnit {
   /** What the error file holds, as far as this process wrote it. */
   #error: number | undefined;
   #readiness: Readiness = { state: "ready" };
-  /** `performance.now()` of the last beat written. */
+  /** `Runtime.now()` of the last beat written. */
   #lastBeat = 0;
   /** Why the unit is not this process's now, while it is not. */
   #lost: UnitLostError | undefined;
@@ -96,7 +96,7 @@ export class HeldUnit {
     this.#readiness = { state: "ready" };
     this.#lost = undefined;
     this.#failure = undefined;
-    this.#lastBeat = performance.now();
+    this.#lastBeat = this.#runtime.now();
   }
 
   /** Whether `directory` is the one held. */
@@ -140,7 +140,7 @@ export class HeldUnit {
   state(): HeldState {
     const heartbeat = this.#heartbeat;
     // In hundredths of a second, as the probes read a beat's age.
-    const age = this.#loaded ? Math.floor((performance.now() - this.#lastBeat) / 10) * 10 : 0;
+    const age = this.#loaded ? Math.floor((this.#runtime.now() - this.#lastBeat) / 10) * 10 : 0;
     return {
       pid: this.#pidVerdict(),
       failure: this.#failure?.message,
@@ -261,7 +261,7 @@ export class HeldUnit {
     const heartbeat = this.#heartbeat!;
     const at = uptime(runtime);
     if (at === undefined) {
-      this.#lastBeat = performance.now(); // no clock, no file (load() said so): the loop turns
+      this.#lastBeat = this.#runtime.now(); // no clock, no file (load() said so): the loop turns
       return;
     }
     try {
@@ -273,7 +273,7 @@ export class HeldUnit {
         starttime: me.starttime,
       });
       directory.write(HEARTBEAT_FILE, line, me);
-      this.#lastBeat = performance.now();
+      this.#lastBeat = this.#runtime.now();
     } catch (error) {
       if (rethrow) throw error;
       this.#fail(error);

@@ -58,12 +58,13 @@ export async function withUnitLock<T>(
   wait = true,
 ): Promise<T | LockBusy> {
   // A monotonic clock: a wall clock stepped back (NTP, `date`) must not stretch the wait.
-  const started = performance.now();
+  const { runtime } = dir;
+  const started = runtime.now();
   for (;;) {
     const busy = tryLock(dir, holder);
     if (busy === undefined) break;
     if (!wait) return busy;
-    if (performance.now() - started >= GIVE_UP_MS) {
+    if (runtime.now() - started >= GIVE_UP_MS) {
       throw new StateError(
         "lock",
         `${dir.path}/${LOCK}`,

@@ -42,6 +42,7 @@ function isBuild(): boolean {
  * must not run the CLI on import.
  */
 const LIFE_CYCLE = `
+import * as library from "${NAME}";
 import { HealthCheckError, load, probe, reset, set } from "${NAME}";
 import { main } from "${NAME}/probe";
 import { spawnSync } from "node:child_process";
@@ -68,7 +69,11 @@ observe("unhealthy");
 reset(options);
 observe("reset");
 const exports = [HealthCheckError, main].map((value) => typeof value);
-console.log(JSON.stringify({ exports, stages }));
+// An error's name is its class's, which a bundler renames where two modules' names collide.
+const names = Object.entries(library)
+  .filter(([name, value]) => value.prototype instanceof Error && value.name !== name)
+  .map(([name, value]) => \`\${name} is named \${value.name}\`);
+console.log(JSON.stringify({ exports, names, stages }));
 `;
 
 /** What the life cycle script saw after one step. */
@@ -141,8 +146,13 @@ function assertLifeCycle(command: string[], probes: string[][], env: Record<stri
     { cwd: dir, env: { ...process.env, ...env }, encoding: "utf8", timeout: 60_000 },
   );
   assertExit(result, command.join(" "));
-  const { exports, stages } = JSON.parse(result.stdout) as { exports: string[]; stages: Stage[] };
+  const { exports, names, stages } = JSON.parse(result.stdout) as {
+    exports: string[];
+    names: string[];
+    stages: Stage[];
+  };
   assert.deepEqual(exports, ["function", "function"]);
+  assert.deepEqual(names, []);
   assert.deepEqual(
     stages.map(({ stage, healthy }) => [stage, healthy]),
     [["loaded", false], ["healthy", true], ["unhealthy", false], ["reset", false]],
@@ -166,6 +176,10 @@ test("npm package: the tarball holds the build, the bin and probe.sh, and no tes
     assert.ok(packed.includes(file), `${file} is not in the tarball`);
   }
   assert.ok(packed.includes("src/probe_cli.js"));
+  // The library and the command are one module each: the modules they hold only declared.
+  const modules = packed.filter((file) => file.endsWith(".js")).sort();
+  assert.deepEqual(modules, ["mod.js", "src/probe_cli.js"]);
+  assert.ok(packed.includes("src/_unit.d.ts"));
   assert.deepEqual(packed.filter((file) => file.startsWith("tests/")), []);
   assert.equal(readFileSync(bin, "utf8").split("\n")[0], "#!/usr/bin/env sh");
   for (const path of [bin, probeSh]) {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { createServer } from "node:http";
+import type * as Http from "node:http";
 import {
   IDLE_TIMEOUT,
   type ListenOptions,
@@ -19,9 +19,23 @@ import {
 /** The most a request head may weigh: Node's default, far above any probe's. */
 const MAX_HEADER_SIZE = 16 * 1024;
 
+/**
+ * `node:http`, from `process.getBuiltinModule()` rather than a static
+ * import: the npm build makes the library one module (see
+ * `scripts/build_npm.ts`), where a static import would load `node:http`
+ * with it, on every runtime, even in a program that never serves.
+ */
+function nodeHttp(): typeof Http {
+  const { process } = globalThis as unknown as {
+    process: { getBuiltinModule(id: "node:http"): typeof Http };
+  };
+  return process.getBuiltinModule("node:http");
+}
+
 /** `node:http`, with the limits above. */
 export const nodeServer: ServerAdapter = {
   listen({ listener }, { port, hostname }: ListenOptions) {
+    const { createServer } = nodeHttp();
     const server = createServer({
       maxHeaderSize: MAX_HEADER_SIZE,
       headersTimeout: REQUEST_TIMEOUT,

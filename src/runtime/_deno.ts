@@ -91,6 +91,7 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
       deno.addSignalListener(signal, listener);
       return () => deno.removeSignalListener(signal, listener);
     },
+    now: () => performance.now(),
     unrefTimer: (timer) => deno.unrefTimer(timer as number),
     exit: (code) => deno.exit(code),
     args: () => [...deno.args],

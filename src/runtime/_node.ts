@@ -19,6 +19,7 @@ export interface NodeProcess {
   readonly argv: string[];
   readonly env: Record<string, string | undefined>;
   readonly versions: { readonly bun?: string };
+  hrtime(): [number, number];
   cwd(): string;
   kill(pid: number, signal: number): void;
   geteuid?(): number;
@@ -84,6 +85,11 @@ export function nodeRuntime(process: NodeProcess): Runtime {
     onSignal(signal, listener) {
       process.on(signal, listener);
       return () => process.off(signal, listener);
+    },
+    // Not performance.now(): on Node 20 its first call loads perf_hooks (half a MiB, a millisecond).
+    now() {
+      const [seconds, nanoseconds] = process.hrtime();
+      return seconds * 1000 + nanoseconds / 1e6;
     },
     unrefTimer: (timer) => (timer as { unref?: () => void }).unref?.(),
     exit: (code) => process.exit(code),

@@ -64,6 +64,12 @@ export interface Runtime {
    * not at all); returns what removes it. Never keeps the program alive.
    */
   onSignal(signal: string, listener: () => void): () => void;
+  /**
+   * A monotonic clock in milliseconds, from an arbitrary origin: a wall
+   * clock stepped (NTP, `date`) does not move it, and it stops while the
+   * system is suspended (so it never runs ahead of the uptime).
+   */
+  now(): number;
   /** Lets the program exit while `timer` (from `setTimeout`/`setInterval`) is pending. */
   unrefTimer(timer: unknown): void;
   /** Ends the process now with `code`. */
