@@ -203,6 +203,31 @@ test("npm package: Bun runs the life cycle, the liveness-probe bin and probe.sh"
   assertLifeCycle([BUN], [[BUN, bin], [probeSh]]);
 });
 
+test("npm package: the library, one module, loads node:http only when serve() is called", {
+  skip,
+}, () => {
+  const { dir } = installed();
+  const rundir = mkdtempSync(join(dir, "run-"));
+  const script = `
+const http = () => process.moduleLoadList.includes("NativeModule http");
+const seen = [http()];
+const { createLiveness } = await import("${NAME}");
+const liveness = createLiveness({ unit: "${UNIT}", rundir: ${JSON.stringify(rundir)} });
+await liveness.load([]);
+seen.push(http());
+await liveness.serve({ port: 0, hostname: "127.0.0.1" });
+seen.push(http());
+await liveness.close();
+console.log(JSON.stringify(seen));`;
+  const result = spawnSync(process.execPath, ["--input-type=module", "--eval", script], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assertExit(result, "node --eval");
+  assert.deepEqual(JSON.parse(result.stdout), [false, false, true]);
+});
+
 test("npm package: the bin hands every argument to the command, none to Node (--env-file)", {
   skip,
 }, () => {
