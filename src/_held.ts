@@ -30,6 +30,9 @@ import {
 import { LivenessError, NotLoadedError, StateError, UnitLostError } from "./errors.ts";
 import type { HeldFile, Runtime } from "./runtime/_runtime.ts";
 
+/** How long an answer trusts the last look at the pid file, in ms. */
+const HELD_FOR_MS = 1;
+
 /** The unit at `dir` as this process holds it. */
 export class HeldUnit {
   readonly #runtime: Runtime;
@@ -48,6 +51,8 @@ export class HeldUnit {
   #lastBeat = 0;
   /** Why the unit is not this process's now, while it is not. */
   #lost: UnitLostError | undefined;
+  /** `Runtime.now()` when an answer last found the pid file still ours. */
+  #heldAt = -Infinity;
   /** The last write that failed, until one succeeds. */
   #failure: LivenessError | undefined;
 
@@ -192,6 +197,19 @@ export class HeldUnit {
   }
 
   /**
+   * {@linkcode #holdsPidFile} for the answers, looked at once a millisecond
+   * at most: under load the `fstat` was most of an answer's cost, and no
+   * prober tells a millisecond from "at once".
+   */
+  #stillHeld(): boolean {
+    const now = this.#runtime.now();
+    if (now - this.#heldAt < HELD_FOR_MS && now >= this.#heldAt) return true;
+    if (!this.#holdsPidFile()) return false;
+    this.#heldAt = now;
+    return true;
+  }
+
+  /**
    * The `pid` part of the answers, from memory and {@linkcode #holdsPidFile}:
    * the files are read only when the pid file is no longer this process's,
    * to name the process that took the unit over.
@@ -199,7 +217,7 @@ export class HeldUnit {
   #pidVerdict(): Verdict | undefined {
     // Not loaded: the probes' line, which looks whether the directory is there.
     if (!this.#loaded) return noPidOn(this.#runtime, this.#dir);
-    if (!this.#lost && this.#holdsPidFile()) return undefined;
+    if (!this.#lost && this.#stillHeld()) return undefined;
     try {
       const owner = this.#lost ? undefined : readOwner(this.#directory!);
       if (owner && isOtherLiveOwner(this.#runtime, owner)) {
@@ -340,6 +358,7 @@ export class HeldUnit {
       // Already closed.
     }
     this.#pidFile = undefined;
+    this.#heldAt = -Infinity;
   }
 
   /** Closes the directory and the pid file held: the files stay as they are. */

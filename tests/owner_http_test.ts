@@ -17,7 +17,9 @@ import {
   probe,
   UnitLostError,
 } from "../mod.ts";
+import { writerFs } from "../src/_state.ts";
 import { Unit } from "../src/_unit.ts";
+import { runtime as realRuntime } from "../src/runtime/_current.ts";
 import { faultyRuntime } from "./_fake_runtime.ts";
 import { withTempDir } from "./_helpers.ts";
 import { holdState, kill } from "./_subjects.ts";
@@ -124,7 +126,7 @@ test("owner: a failed write and a lost unit answer 503", async () => {
   });
 });
 
-test("owner: without a heartbeat timer, a unit another process took over answers 503 at once", async () => {
+test("owner: without a heartbeat timer, a unit another process took over answers 503 a millisecond later", async () => {
   await withTempDir(async (rundir) => {
     const heartbeats: (false | HeartbeatOptions)[] = [false, { manual: true, maxAge: 60_000 }];
     for (const heartbeat of heartbeats) {
@@ -139,6 +141,8 @@ test("owner: without a heartbeat timer, a unit another process took over answers
       liveness.set(0);
       assert.equal((await ask(liveness, "/livez")).status, 200);
       rmSync(`${rundir}/api/pid`);
+      // The answers look at the pid file once a millisecond at most.
+      await new Promise((resolve) => setTimeout(resolve, 2));
       // Removed, by nobody else: no write since, the answer says so all the same.
       const removed = await ask(liveness, "/livez?verbose");
       assert.equal(removed.status, 503, JSON.stringify(heartbeat));
@@ -159,6 +163,43 @@ test("owner: without a heartbeat timer, a unit another process took over answers
       }
       await liveness.close();
     }
+  });
+});
+
+test("owner: the answers look at the pid file once a millisecond at most, and see a removal after it", async () => {
+  await withTempDir(async (rundir) => {
+    let clock = 1_000_000;
+    let looks = 0;
+    const real = writerFs(realRuntime);
+    const runtime = {
+      ...realRuntime,
+      now: () => clock,
+      stateFs: {
+        ...real,
+        hold(path: string) {
+          const held = real.hold(path);
+          return { ...held, links: () => (looks++, held.links()) };
+        },
+      },
+    };
+    const liveness = new Unit(runtime, { unit: "api", rundir, heartbeat: false });
+    await liveness.load([]);
+    liveness.set(0);
+    looks = 0;
+    for (let i = 0; i < 100; i++) assert.equal((await ask(liveness, "/livez")).status, 200);
+    assert.equal(looks, 1, "100 answers in one millisecond: one look");
+    clock += 1;
+    assert.equal((await ask(liveness, "/livez")).status, 200);
+    assert.equal(looks, 2, "a millisecond later: another");
+    clock -= 10; // a clock that goes back trusts nothing
+    assert.equal((await ask(liveness, "/livez")).status, 200);
+    assert.equal(looks, 3);
+    rmSync(`${rundir}/api/pid`);
+    clock += 1;
+    const removed = await ask(liveness, "/livez?verbose");
+    assert.equal(removed.status, 503);
+    assert.match(removed.body, /\[-\]pid failed: the pid file this process wrote was removed/);
+    await liveness.close();
   });
 });
 
