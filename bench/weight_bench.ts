@@ -5,8 +5,8 @@
  * port of its own, and by `liveness.listener` on the app's server), and with
  * lightship. For each: resident memory and V8 heap in use once it answers,
  * the time from spawn to the first `200` of its health endpoint (the app's
- * `/` for the bare one), the throughput of that endpoint (autocannon, 10
- * connections, loopback, after 1 s of warm-up) and the resident memory after
+ * `/` for the bare one), the throughput of that endpoint (wrk where it is
+ * installed, else autocannon; 10 connections, loopback, after 1 s of warm-up) and the resident memory after
  * that run. Then the ratios the library aims at: what it adds to the bare
  * program, in memory and start-up time, at most a quarter of what lightship
  * adds, and its throughput at least 0.9× the bare server's.
@@ -18,8 +18,8 @@
  * requests/s, which a busy machine moves more. The figures are medians. The
  * programs run the npm build (built first, into `npm/`), as users install
  * it, on the Node of `node_modules` and on the machine's `node` where that
- * is another version. autocannon runs on the Node that runs this, in its own
- * process.
+ * is another version. The load generator runs in its own process
+ * (autocannon on the Node that runs this).
  *
  * Run: `node_modules/node/bin/node bench/weight_bench.ts [seconds] [rounds]`
  * (defaults: 3 s of load per program, 5 rounds).
@@ -148,9 +148,29 @@ function rss(pid: number): number {
   return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) * 1024;
 }
 
-/** autocannon, in its own process, for `duration` seconds: requests/s and the server's CPU µs per request. */
-function autocannon(started: Started, duration: number): { rps: number; cpu: number } {
+/**
+ * The load generator: `wrk` where it is installed (Debian's package: C, so
+ * that the client, not the server, is not what is measured on a machine of
+ * two cores), else autocannon, which parses every answer's headers in
+ * JavaScript; `WEIGHT_CLIENT=autocannon` chooses it.
+ */
+const CLIENT = process.env.WEIGHT_CLIENT === "autocannon" || !hasWrk() ? "autocannon" : "wrk";
+
+function hasWrk(): boolean {
+  return spawnSync("wrk", ["--version"], { encoding: "utf8" }).error === undefined;
+}
+
+/** The load generator, in its own process, for `duration` seconds: requests/s and the server's CPU µs per request. */
+function generateLoad(started: Started, duration: number): { rps: number; cpu: number } {
   const cpuBefore = cpuTime(started.pid);
+  const { requests, seconds } = CLIENT === "wrk"
+    ? wrk(started.url, duration)
+    : autocannon(started.url, duration);
+  const cpu = cpuTime(started.pid) - cpuBefore;
+  return { rps: requests / seconds, cpu: cpu * 1000 / requests };
+}
+
+function autocannon(url: string, duration: number): { requests: number; seconds: number } {
   const result = spawnSync(process.execPath, [
     "node_modules/autocannon/autocannon.js",
     "--connections",
@@ -158,15 +178,28 @@ function autocannon(started: Started, duration: number): { rps: number; cpu: num
     "--duration",
     String(duration),
     "--json",
-    started.url,
+    url,
   ], { encoding: "utf8", timeout: (duration + 30) * 1000 });
-  const cpu = cpuTime(started.pid) - cpuBefore;
   if (result.status !== 0) throw new Error(`autocannon failed: ${result.stderr}`);
   const report = JSON.parse(result.stdout);
   if (report.non2xx > 0 || report.errors > 0) {
     throw new Error(`autocannon: ${report.non2xx} non-2xx answers, ${report.errors} errors`);
   }
-  return { rps: report.requests.average, cpu: cpu * 1000 / report.requests.total };
+  return { requests: report.requests.total, seconds: report.duration };
+}
+
+function wrk(url: string, duration: number): { requests: number; seconds: number } {
+  const result = spawnSync(
+    "wrk",
+    ["--threads", "1", "--connections", String(CONNECTIONS), "--duration", `${duration}s`, url],
+    { encoding: "utf8", timeout: (duration + 30) * 1000 },
+  );
+  if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr}`);
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(result.stdout);
+  if (errors) throw new Error(`wrk: ${errors[0]}`);
+  const [, requests, seconds] = /(\d+) requests in ([\d.]+)s/.exec(result.stdout) ?? [];
+  if (requests === undefined) throw new Error(`wrk: no count in ${result.stdout}`);
+  return { requests: Number(requests), seconds: Number(seconds) };
 }
 
 /** The CPU time a process has used, all its threads, in ms (clock ticks of 10 ms). */
@@ -191,7 +224,9 @@ for (const command of ["node_modules/.bin/node", "node"]) {
   }
 }
 console.log(
-  `${nodes.map((node) => node.name).join(", ")}; autocannon on Node ${process.version}, ` +
+  `${nodes.map((node) => node.name).join(", ")}; ${
+    CLIENT === "wrk" ? "wrk (one thread)" : `autocannon on Node ${process.version}`
+  }, ` +
     `${CONNECTIONS} connections, ${seconds} s per program, ${rounds} rounds; ` +
     `load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} CPUs`,
 );
@@ -240,11 +275,11 @@ async function load(node: Node, rundir: string) {
         failed(sample),
       );
     }
-    for (const { started } of running) autocannon(started, 1); // warm-up: JIT, connections
+    for (const { started } of running) generateLoad(started, 1); // warm-up: JIT, connections
     for (let round = 0; round < rounds; round++) {
       for (let turn = 0; turn < running.length; turn++) {
         const { sample, started } = running[(round + turn) % running.length];
-        const { rps, cpu } = autocannon(started, seconds);
+        const { rps, cpu } = generateLoad(started, seconds);
         sample.rps.push(rps);
         sample.cpu.push(cpu);
       }
