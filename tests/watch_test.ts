@@ -185,10 +185,10 @@ test("watch: a liveness check fails the unit only after its threshold of failure
     const liveness = await live(rundir);
     const { check, answer } = scripted();
     liveness.watch({ loop: { check, kind: "live", threshold: 3, interval: 5, timeout: 60_000 } });
-    const healthy = /^0 unit api: healthy \(pid \d+\)$/;
     for (const ok of [false, false, true, false, false]) {
       await answer(ok);
-      assert.match(probes(rundir, false), healthy, "fewer than 3 in a row since the last success");
+      const { healthy } = probe({ unit: "api", rundir });
+      assert.ok(healthy, `after ${ok}: fewer than 3 failures in a row since the last success`);
     }
     const { body } = await ask(liveness, "/livez?verbose");
     assert.match(
@@ -214,8 +214,302 @@ test("watch: a liveness check fails the unit only after its threshold of failure
     liveness.set(0);
     assert.equal(probes(rundir, false), "1 unit api: error 69");
     await answer(true);
-    assert.match(probes(rundir, false), healthy, "a success makes it live again");
+    assert.match(probes(rundir, false), /^0 unit api: healthy \(pid \d+\)$/, "live again");
     assert.equal((await ask(liveness, "/livez")).status, 200);
+    await liveness.close();
+  });
+});
+
+test("watch: ?verbose lists each check with its last result and age, ?exclude leaves one out", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = await live(rundir);
+    let calls = 0;
+    liveness.watch({ db: () => (calls++, true), cache: () => (calls++, false) }, {
+      interval: 60_000,
+    });
+    liveness.watch({ loop: { check: () => (calls++, true), kind: "live" } });
+    await until(() => calls === 3, "three results");
+    await until(
+      async () => (await ask(liveness, "/readyz?verbose")).body.includes("cache failed"),
+      "cache failed",
+    );
+    const age = "[\\d.]+s ago";
+    const readyz = await ask(liveness, "/readyz?verbose");
+    assert.equal(readyz.status, 503);
+    assert.match(
+      readyz.body,
+      new RegExp(
+        `^\\[\\+\\]pid ok\\n\\[\\+\\]error ok\\n\\[\\+\\]heartbeat ok\\n\\[\\+\\]loop ok \\(passed ${age}\\)\\n` +
+          `\\[\\+\\]ready ok\\n\\[\\+\\]db ok \\(passed ${age}\\)\\n` +
+          `\\[-\\]cache failed: not ready \\(check cache: returned false\\), ${age}\\nreadyz check failed\\n$`,
+      ),
+    );
+    const livez = await ask(liveness, "/livez?verbose");
+    assert.equal(livez.status, 200, "readiness checks are not part of liveness");
+    assert.match(livez.body, new RegExp(`^\\[\\+\\]loop ok \\(passed ${age}\\)$`, "m"));
+    assert.doesNotMatch(livez.body, /db|cache/);
+    // Without ?verbose: no reason, no result.
+    assert.match(
+      (await ask(liveness, "/readyz")).body,
+      /^\[\+\]db ok\n\[-\]cache failed: reason withheld\n/m,
+    );
+    const excluded = await ask(liveness, "/readyz?verbose&exclude=cache");
+    assert.equal(excluded.status, 200);
+    assert.match(excluded.body, /^\[\+\]cache excluded: ok$/m);
+    // The files know nothing of ?exclude.
+    assert.equal(probes(rundir, true), "1 unit api: not ready (check cache: returned false)");
+    const json = JSON.parse(
+      (await ask(liveness, "/readyz?verbose", "application/health+json")).body,
+    );
+    assert.equal(json.status, "fail");
+    assert.deepEqual(Object.keys(json.checks), [
+      "pid",
+      "error",
+      "heartbeat",
+      "loop",
+      "ready",
+      "db",
+      "cache",
+    ]);
+    assert.equal(json.checks.cache[0].output, "not ready (check cache: returned false)");
+    for (const name of ["db", "cache", "loop"]) {
+      const time = Date.parse(json.checks[name][0].time);
+      assert.ok(
+        time <= Date.now() && Date.now() - time < 600_000,
+        `${name}: ${json.checks[name][0].time}`,
+      );
+    }
+    assert.equal(json.checks.pid[0].time, undefined);
+    await liveness.close();
+  });
+});
+
+test("watch: a check that throws, rejects or returns no boolean fails with its message, never crashes", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = await live(rundir);
+    const cases: [() => unknown, string][] = [
+      [() => {
+        throw new Error("connection refused");
+      }, "connection refused"],
+      [() => Promise.reject(new TypeError("bad host")), "bad host"],
+      [() => Promise.reject("down"), 'threw "down"'],
+      [() => {
+        throw {
+          toString: () => {
+            throw new Error("no");
+          },
+        };
+      }, "threw a value that cannot be shown"],
+      [() => "yes", 'returned "yes": a check returns true or false (or a promise of one)'],
+      [() => undefined, "returned undefined: a check returns true or false (or a promise of one)"],
+      [
+        () => new Error("multi\nline\u00e9"),
+        "returned an object: a check returns true or false (or a promise of one)",
+      ],
+    ];
+    for (const [check, text] of cases) {
+      let called = false;
+      const stop = liveness.watch({
+        db: () => {
+          called = true;
+          return (check as () => boolean)();
+        },
+      }, { interval: 60_000 });
+      await until(
+        () =>
+          called &&
+          probe({ unit: "api", rundir, ready: true }).reason !==
+            "unit api: not ready (check db: not run yet)",
+        "a result",
+      );
+      assert.equal(
+        probe({ unit: "api", rundir, ready: true }).reason,
+        `unit api: not ready (check db: ${text})`,
+      );
+      stop();
+      assert.equal(
+        probe({ unit: "api", rundir, ready: true }).healthy,
+        true,
+        "stopped: ready again",
+      );
+    }
+    // A message on several lines, or not ASCII, stays one printable line of the ready file.
+    let done = false;
+    liveness.watch({
+      db: () => (done = true, Promise.reject(new Error(`a\nb\u00e9${"x".repeat(400)}`))),
+    });
+    await until(
+      () => done && /\(check db: a\?b/.test(probe({ unit: "api", rundir, ready: true }).reason),
+      "a result",
+    );
+    const { reason } = probe({ unit: "api", rundir, ready: true });
+    assert.equal(reason, `unit api: not ready (check db: a?b??${"x".repeat(145)})`);
+    assert.equal(probes(rundir, true), `1 ${reason}`);
+    await liveness.close();
+  });
+});
+
+test("watch: the program's ready(false) and a failing check combine: not ready while either says so", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = await live(rundir);
+    let ok = false;
+    let calls = 0;
+    liveness.watch({ db: () => (calls++, ok) }, { interval: 5 });
+    await until(() => calls > 0, "a call");
+    liveness.ready(false, "warming");
+    assert.equal(
+      probes(rundir, true),
+      "1 unit api: not ready (warming)",
+      "the program's reason first",
+    );
+    assert.match(
+      (await ask(liveness, "/readyz?verbose")).body,
+      /^\[-\]ready failed: not ready \(warming\)$/m,
+    );
+    liveness.ready(true);
+    assert.equal(probes(rundir, true), "1 unit api: not ready (check db: returned false)");
+    ok = true;
+    await until(() => probe({ unit: "api", rundir, ready: true }).healthy, "ready");
+    liveness.ready(false);
+    assert.equal(
+      probes(rundir, true),
+      "1 unit api: not ready",
+      "a passing check never makes it ready",
+    );
+    assert.equal((await ask(liveness, "/readyz?exclude=db")).status, 503);
+    liveness.ready(true);
+    assert.equal(probe({ unit: "api", rundir, ready: true }).healthy, true);
+    await liveness.close();
+  });
+});
+
+test("watch: checks watched before load() run at once, and load() writes their verdict first", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir });
+    liveness.watch({ db: () => new Promise<boolean>(() => {}) }, { timeout: 60_000 });
+    await liveness.load([]);
+    liveness.set(0);
+    assert.equal(probes(rundir, true), "1 unit api: not ready (check db: not run yet)");
+    assert.equal(probe({ unit: "api", rundir }).healthy, true);
+    await liveness.close();
+  });
+});
+
+test("watch: close() and the shutdown stop every check and abort the call in flight", async () => {
+  await withTempDir(async (rundir) => {
+    for (const end of ["close", "shutdown"] as const) {
+      const liveness = await live(rundir);
+      let calls = 0;
+      let signal: AbortSignal | undefined;
+      liveness.watch({
+        quick: { check: () => (calls++, true), interval: 1 },
+        slow: {
+          check: (given) => (signal = given, new Promise<boolean>(() => {})),
+          interval: 1,
+          timeout: 60_000,
+        },
+      });
+      await until(() => calls >= 3 && signal !== undefined, "three calls");
+      if (end === "close") await liveness.close();
+      else await liveness.shutdown({ drain: 0 });
+      assert.equal((signal!.reason as DOMException).name, "AbortError", end);
+      const after = calls;
+      await new Promise((resolve) => setTimeout(resolve, 50)); // fifty intervals
+      assert.equal(calls, after, `${end}: a check ran after it`);
+      assert.throws(() => liveness.watch({ db: () => true }), {
+        name: "TypeError",
+        message: `Cannot watch(): unit ${rundir}/api was closed`,
+      });
+    }
+  });
+});
+
+test("watch: a program that closes its owner exits at once, the call in flight aborted", async () => {
+  await withTempDir((rundir) => {
+    const [command, args] = runtimeCommand(fixture("watch_close"));
+    const result = spawnSync(command, [...args, rundir, "api"], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(result.signal, null, "it had to be killed: something held it alive");
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, "done\n");
+  });
+});
+
+test("watch: bad checks and options are TypeErrors that name them, and nothing starts", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = await live(rundir);
+    let calls = 0;
+    const check = () => (calls++, true);
+    const bad: [unknown, unknown, RegExp][] = [
+      [[check], undefined, /^Cannot call watch\(\): its checks must be an object of named checks/],
+      [check, undefined, /its checks must be an object of named checks .*, got a function$/],
+      [{}, undefined, /^Cannot call watch\(\): it was given no check: name at least one$/],
+      [
+        { pid: check },
+        undefined,
+        /^Cannot call watch\(\): check "pid" is not a name a check can have/,
+      ],
+      [{ "a b": check }, undefined, /check "a b" is not a name a check can have/],
+      [{ [`a${"b".repeat(63)}`]: check }, undefined, /is not a name a check can have/],
+      [
+        { db: true },
+        undefined,
+        /^Cannot call watch\(\): check "db" must be a function or an object with a check\(\) function, got true$/,
+      ],
+      [
+        { db: { check, every: 5 } },
+        undefined,
+        /^Cannot call watch\(\) with check "db": unknown option "every"/,
+      ],
+      [
+        { db: { check, interval: 0 } },
+        undefined,
+        /^Cannot call watch\(\): check "db"\.interval must be a whole number of milliseconds from 1 to 2147483647, got 0$/,
+      ],
+      [
+        { db: { check, timeout: Infinity } },
+        undefined,
+        /check "db"\.timeout must be a whole number of milliseconds from 1 to 2147483647, got Infinity$/,
+      ],
+      [
+        { db: { check, threshold: 1.5 } },
+        undefined,
+        /check "db"\.threshold must be a whole number of failures/,
+      ],
+      [
+        { db: { check, kind: "startup" } },
+        undefined,
+        /^Cannot call watch\(\): check "db"\.kind must be "ready" or "live", got "startup"$/,
+      ],
+      [
+        { db: check },
+        { interval: "5s" },
+        /^Cannot call watch\(\): options\.interval must be a whole number of milliseconds from 1 to 2147483647, got "5s"$/,
+      ],
+      [
+        { db: check },
+        { timout: 5 },
+        /^Cannot call watch\(\): unknown option "timout" \(did you mean "timeout"\?\)/,
+      ],
+      [{ db: check, cache: { check, interval: -1 } }, undefined, /check "cache"\.interval/],
+    ];
+    for (const [checks, options, message] of bad) {
+      assert.throws(
+        () => liveness.watch(checks as never, options as never),
+        (error: Error) => error instanceof TypeError && message.test(error.message),
+        `${JSON.stringify(checks)} ${JSON.stringify(options)}`,
+      );
+    }
+    liveness.watch({ db: check }, { interval: 60_000 });
+    assert.throws(() => liveness.watch({ db: check }), {
+      name: "TypeError",
+      message: 'Cannot call watch(): check "db" is already watched: stop it first',
+    });
+    await until(() => calls === 1, "one call");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(calls, 1, "only the good db ran");
     await liveness.close();
   });
 });
