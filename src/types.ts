@@ -227,6 +227,7 @@ export interface WatchOptions {
  * ```
  */
 export interface WatchedCheck extends WatchOptions {
+  /** The check itself. */
   check: WatchFunction;
 }
 
