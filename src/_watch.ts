@@ -182,12 +182,11 @@ class Watched {
 
   #settled(call: Call, failure: string | undefined): void {
     if (this.#call !== call) return; // stopped
+    // A synchronous check blocks the timer: late is timed out all the same.
+    if (this.#host.now() - call.started > this.settings.timeout) this.#cut(call);
     clearTimeout(this.#deadline as number);
     this.#call = undefined;
-    if (call.cut) return;
-    // A synchronous check blocks the timer: late is timed out all the same.
-    if (this.#host.now() - call.started > this.settings.timeout) return this.#cut(call);
-    this.#record(failure === undefined, failure ?? "passed");
+    if (!call.cut) this.#record(failure === undefined, failure ?? "passed");
   }
 
   #record(ok: boolean, text: string): void {

@@ -112,6 +112,22 @@ test("watch: a check that hangs is cut at its timeout, its signal aborted, and n
       body,
       /^\[-\]db failed: not ready \(check db: timed out after 30ms\), \d+(\.\d)?s ago$/m,
     );
+    // A synchronous check cannot be cut; one that returns true after its time is up timed out.
+    let done = false;
+    liveness.watch({
+      busy: {
+        check: () => {
+          const end = Date.now() + 40;
+          while (Date.now() < end) done = false;
+          return done = true;
+        },
+        timeout: 10,
+        interval: 60_000,
+      },
+    });
+    await until(() => done, "the busy check returned");
+    const { body: busy } = await ask(liveness, "/readyz?verbose");
+    assert.match(busy, /^\[-\]busy failed: not ready \(check busy: timed out after 10ms\), /m);
     await liveness.close();
   });
 });
