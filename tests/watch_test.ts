@@ -529,3 +529,22 @@ test("watch: bad checks and options are TypeErrors that name them, and nothing s
     await liveness.close();
   });
 });
+
+test("watch: after reset() the checks write nothing; a new load() writes their verdict", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = await live(rundir);
+    let calls = 0;
+    let ok = true;
+    liveness.watch({ db: () => (calls++, ok) }, { interval: 2 });
+    await until(() => calls > 0 && probe({ unit: "api", rundir, ready: true }).healthy, "ready");
+    liveness.reset();
+    ok = false;
+    const after = calls;
+    await until(() => calls > after + 3, "more calls");
+    assert.deepEqual(readdirSync(`${rundir}/api`), [], "nothing written while not loaded");
+    await liveness.load([]);
+    liveness.set(0);
+    assert.equal(probes(rundir, true), "1 unit api: not ready (check db: returned false)");
+    await liveness.close();
+  });
+});
