@@ -49,6 +49,9 @@ export type {
   ShutdownOptions,
   ShutdownResult,
   SignalOptions,
+  WatchedCheck,
+  WatchFunction,
+  WatchOptions,
 } from "./src/types.ts";
 export type {
   HealthServer,

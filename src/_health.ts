@@ -36,6 +36,10 @@ export interface HealthPart {
   readonly status: ProbeStatus;
   /** The reason line of the part, without `unit U: `; shown only with `?verbose`. */
   readonly reason: string;
+  /** More, shown only with `?verbose`: a watched check's last result and its age. */
+  readonly detail?: string;
+  /** When a watched check's last result came (`Date.now()`), for `application/health+json`. */
+  readonly at?: number;
 }
 
 /** What an owner holds in memory of the state it last wrote, for {@linkcode heldParts}. */

@@ -9,7 +9,7 @@
  */
 import { runChecks } from "./_checks.ts";
 import { uptime } from "./_clock.ts";
-import { type HealthPart, heldParts, partsVerdict } from "./_health.ts";
+import { type HealthPart, partsVerdict } from "./_health.ts";
 import { HeldUnit, openExisting } from "./_held.ts";
 import { type Identity, isOtherLiveOwner, self } from "./_identity.ts";
 import { resolveLocation } from "./_location.ts";
@@ -25,6 +25,7 @@ import {
   type UnitSettings,
 } from "./_unit_options.ts";
 import type { Verdict } from "./_verdict.ts";
+import { Watch } from "./_watch.ts";
 import { LivenessError, NotLoadedError, StateError, UnitInUseError } from "./errors.ts";
 import { createHealthHandlers, type HealthHandlers } from "./http/handler.ts";
 import { serve as serveHttp } from "./http/serve.ts";
@@ -39,6 +40,9 @@ import type {
   ShutdownOptions,
   ShutdownResult,
   SignalOptions,
+  WatchedCheck,
+  WatchFunction,
+  WatchOptions,
 } from "./types.ts";
 
 /** What {@linkcode healthOf} and {@linkcode verdictOf} reach inside an owner. */
@@ -56,6 +60,8 @@ export class Unit implements Liveness {
   readonly #held: HeldUnit;
   readonly #shutdown: Shutdown;
   readonly #http: HealthHandlers;
+  /** The checks `watch()` runs, and what the program said, combined. */
+  readonly #watch: Watch;
   /** The owners of the process by unit directory, where this one is registered. */
   readonly #owners: Map<string, Unit> | undefined;
   #timer: unknown;
@@ -68,7 +74,7 @@ export class Unit implements Liveness {
 
   static {
     held = (owner, kind) => ({
-      parts: heldParts(owner.#held.state(), kind),
+      parts: owner.#watch.parts(owner.#held.state(), kind),
       pid: owner.#runtime.pid,
     });
   }
@@ -86,17 +92,26 @@ export class Unit implements Liveness {
     this.#runtime = runtime;
     const settings = this.#settings = resolveSettings(options);
     this.#owners = owners;
-    this.#held = new HeldUnit(runtime, dir, settings.heartbeat, settings.onError);
+    const held = this.#held = new HeldUnit(runtime, dir, settings.heartbeat, settings.onError);
+    this.#watch = new Watch({
+      now: () => runtime.now(),
+      unrefTimer: (timer) => runtime.unrefTimer(timer),
+      held,
+      report: settings.onError,
+    });
     this.#shutdown = new Shutdown(runtime, {
       assertOpen: (call) => {
         if (this.#closed) throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed`);
       },
-      drain: () => this.#held.drain(),
+      drain: () => {
+        this.#watch.stop(); // the checks' last verdict stays; liveness holds through the drain
+        this.#held.drain();
+      },
       close: () => this.#close(),
       report: settings.onError,
     });
     this.#http = createHealthHandlers(
-      (kind) => ({ unit: this.unit, parts: heldParts(this.#held.state(), kind) }),
+      (kind) => ({ unit: this.unit, parts: this.#watch.parts(this.#held.state(), kind) }),
       { prefix: settings.prefix },
     );
     this.fetch = this.#http.fetch;
@@ -144,8 +159,9 @@ export class Unit implements Liveness {
         // The error file goes first, so that no moment shows a healthy state.
         for (const name of STATE_FILES) directory.remove(name);
         directory.removeStaleTempFiles();
-        const pidFile = this.#held.writeOwner(directory, me, { state: "ready" });
+        const pidFile = this.#held.writeOwner(directory, me, this.#watch.loaded());
         this.#held.take(directory, pidFile);
+        this.#watch.sync();
         this.#startHeartbeat();
       });
     } catch (error) {
@@ -161,16 +177,28 @@ export class Unit implements Liveness {
   set(error: number): void {
     assertErrorCode(error);
     if (!this.#held.loaded) throw this.#notLoaded("set()");
-    this.#held.set(error);
+    this.#held.set(this.#watch.error(error));
   }
 
   ready(ready: boolean, reason?: string): void {
     assertReadiness(ready, reason);
     if (!this.#held.loaded) throw this.#notLoaded("ready()");
     if (this.#held.readiness.state === "draining") return; // shutting down: stays draining
-    this.#held.setReadiness(
+    this.#held.setReadiness(this.#watch.readiness(
       ready ? { state: "ready" } : { state: "not-ready", reason: reason || undefined },
-    );
+    ));
+  }
+
+  watch(
+    checks: Readonly<Record<string, WatchFunction | WatchedCheck>>,
+    options?: WatchOptions,
+  ): () => void {
+    if (this.#closed || this.#shutdown.started) {
+      throw new TypeError(
+        `Cannot watch(): unit ${this.dir} ${this.#closed ? "was closed" : "is shutting down"}`,
+      );
+    }
+    return this.#watch.add(checks, options);
   }
 
   beat(): void {
@@ -328,6 +356,7 @@ export class Unit implements Liveness {
   #close(): Promise<void> {
     return this.#closing ??= (async () => {
       this.#closed = true;
+      this.#watch.stop();
       this.#shutdown.release();
       let failure: { error: unknown } | undefined;
       try {

@@ -174,6 +174,64 @@ export interface LoadOptions {
 }
 
 /**
+ * A check that `watch()` runs in the background: it receives an
+ * `AbortSignal`, aborted when its time is up or the checks stop (pass it on
+ * to `fetch` or a driver), and returns `true` (passed) or `false` (failed),
+ * or a promise of one. Anything else, a throw or a rejection is a failure
+ * with its message, never a crash.
+ *
+ * @example
+ * ```ts
+ * import type { WatchFunction } from "@cic/liveness";
+ *
+ * const upstream: WatchFunction = async (signal) =>
+ *   (await fetch("http://localhost:8080/", { signal }).catch(() => undefined))?.ok === true;
+ * ```
+ */
+export type WatchFunction = (signal: AbortSignal) => boolean | Promise<boolean>;
+
+/**
+ * How a watched check runs and counts, for one check or, given to `watch()`
+ * as its options, for all of them.
+ *
+ * @example
+ * ```ts
+ * import type { WatchOptions } from "@cic/liveness";
+ *
+ * const options: WatchOptions = { kind: "live", interval: 10_000, timeout: 2000, threshold: 3 };
+ * ```
+ */
+export interface WatchOptions {
+  /**
+   * `"ready"` (the default): a failure makes the unit not ready, never
+   * restarted. `"live"`: the unit is not live once the check has failed
+   * `threshold` times in a row (the files then hold error 69).
+   */
+  kind?: "ready" | "live";
+  /** Milliseconds from one call's start to the next (a call never starts while one runs). Default: 5000. */
+  interval?: number;
+  /** Milliseconds a call may take: then it is cut (its signal aborted) and fails. Default: 2000. */
+  timeout?: number;
+  /** Failures in a row that count against the unit. Default: 1 for `"ready"`, 3 for `"live"`. */
+  threshold?: number;
+}
+
+/**
+ * A watched check with settings of its own.
+ *
+ * @example
+ * ```ts
+ * import type { WatchedCheck } from "@cic/liveness";
+ *
+ * const loop: WatchedCheck = { check: () => true, kind: "live", threshold: 5 };
+ * ```
+ */
+export interface WatchedCheck extends WatchOptions {
+  /** The check itself. */
+  check: WatchFunction;
+}
+
+/**
  * The shutdown sequence's timing.
  *
  * @example
@@ -285,6 +343,15 @@ export interface Liveness {
   set(error: number): void;
   /** Says whether the unit takes traffic (`--ready` probes); never touches liveness. */
   ready(ready: boolean, reason?: string): void;
+  /**
+   * Runs named checks in the background until the shutdown or `close()`
+   * (see {@linkcode WatchOptions}); returns what stops them. What they find
+   * is written to the state, so every probe sees it.
+   */
+  watch(
+    checks: Readonly<Record<string, WatchFunction | WatchedCheck>>,
+    options?: WatchOptions,
+  ): () => void;
   /** A manual heartbeat: "my work is progressing". */
   beat(): void;
   /** Removes the unit's state and stops the heartbeat: the probe reports unhealthy. Idempotent. */

@@ -229,14 +229,17 @@ function unknownNames(parts: readonly HealthPart[], excluded: ReadonlySet<string
 function healthText(view: View, excluded: ReadonlySet<string>): Answer {
   let lines = "";
   let failed = false;
-  for (const { name, ok, reason } of view.parts) {
+  for (const { name, ok, reason, detail } of view.parts) {
+    const more = view.verbose && detail !== undefined;
     if (excluded.has(name)) {
       lines += `[+]${name} excluded: ok\n`;
     } else if (ok) {
-      lines += `[+]${name} ok\n`;
+      lines += `[+]${name} ok${more ? ` (${detail})` : ""}\n`;
     } else {
       failed = true;
-      lines += `[-]${name} failed: ${view.verbose ? reason : "reason withheld"}\n`;
+      lines += `[-]${name} failed: ${view.verbose ? reason : "reason withheld"}${
+        more ? `, ${detail}` : ""
+      }\n`;
     }
   }
   const unknown = unknownNames(view.parts, excluded);
@@ -254,12 +257,15 @@ function healthText(view: View, excluded: ReadonlySet<string>): Answer {
 function healthJson(view: View, excluded: ReadonlySet<string>): Answer {
   let failed = false;
   let warned = false;
-  const checks: Record<string, { status: string; output?: string }[]> = {};
-  for (const { name, ok, reason } of view.parts) {
+  const checks: Record<string, { status: string; output?: string; time?: string }[]> = {};
+  for (const { name, ok, reason, at } of view.parts) {
     const status = ok ? "pass" : excluded.has(name) ? "warn" : "fail";
     if (status === "fail") failed = true;
     if (status === "warn") warned = true;
-    checks[name] = [view.verbose && !ok ? { status, output: reason } : { status }];
+    const time = view.verbose && at !== undefined ? { time: new Date(at).toISOString() } : {};
+    checks[name] = [
+      view.verbose && !ok ? { status, output: reason, ...time } : { status, ...time },
+    ];
   }
   const unknown = unknownNames(view.parts, excluded);
   const body = {
