@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createLiveness, LivenessError, probe } from "../mod.ts";
+import { createLiveness, type LivenessError, probe } from "../mod.ts";
 import { fixture, readState, withTempDir } from "./_helpers.ts";
 import { LineChild, type RuntimeName } from "./_runtimes.ts";
 
