@@ -57,16 +57,21 @@ export async function startSequence(
   steps: { drain(): void; report(error: LivenessError): void },
 ): Promise<HookOutcome> {
   const report = (error: LivenessError) => steps.report(error);
-  const hook = await runHook(start.beforeShutdown, context, deadline, timing.timeout, report);
-  if (!start.keepReady || hook.outcome === "timeout") steps.drain();
+  const { beforeShutdown, keepReady } = start;
+  if (beforeShutdown === undefined && !keepReady) steps.drain(); // at once, in the signal's turn
+  const hook = await runHook(beforeShutdown, context, deadline, timing.timeout, report);
+  if (beforeShutdown !== undefined && (!keepReady || hook.outcome === "timeout")) steps.drain();
   if (hook.outcome === "timeout") return hook;
   let timer: unknown;
-  const drained = timing.drain === 0 ? "done" : await Promise.race([
-    new Promise<"done">((resolve) => timer = setTimeout(() => resolve("done"), timing.drain)),
-    deadline,
-  ]);
+  const drain = new Promise<"done">((resolve) => {
+    timer = setTimeout(() => resolve("done"), timing.drain);
+  });
+  // Without a hook the drain (at most the timeout) ends first: only a hook's time can outlast it.
+  const drained = timing.drain === 0
+    ? "done"
+    : await (beforeShutdown === undefined ? drain : Promise.race([drain, deadline]));
   clearTimeout(timer as number);
-  steps.drain(); // kept ready through the drain: not from here on
+  if (keepReady) steps.drain(); // kept ready through the drain: not from here on
   if (drained === "done") return hook;
   report(
     new LivenessError(
@@ -95,6 +100,8 @@ export async function runHook(
   report: (error: LivenessError) => void,
 ): Promise<HookOutcome> {
   if (hook === undefined) return { outcome: "done" };
+  // A turn later: the sequence is registered by then, so a hook that calls `shutdown()` gets it.
+  await Promise.resolve();
   const label = `the beforeShutdown hook${hook.name ? ` (${hook.name})` : ""}`;
   const result = await Promise.race([
     (async () => await hook(context))().then(

@@ -268,3 +268,59 @@ test("shutdown(): the hook's and the readiness options are checked, the hook cut
     });
   });
 });
+
+test("shutdown(): a hook that calls shutdown() gets the sequence it runs in; one that throws counts", async () => {
+  await withTempDir(async (rundir) => {
+    const errors: string[] = [];
+    const liveness = createLiveness({
+      unit: "api",
+      rundir,
+      onError: (error: LivenessError) => errors.push(error.message),
+    });
+    await liveness.load([]);
+    liveness.set(0);
+    let inner: Promise<unknown> | undefined;
+    let handled = false;
+    liveness.onShutdown(() => (handled = true));
+    const outer = liveness.shutdown({
+      drain: 0,
+      beforeShutdown: function again() {
+        inner = liveness.shutdown();
+        throw new Error("hook failed");
+      },
+    });
+    const result = await outer;
+    assert.equal(inner, outer, "one sequence");
+    assert.deepEqual([result.code, result.timedOut, handled], [1, false, true]);
+    assert.deepEqual(result.errors.map(String), ["Error: hook failed"]);
+    assert.deepEqual(errors, [
+      "Cannot shut down cleanly: the beforeShutdown hook (again) failed: Error: hook failed",
+    ]);
+  });
+});
+
+test("shutdown(): a hook and a drain that outlast the timeout skip the handlers", async () => {
+  await withTempDir(async (rundir) => {
+    const errors: string[] = [];
+    const liveness = createLiveness({
+      unit: "api",
+      rundir,
+      onError: (error: LivenessError) => errors.push(error.message),
+    });
+    await liveness.load([]);
+    liveness.set(0);
+    let handled = false;
+    liveness.onShutdown(() => (handled = true));
+    // The hook ends at a fifth of the timeout, the drain would end past it.
+    const result = await liveness.shutdown({
+      drain: 900,
+      timeout: 1000,
+      beforeShutdown: () => new Promise((resolve) => setTimeout(resolve, 200)),
+    });
+    assert.deepEqual([result.code, result.timedOut, handled], [1, true, false]);
+    assert.deepEqual(errors, [
+      "Cannot shut down cleanly: the beforeShutdown hook and the drain (900 ms) outlasted the " +
+      "timeout (1000 ms): the handlers are skipped",
+    ]);
+  });
+});
