@@ -102,6 +102,8 @@ test("state: the unit lost to an operator's rm is not live, as the probes say", 
     liveness.set(0);
     const { rmSync } = await import("node:fs");
     rmSync(`${rundir}/api/pid`);
+    // The answers look at the pid file once a millisecond at most: a few later, they see it.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     assertState(liveness, rundir, {
       loaded: true,
       live: false,
