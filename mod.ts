@@ -41,6 +41,7 @@ export type {
   HeartbeatOptions,
   Liveness,
   LivenessOptions,
+  LivenessState,
   LoadOptions,
   LocationOptions,
   ProbeOptions,

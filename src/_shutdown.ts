@@ -9,6 +9,7 @@
  */
 import { MAX_TIMER_MS } from "./_clock.ts";
 import { assertKnownKeys, describeOption } from "./_options.ts";
+import { type ShutdownStart, START_KEYS, startOf, startSequence } from "./_shutdown_start.ts";
 import { LivenessError } from "./errors.ts";
 import { CATCHABLE_SIGNALS, type Runtime } from "./runtime/_runtime.ts";
 import type { ShutdownContext, ShutdownOptions, ShutdownResult, SignalOptions } from "./types.ts";
@@ -48,6 +49,8 @@ export interface ShutdownSteps {
 interface Timing {
   readonly drain: number;
   readonly timeout: number;
+  /** The hook at the signal, and whether readiness fails at once. */
+  readonly start: ShutdownStart;
 }
 
 /** One owner's shutdown. */
@@ -69,7 +72,7 @@ export class Shutdown {
 
   /** Whether the sequence began (it may have ended). */
   get started(): boolean {
-    return this.#sequence !== undefined;
+    return this.#sequence !== undefined || this.#running; // running: from its first step
   }
 
   /** Whether the sequence runs and has not reached its close: the owner's `close()` leaves that to it. */
@@ -91,7 +94,7 @@ export class Shutdown {
 
   /** See `Liveness.handleSignals()`. */
   handleSignals(options: SignalOptions): void {
-    assertKnownKeys(options, ["drain", "timeout", "signals"], "handleSignals()");
+    assertKnownKeys(options, ["drain", "timeout", "signals", ...START_KEYS], "handleSignals()");
     this.#steps.assertOpen("handleSignals()");
     const timing = this.#timing(options);
     const signals = options.signals ?? SIGNALS;
@@ -111,7 +114,7 @@ export class Shutdown {
 
   /** See `Liveness.shutdown()`. */
   shutdown(options: ShutdownOptions): Promise<ShutdownResult> {
-    assertKnownKeys(options, ["drain", "timeout"], "shutdown()");
+    assertKnownKeys(options, ["drain", "timeout", ...START_KEYS], "shutdown()");
     return this.#run(this.#timing(options), undefined);
   }
 
@@ -143,7 +146,7 @@ export class Shutdown {
         `Cannot shut down: the drain (${drain} ms) is longer than the timeout (${timeout} ms), which counts it`,
       );
     }
-    return { drain, timeout };
+    return { drain, timeout, start: startOf(options) };
   }
 
   /**
@@ -201,13 +204,13 @@ export class Shutdown {
     /** The handler the deadline cut, if any. */
     let cut: string | undefined;
     try {
-      this.#steps.drain();
-      if (timing.drain > 0) {
-        await new Promise((resolve) => setTimeout(resolve, timing.drain));
-      }
+      // The hook at the signal, readiness, the drain (`_shutdown_start.ts`).
+      const begun = await startSequence(timing.start, { signal }, deadline, timing, this.#steps);
+      if (begun.outcome === "failed") failures.push({ label: "", error: begun.error });
+      if (begun.outcome === "timeout") cut = "";
       // Last registered first; each named by its place in registration order.
       const handlers = this.#handlers.map((handler, index) => ({ handler, index }));
-      for (const { handler, index } of handlers.reverse()) {
+      for (const { handler, index } of cut === undefined ? handlers.reverse() : []) {
         const label = handlerLabel(handler, index);
         const outcome = await Promise.race([
           (async () => await handler({ signal }))().then(() => "done", (error) => {
@@ -232,6 +235,7 @@ export class Shutdown {
       closeFailure = { error }; // the state could not be removed: still an end, with code 1
     }
     for (const { label, error } of failures) {
+      if (label === "") continue; // the hook's: reported when it failed
       this.#steps.report(
         new LivenessError(
           `Cannot shut down cleanly: the shutdown handler ${label} failed: ${String(error)}`,
@@ -239,7 +243,7 @@ export class Shutdown {
         ),
       );
     }
-    if (cut !== undefined) {
+    if (cut) {
       this.#steps.report(
         new LivenessError(
           `Cannot shut down cleanly: the shutdown handler ${cut} did not finish within ` +

@@ -17,6 +17,7 @@ import { withUnitLock } from "./_lock.ts";
 import { assertKnownKeys } from "./_options.ts";
 import { isExiting, Shutdown, untilExit } from "./_shutdown.ts";
 import { readOwner, STATE_FILES, UnitDirectory } from "./_state.ts";
+import { FirstReady, unitState } from "./_unit_state.ts";
 import {
   assertErrorCode,
   assertReadiness,
@@ -28,6 +29,7 @@ import type { Verdict } from "./_verdict.ts";
 import { Watch } from "./_watch.ts";
 import { LivenessError, NotLoadedError, StateError, UnitInUseError } from "./errors.ts";
 import { createHealthHandlers, type HealthHandlers } from "./http/handler.ts";
+import { lightshipRoutes } from "./http/_lightship.ts";
 import { serve as serveHttp } from "./http/serve.ts";
 import type { HealthServer, NodeListener, ServeOptions } from "./http/types.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
@@ -35,6 +37,7 @@ import type {
   HealthCheck,
   Liveness,
   LivenessOptions,
+  LivenessState,
   LoadOptions,
   ShutdownContext,
   ShutdownOptions,
@@ -71,6 +74,7 @@ export class Unit implements Liveness {
   #closed = false;
   /** What the last `load()` threw, until one succeeds: a later `set()` names it. */
   #loadFailure: { readonly error: unknown } | undefined;
+  readonly #firstReady = new FirstReady();
 
   static {
     held = (owner, kind) => ({
@@ -98,6 +102,7 @@ export class Unit implements Liveness {
       unrefTimer: (timer) => runtime.unrefTimer(timer),
       held,
       report: settings.onError,
+      changed: () => this.#changed(),
     });
     this.#shutdown = new Shutdown(runtime, {
       assertOpen: (call) => {
@@ -112,15 +117,38 @@ export class Unit implements Liveness {
     });
     this.#http = createHealthHandlers(
       (kind) => ({ unit: this.unit, parts: this.#watch.parts(this.#held.state(), kind) }),
-      { prefix: settings.prefix },
+      {
+        prefix: settings.prefix,
+        routes: settings.lightship ? lightshipRoutes(() => this.state) : {},
+      },
     );
     this.fetch = this.#http.fetch;
     this.listener = this.#http.listener;
   }
 
+  get state(): LivenessState {
+    return unitState({
+      loaded: this.#held.loaded,
+      closed: this.#closed,
+      shutdownStarted: this.#shutdown.started,
+      parts: (kind) => this.#watch.parts(this.#held.state(), kind),
+    });
+  }
+
+  whenFirstReady(): Promise<void> {
+    this.#changed();
+    return this.#firstReady.when();
+  }
+
+  /** After a change of the state: the first ready resolves {@linkcode whenFirstReady}. */
+  #changed(): void {
+    if (this.#firstReady.pending) this.#firstReady.update(this.state.ready);
+  }
+
   async load(checks: Iterable<HealthCheck>, options: LoadOptions = {}): Promise<void> {
     try {
       await this.#load(checks, options);
+      this.#changed();
       this.#loadFailure = undefined;
     } catch (error) {
       this.#loadFailure = { error };
@@ -178,6 +206,7 @@ export class Unit implements Liveness {
     assertErrorCode(error);
     if (!this.#held.loaded) throw this.#notLoaded("set()");
     this.#held.set(this.#watch.error(error));
+    this.#changed();
   }
 
   ready(ready: boolean, reason?: string): void {
@@ -187,6 +216,7 @@ export class Unit implements Liveness {
     this.#held.setReadiness(this.#watch.readiness(
       ready ? { state: "ready" } : { state: "not-ready", reason: reason || undefined },
     ));
+    this.#changed();
   }
 
   watch(
@@ -209,6 +239,7 @@ export class Unit implements Liveness {
       );
     }
     this.#held.beat();
+    this.#changed();
   }
 
   reset(): void {
@@ -327,6 +358,7 @@ export class Unit implements Liveness {
       // Only an open owner still registered beats: never over a later owner's state.
       if (this.#closed || !this.#isRegistered()) return this.#stopHeartbeat();
       if (this.#held.loaded) this.#held.beat();
+      this.#changed();
     }, heartbeat.interval);
     this.#runtime.unrefTimer(this.#timer); // never what keeps the program alive
   }
@@ -357,6 +389,7 @@ export class Unit implements Liveness {
     return this.#closing ??= (async () => {
       this.#closed = true;
       this.#watch.stop();
+      this.#firstReady.end(this.dir, isExiting());
       this.#shutdown.release();
       let failure: { error: unknown } | undefined;
       try {

@@ -29,6 +29,8 @@ export interface UnitSettings {
   readonly procfs: "warn" | "error" | "ignore";
   /** The HTTP answers' prefix, checked by the handler that takes it. */
   readonly prefix: string | undefined;
+  /** Whether lightship's `/live`, `/ready` and `/health` are answered too. */
+  readonly lightship: boolean;
 }
 
 /**
@@ -49,8 +51,12 @@ export function resolveSettings(options: LivenessOptions): UnitSettings {
       `Cannot create the unit: options.procfs must be "warn", "error" or "ignore"`,
     );
   }
-  assertKnownKeys(options.http, ["prefix"], "createLiveness() with options.http");
-  return { heartbeat, onError, procfs, prefix: options.http?.prefix };
+  assertKnownKeys(options.http, ["prefix", "lightship"], "createLiveness() with options.http");
+  const lightship = options.http?.lightship ?? false;
+  if (typeof lightship !== "boolean") {
+    throw new TypeError("Cannot create the unit: options.http.lightship must be a boolean");
+  }
+  return { heartbeat, onError, procfs, prefix: options.http?.prefix, lightship };
 }
 
 /** The heartbeat options, checked. */

@@ -50,6 +50,8 @@ export interface WatchHost {
   readonly held: Pick<HeldUnit, "loaded" | "readiness" | "set" | "setReadiness">;
   /** Where trouble goes (`onError`). */
   report(error: LivenessError): void;
+  /** Told after the checks' verdict was written, where it changed. */
+  changed?(): void;
 }
 
 /** One result of a check: whether it passed, what it said, and when (monotonic and wall clock). */
@@ -353,6 +355,7 @@ export class Watch {
         this.#written = error;
         held.set(error);
       }
+      this.#host.changed?.();
     } catch (error) {
       this.#host.report(
         new LivenessError(`Cannot write the checks' verdict: ${String(error)}`, { cause: error }),

@@ -149,8 +149,12 @@ export interface LivenessOptions extends LocationOptions {
    * (a `StateError`), or `"ignore"`.
    */
   procfs?: "warn" | "error" | "ignore";
-  /** The HTTP answers: `prefix` mounts them under a path (`"/health"`: `/health/livez`). */
-  http?: { prefix?: string };
+  /**
+   * The HTTP answers: `prefix` mounts them under a path (`"/health"`:
+   * `/health/livez`); `lightship: true` also answers lightship's `/live`,
+   * `/ready` and `/health`, with its statuses and bodies.
+   */
+  http?: { prefix?: string; lightship?: boolean };
 }
 
 /**
@@ -250,6 +254,49 @@ export interface ShutdownOptions {
   drain?: number;
   /** Milliseconds for the whole sequence, drain included. Default: 25 000. */
   timeout?: number;
+  /**
+   * Runs first, when the shutdown begins (at the signal), before readiness
+   * fails and before the drain; awaited, within the `timeout`. What it
+   * throws goes to `onError` and makes the code 1; the sequence goes on.
+   */
+  beforeShutdown?: (context: ShutdownContext) => unknown;
+  /**
+   * Readiness during the drain: `"fail"` (the default) makes the unit not
+   * ready (`draining`) at once; `"keep"` leaves it as the program says
+   * until the drain ends, then fails it. Liveness holds either way.
+   */
+  readiness?: "fail" | "keep";
+}
+
+/**
+ * The unit as this owner holds it, as values: each what the probes and the
+ * HTTP answers say of the unit at the same moment (`live`: `probe()` and
+ * `/livez` pass; `ready`: `probe({ ready: true })` and `/readyz` pass).
+ *
+ * @example
+ * ```ts
+ * import { createLiveness, type LivenessState } from "@cic/liveness";
+ * import assert from "node:assert/strict";
+ *
+ * const liveness = createLiveness({ unit: "api", rundir: await Deno.makeTempDir() });
+ * await liveness.load([]);
+ * liveness.set(0);
+ * const state: LivenessState = liveness.state;
+ * assert.deepEqual(state, { loaded: true, live: true, ready: true, draining: false, closed: false });
+ * await liveness.close();
+ * ```
+ */
+export interface LivenessState {
+  /** `load()` succeeded and nothing has reset the unit since. */
+  readonly loaded: boolean;
+  /** The liveness verdict is healthy: loaded, `set(0)`, a fresh heartbeat, the pid file this process's. */
+  readonly live: boolean;
+  /** The readiness verdict is healthy: live, and ready (never while readiness says `draining`). */
+  readonly ready: boolean;
+  /** The shutdown began (at the signal, its hook included) and has not closed the owner yet. */
+  readonly draining: boolean;
+  /** The owner was closed: nothing of it writes any more. */
+  readonly closed: boolean;
 }
 
 /**
@@ -356,6 +403,14 @@ export interface Liveness {
   beat(): void;
   /** Removes the unit's state and stops the heartbeat: the probe reports unhealthy. Idempotent. */
   reset(): void;
+  /** The unit as values, a frozen snapshot taken at each read: see {@linkcode LivenessState}. */
+  readonly state: LivenessState;
+  /**
+   * Resolves the first time the unit is live and ready (at once when it is
+   * already). Rejects with a `LivenessError` when the owner closes before
+   * that; after a handled signal it never settles (the program exits).
+   */
+  whenFirstReady(): Promise<void>;
   /** Adds a handler for the shutdown sequence (run last registered first); returns what removes it. */
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void;
   /**

@@ -185,6 +185,7 @@ test("owner: the answers look at the pid file once a millisecond at most, and se
     const liveness = new Unit(runtime, { unit: "api", rundir, heartbeat: false });
     await liveness.load([]);
     liveness.set(0);
+    clock += 1;
     looks = 0;
     for (let i = 0; i < 100; i++) assert.equal((await ask(liveness, "/livez")).status, 200);
     assert.equal(looks, 1, "100 answers in one millisecond: one look");

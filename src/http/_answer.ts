@@ -57,6 +57,11 @@ export interface FetchHandlerOptions {
    * to the handler as it is.
    */
   prefix?: string;
+  /**
+   * More exact paths (under the prefix too), each answered by its function
+   * for `GET` and `HEAD` (`405` otherwise): lightship's routes.
+   */
+  routes?: Readonly<Record<string, () => Answer>>;
 }
 
 /** The answer to one request, before it becomes a `Response` or is written to a node response. */
@@ -141,12 +146,18 @@ const PREFIX = /^(?:\/(?!\.\.?(?:\/|$))[\w.~!$&'()+,;=@-]+)*\/?$/;
 export function createAnswerer(source: HealthSource, options: FetchHandlerOptions = {}): Answerer {
   const prefix = normalizePrefix(options.prefix ?? "");
   const routes = new Map(Object.entries(ROUTES).map(([path, route]) => [prefix + path, route]));
+  const more = new Map(
+    Object.entries(options.routes ?? {}).map(([path, at]) => [prefix + path, at]),
+  );
   const route: Answerer["answer"] = (method, target, host, accept) => {
     if (host != null && !HOST.test(host)) return BAD_HOST;
     const query = target.indexOf("?");
-    const found = routes.get(query === -1 ? target : target.slice(0, query));
-    if (found === undefined) return NOT_FOUND;
+    const path = query === -1 ? target : target.slice(0, query);
+    const found = routes.get(path);
+    const other = found === undefined ? more.get(path) : undefined;
+    if (found === undefined && other === undefined) return NOT_FOUND;
     if (method !== "GET" && method !== "HEAD") return NOT_ALLOWED;
+    if (found === undefined) return other!();
     const { unit, parts } = source(found.kind);
     const json = accept ? acceptsHealthJson(accept) : false;
     if (query === -1 && !json && parts.every((part) => part.ok)) return HEALTHY; // the probe's path
@@ -164,7 +175,7 @@ export function createAnswerer(source: HealthSource, options: FetchHandlerOption
       return INTERNAL_ERROR;
     }
   };
-  return { answer, paths: [...routes.keys()] };
+  return { answer, paths: [...routes.keys(), ...more.keys()] };
 }
 
 function normalizePrefix(prefix: unknown): string {
