@@ -548,3 +548,28 @@ test("watch: after reset() the checks write nothing; a new load() writes their v
     await liveness.close();
   });
 });
+
+test("watch(): whenFirstReady() resolves when a readiness check first passes, with no other call", {
+  timeout: 20_000,
+}, async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, heartbeat: false });
+    await liveness.load([]);
+    let passing = false;
+    liveness.watch({ db: { check: () => passing, interval: 10 } });
+    liveness.set(0); // live, and not ready before the check passes
+    let first = false;
+    const firstReady = liveness.whenFirstReady().then(() => first = true);
+    await until(
+      () => probe({ unit: "api", rundir, ready: true }).status === "not-ready",
+      "the check says not ready",
+    );
+    assert.equal(first, false, "not before the check passes");
+    assert.equal(liveness.state.ready, false);
+    passing = true;
+    await firstReady;
+    assert.equal(liveness.state.ready, true);
+    assert.equal(probe({ unit: "api", rundir, ready: true }).healthy, true);
+    await liveness.close();
+  });
+});
