@@ -28,6 +28,7 @@ import type { Verdict } from "./_verdict.ts";
 import { LivenessError, NotLoadedError, StateError, UnitInUseError } from "./errors.ts";
 import { createHealthHandlers, type HealthHandlers } from "./http/handler.ts";
 import { serve as serveHttp } from "./http/serve.ts";
+import { serveGrpc as serveGrpcHealth } from "./grpc/serve.ts";
 import type { HealthServer, NodeListener, ServeOptions } from "./http/types.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
 import type {
@@ -206,12 +207,23 @@ export class Unit implements Liveness {
     return this.#close();
   }
 
-  async serve(options: ServeOptions = {}): Promise<HealthServer> {
-    if (this.#closed) throw new TypeError(`Cannot serve(): unit ${this.dir} was closed`);
-    const server = await serveHttp(this.#http, options);
+  serve(options: ServeOptions = {}): Promise<HealthServer> {
+    return this.#serve("serve()", () => serveHttp(this.#http, options));
+  }
+
+  serveGrpc(options: ServeOptions = {}): Promise<HealthServer> {
+    const source = (kind: "live" | "ready") =>
+      heldParts(this.#held.state(), kind).every((part) => part.ok);
+    return this.#serve("serveGrpc()", () => serveGrpcHealth(source, options));
+  }
+
+  /** Starts a server that the owner's close closes. */
+  async #serve(call: string, start: () => Promise<HealthServer>): Promise<HealthServer> {
+    if (this.#closed) throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed`);
+    const server = await start();
     if (this.#closed) {
       await server.close(); // closed while it started: nothing would close it later
-      throw new TypeError(`Cannot serve(): unit ${this.dir} was closed while its server started`);
+      throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed while its server started`);
     }
     const close = () => server.close();
     this.#closers.add(close);

@@ -1,0 +1,273 @@
+/**
+ * The gRPC health server: `node:http2`'s cleartext server (h2c, prior
+ * knowledge, as the kubelet connects) on every runtime, answering
+ * `grpc.health.v1.Health/Check` and `Watch` from a {@linkcode GrpcSource}.
+ * Imported by `serve.ts` only when `serveGrpc()` is first called.
+ *
+ * Limits: at most {@linkcode MAX_STREAMS} calls at once on a connection, a
+ * header list of at most 16 KiB, a request message of at most
+ * 4 KiB (never buffered past it), a request body
+ * sent within 10 s, a connection with no call closed after 10 s idle, at
+ * most {@linkcode MAX_WATCHES} `Watch` calls open at once.
+ *
+ * @module
+ */
+import type * as Http2 from "node:http2";
+import type { HealthServer } from "../http/types.ts";
+import {
+  decodeRequest,
+  encodeResponse,
+  FrameReader,
+  GRPC_STATUS,
+  type GrpcError,
+  percentEncode,
+  SERVING_STATUS,
+  type ServingStatus,
+} from "./_message.ts";
+import { type GrpcSource, route, servingStatus, unknownService } from "./_service.ts";
+
+/** Calls at once on one connection (`SETTINGS_MAX_CONCURRENT_STREAMS`). */
+export const MAX_STREAMS = 100;
+/** `Watch` calls open at once on the server; one more is `RESOURCE_EXHAUSTED`. */
+export const MAX_WATCHES = 1000;
+/** How often an open `Watch` looks at the verdict, in milliseconds. */
+export const WATCH_INTERVAL = 1000;
+/** How long a client may take to send a request body, and a connection may stay idle, in ms. */
+const REQUEST_TIMEOUT = 10_000;
+const IDLE_TIMEOUT = 10_000;
+/** After `close()`, how long connections may take to finish before they are cut, in ms. */
+const CLOSE_GRACE = 500;
+
+const GRPC = "application/grpc";
+
+/**
+ * `node:http2`, from `process.getBuiltinModule()` rather than a static
+ * import: the npm build makes the library one module, where a static import
+ * would load it with the library on every runtime.
+ */
+function nodeHttp2(): typeof Http2 {
+  const { process } = globalThis as unknown as {
+    process: { getBuiltinModule(id: "node:http2"): typeof Http2 };
+  };
+  return process.getBuiltinModule("node:http2");
+}
+
+/** An open `Watch`: looks at the verdict, and ends with a status. */
+interface Watch {
+  look(): void;
+  end(error: GrpcError): void;
+}
+
+/**
+ * Serves the health service on `hostname` and `port` (`0`: a free one);
+ * resolves once it listens, rejects with the runtime's error when the
+ * address cannot be bound.
+ */
+export function listenGrpc(
+  source: GrpcSource,
+  { port, hostname }: { readonly port: number; readonly hostname: string },
+): Promise<HealthServer> {
+  const http2 = nodeHttp2();
+  const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
+  const server = http2.createServer({
+    settings: { maxConcurrentStreams: MAX_STREAMS, maxHeaderListSize: 16 * 1024 },
+  });
+  const sessions = new Map<Http2.ServerHttp2Session, number>();
+  const watches = new Set<Watch>();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let closing = false;
+
+  /** The verdict of `service` now; a source that throws is logged, and `INTERNAL`. */
+  const judge = (service: string): ServingStatus | undefined | GrpcError => {
+    try {
+      return servingStatus(source, service);
+    } catch (error) {
+      console.error(error);
+      return { code: GRPC_STATUS.INTERNAL, message: "internal error: the verdict failed" };
+    }
+  };
+
+  const trailersOnly = (
+    stream: Http2.ServerHttp2Stream,
+    { code, message }: GrpcError,
+    more: Record<string, string> = {},
+  ) => {
+    if (stream.headersSent || stream.destroyed) return;
+    stream.respond({
+      ":status": 200,
+      "content-type": GRPC,
+      ...more,
+      "grpc-status": String(code),
+      "grpc-message": percentEncode(message),
+    }, { endStream: true });
+  };
+
+  const check = (stream: Http2.ServerHttp2Stream, service: string) => {
+    const status = judge(service);
+    if (typeof status === "object") return trailersOnly(stream, status);
+    if (status === undefined) return trailersOnly(stream, unknownService(service));
+    stream.respond({ ":status": 200, "content-type": GRPC }, { waitForTrailers: true });
+    stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+    stream.end(encodeResponse(status));
+  };
+
+  const watch = (stream: Http2.ServerHttp2Stream, service: string) => {
+    if (closing) {
+      return trailersOnly(stream, { code: GRPC_STATUS.UNAVAILABLE, message: "server closing" });
+    }
+    if (watches.size >= MAX_WATCHES) {
+      return trailersOnly(stream, {
+        code: GRPC_STATUS.RESOURCE_EXHAUSTED,
+        message: `too many Watch calls open (${MAX_WATCHES})`,
+      });
+    }
+    let last: ServingStatus | undefined;
+    const one: Watch = {
+      look() {
+        const now = judge(service);
+        if (typeof now === "object") return one.end(now);
+        // An unknown service stays open, SERVICE_UNKNOWN, as health.proto asks of Watch.
+        const status = now ?? SERVING_STATUS.SERVICE_UNKNOWN;
+        if (status === last) return;
+        // A client that reads nothing is not buffered for.
+        if (stream.writableLength > 1024) return void stream.close(NGHTTP2_CANCEL);
+        last = status;
+        stream.write(encodeResponse(status));
+      },
+      end(error) {
+        watches.delete(one);
+        if (stream.destroyed || stream.closed) return;
+        stream.once("wantTrailers", () =>
+          stream.sendTrailers({
+            "grpc-status": String(error.code),
+            "grpc-message": percentEncode(error.message),
+          }));
+        stream.end();
+      },
+    };
+    stream.respond({ ":status": 200, "content-type": GRPC }, { waitForTrailers: true });
+    watches.add(one);
+    stream.once("close", () => {
+      watches.delete(one);
+      if (watches.size === 0 && timer !== undefined) timer = void clearInterval(timer);
+    });
+    one.look();
+    timer ??= setInterval(() => {
+      for (const open of [...watches]) open.look();
+    }, WATCH_INTERVAL);
+  };
+
+  const answer = (stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders) => {
+    stream.on("error", () => {}); // a reset by the client ends this call only
+    const header = (name: string) => {
+      const value = headers[name];
+      return Array.isArray(value) ? value.join(",") : value;
+    };
+    const found = route(
+      header(":method"),
+      header(":path"),
+      header("content-type"),
+      header("grpc-encoding"),
+    );
+    if ("http" in found) {
+      stream.respond({
+        ":status": found.http,
+        "content-type": "text/plain; charset=utf-8",
+        ...found.headers,
+      });
+      return void stream.end(found.body);
+    }
+    const refuse = (error: GrpcError, more?: Record<string, string>) => {
+      trailersOnly(stream, error, more);
+      // The answer is whole: the client may stop sending (RFC 9113, section 8.1).
+      if (!stream.destroyed && !stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
+    };
+    if ("grpc" in found) return refuse(found.grpc, found.headers);
+    const reader = new FrameReader();
+    let request: Uint8Array | undefined;
+    let done = false;
+    const fail = (error: GrpcError) => {
+      done = true;
+      refuse(error);
+    };
+    stream.setTimeout(REQUEST_TIMEOUT, () => stream.close(NGHTTP2_CANCEL));
+    stream.on("data", (chunk: Uint8Array) => {
+      if (done) return;
+      for (const item of reader.push(chunk)) {
+        if (!(item instanceof Uint8Array)) return fail(item);
+        if (request !== undefined) {
+          return fail({
+            code: GRPC_STATUS.INTERNAL,
+            message: "grpc: more than one request message for a call that takes one",
+          });
+        }
+        request = item;
+      }
+    });
+    stream.on("end", () => {
+      if (done || stream.destroyed) return;
+      done = true;
+      stream.setTimeout(0);
+      if (request === undefined || reader.pending > 0) {
+        return trailersOnly(stream, {
+          code: GRPC_STATUS.INTERNAL,
+          message: reader.pending > 0
+            ? "grpc: the request body ends inside a message"
+            : "grpc: no request message",
+        });
+      }
+      const service = decodeRequest(request);
+      if (typeof service !== "string") return trailersOnly(stream, service);
+      if (found.call === "check") check(stream, service);
+      else watch(stream, service);
+    });
+  };
+
+  server.on("session", (session: Http2.ServerHttp2Session) => {
+    sessions.set(session, 0);
+    session.on("error", () => {}); // a client's protocol error closes its own connection only
+    session.once("close", () => sessions.delete(session));
+    session.on("stream", (stream: Http2.ServerHttp2Stream) => {
+      sessions.set(session, (sessions.get(session) ?? 0) + 1);
+      stream.once("close", () => sessions.set(session, (sessions.get(session) ?? 1) - 1));
+    });
+    session.setTimeout(IDLE_TIMEOUT, () => {
+      if (!sessions.get(session)) session.close();
+    });
+  });
+  server.on("stream", (stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders) => {
+    try {
+      answer(stream, headers);
+    } catch (error) {
+      console.error(error);
+      if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+    }
+  });
+  server.on("sessionError", () => {});
+
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host: hostname, ipv6Only: false }, () => {
+      server.off("error", reject);
+      const address = server.address();
+      let closed: Promise<void> | undefined;
+      resolve({
+        port: typeof address === "object" && address !== null ? address.port : port,
+        hostname,
+        close: () =>
+          closed ??= new Promise<void>((done) => {
+            closing = true;
+            for (const open of [...watches]) {
+              open.end({ code: GRPC_STATUS.UNAVAILABLE, message: "server closing" });
+            }
+            server.close(() => done());
+            for (const session of sessions.keys()) session.close();
+            const cut = setTimeout(() => {
+              for (const session of sessions.keys()) session.destroy();
+            }, CLOSE_GRACE);
+            server.once("close", () => clearTimeout(cut));
+          }),
+      });
+    });
+  });
+}
