@@ -68,11 +68,14 @@ export function listenGrpc(
   { port, hostname }: { readonly port: number; readonly hostname: string },
 ): Promise<HealthServer> {
   const http2 = nodeHttp2();
-  const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
+  const { NGHTTP2_CANCEL } = http2.constants;
   const server = http2.createServer({
     settings: { maxConcurrentStreams: MAX_STREAMS, maxHeaderListSize: 16 * 1024 },
   });
-  const sessions = new Map<Http2.ServerHttp2Session, number>();
+  const sessions = new Map<
+    Http2.ServerHttp2Session,
+    { streams: number; readonly socket: { destroy(): void } | undefined }
+  >();
   const watches = new Set<Watch>();
   let timer: ReturnType<typeof setInterval> | undefined;
   let closing = false;
@@ -177,20 +180,19 @@ export function listenGrpc(
       });
       return void stream.end(found.body);
     }
-    const refuse = (error: GrpcError, more?: Record<string, string>) => {
-      trailersOnly(stream, error, more);
-      // The answer is whole: the client may stop sending (RFC 9113, section 8.1).
-      if (!stream.destroyed && !stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
-    };
-    if ("grpc" in found) return refuse(found.grpc, found.headers);
+    // What a client sends after its answer is read and dropped (a reset could overtake the answer).
+    stream.resume();
+    if ("grpc" in found) return trailersOnly(stream, found.grpc, found.headers);
     const reader = new FrameReader();
     let request: Uint8Array | undefined;
     let done = false;
     const fail = (error: GrpcError) => {
       done = true;
-      refuse(error);
+      trailersOnly(stream, error);
     };
-    stream.setTimeout(REQUEST_TIMEOUT, () => stream.close(NGHTTP2_CANCEL));
+    // A timer of its own: Bun's stream.setTimeout() adds a listener to the session at each call.
+    const stalled = setTimeout(() => stream.close(NGHTTP2_CANCEL), REQUEST_TIMEOUT);
+    stream.once("close", () => clearTimeout(stalled));
     stream.on("data", (chunk: Uint8Array) => {
       if (done) return;
       for (const item of reader.push(chunk)) {
@@ -207,7 +209,7 @@ export function listenGrpc(
     stream.on("end", () => {
       if (done || stream.destroyed) return;
       done = true;
-      stream.setTimeout(0);
+      clearTimeout(stalled);
       if (request === undefined || reader.pending > 0) {
         return trailersOnly(stream, {
           code: GRPC_STATUS.INTERNAL,
@@ -223,16 +225,31 @@ export function listenGrpc(
     });
   };
 
+  // Node cannot close a session once a client reset a stream it was sent data on (the session
+  // never emits "close", even destroyed): its socket, taken as it connects, is closed instead.
+  let connecting: { destroy(): void } | undefined;
+  server.prependListener("connection", (socket: { destroy(): void }) => connecting = socket);
+  /** Closes `session` gracefully, and cuts it (and its socket) after {@linkcode CLOSE_GRACE}. */
+  const end = (session: Http2.ServerHttp2Session) => {
+    if (!session.closed) session.close();
+    const cut = setTimeout(() => {
+      sessions.get(session)?.socket?.destroy();
+      session.destroy();
+    }, CLOSE_GRACE);
+    session.once("close", () => clearTimeout(cut));
+  };
   server.on("session", (session: Http2.ServerHttp2Session) => {
-    sessions.set(session, 0);
+    const connection = { streams: 0, socket: connecting };
+    connecting = undefined;
+    sessions.set(session, connection);
     session.on("error", () => {}); // a client's protocol error closes its own connection only
     session.once("close", () => sessions.delete(session));
     session.on("stream", (stream: Http2.ServerHttp2Stream) => {
-      sessions.set(session, (sessions.get(session) ?? 0) + 1);
-      stream.once("close", () => sessions.set(session, (sessions.get(session) ?? 1) - 1));
+      connection.streams++;
+      stream.once("close", () => connection.streams--);
     });
     session.setTimeout(IDLE_TIMEOUT, () => {
-      if (!sessions.get(session)) session.close();
+      if (connection.streams === 0) end(session);
     });
   });
   server.on("stream", (stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders) => {
@@ -261,11 +278,7 @@ export function listenGrpc(
               open.end({ code: GRPC_STATUS.UNAVAILABLE, message: "server closing" });
             }
             server.close(() => done());
-            for (const session of sessions.keys()) session.close();
-            const cut = setTimeout(() => {
-              for (const session of sessions.keys()) session.destroy();
-            }, CLOSE_GRACE);
-            server.once("close", () => clearTimeout(cut));
+            for (const session of sessions.keys()) end(session);
           }),
       });
     });
