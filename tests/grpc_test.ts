@@ -10,7 +10,9 @@
 import assert from "node:assert/strict";
 import { execFile, spawn, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
+import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createLiveness, type Liveness } from "../mod.ts";
@@ -36,7 +38,9 @@ import {
   WATCH,
   watch,
 } from "./_grpc.ts";
-import { withTempDir } from "./_helpers.ts";
+import { extension } from "./_env.ts";
+import { fixture, withTempDir } from "./_helpers.ts";
+import { commandFor } from "./_runtimes.ts";
 
 const SERVING = 1, NOT_SERVING = 2, SERVICE_UNKNOWN = 3;
 
@@ -546,4 +550,57 @@ test("grpc server: @grpc/grpc-js's client, with grpc-health-check's service, che
       client.close();
     }
   });
+});
+
+// --- loaded only when asked --------------------------------------------------------
+
+test("grpc server: node:http2 loads only at serveGrpc(), not with the library or serve()", {
+  timeout: 60_000,
+}, async () => {
+  await withTempDir((rundir) => {
+    const [node, args] = commandFor("node", fixture("grpc_lazy"));
+    const result = spawnSync(node, [...args, rundir], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), [false, false, true]);
+  });
+});
+
+const DENO = "node_modules/.bin/deno";
+
+/** The modules `root` imports (statically only, or dynamically too), from `deno info`. */
+function moduleGraph(root: string, dynamic = false): string[] {
+  const info = spawnSync(DENO, ["info", "--json", root], { encoding: "utf8" });
+  assert.equal(info.status, 0, info.stderr);
+  const { modules } = JSON.parse(info.stdout) as {
+    modules: {
+      specifier: string;
+      dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+    }[];
+  };
+  const edges = new Map(modules.map((module) => [module.specifier, module.dependencies ?? []]));
+  const seen = new Set<string>();
+  const visit = (specifier: string) => {
+    if (seen.has(specifier)) return;
+    seen.add(specifier);
+    for (const { code, isDynamic } of edges.get(specifier) ?? []) {
+      if (code && (dynamic || !isDynamic)) visit(code.specifier);
+    }
+  };
+  visit(new URL(root, `file://${process.cwd()}/`).href);
+  return [...seen].map((specifier) => specifier.replace(/^file:\/\/.*\/(src\/|mod\.ts)/, "$1"));
+}
+
+test("grpc server: no static import reaches its server, and the probe command none of it", {
+  skip: (!existsSync(DENO) || extension !== ".ts") &&
+    "reads the source's module graph with deno: run from the repository",
+}, () => {
+  const server = /^(src\/grpc\/_(server|service|message)\.ts|node:http2)$/;
+  assert.deepEqual(moduleGraph("mod.ts").filter((name) => server.test(name)), []);
+  assert.ok(moduleGraph("mod.ts", true).includes("src/grpc/_server.ts"), "the graph is read");
+  const probe = moduleGraph("src/probe_cli.ts", true);
+  assert.ok(probe.includes("src/_probe.ts"), "the graph is read");
+  assert.deepEqual(
+    probe.filter((name) => name.startsWith("src/grpc/") || name === "node:http2"),
+    [],
+  );
 });

@@ -170,7 +170,11 @@ proberTest("the prober: the httpGet manifest, ready and live over HTTP", async (
     manifest: "deployment-http.yaml",
     program: SERVICE,
     scale: SCALE,
-    env: { HEALTH_PORT: String(port), PORT: String(await freePort()) },
+    env: {
+      HEALTH_PORT: String(port),
+      GRPC_HEALTH_PORT: String(await freePort()),
+      PORT: String(await freePort()),
+    },
     ports: { "9000": port },
   }, async (pod) => {
     const ready = await decided(pod, "ready");
@@ -180,6 +184,30 @@ proberTest("the prober: the httpGet manifest, ready and live over HTTP", async (
     assert.ok(runsOf(pod, "liveness").every((run) => run.result === "success"));
     console.log(
       `httpGet manifest: started at ${started.at.toFixed(1)} s, ready at ${ready.at.toFixed(1)} s`,
+    );
+  });
+});
+
+proberTest("the prober: the grpc manifest, ready and live over gRPC", async () => {
+  const port = await freePort();
+  await withPod({
+    manifest: "deployment-grpc.yaml",
+    program: SERVICE,
+    scale: SCALE,
+    env: {
+      GRPC_HEALTH_PORT: String(port),
+      HEALTH_PORT: String(await freePort()),
+      PORT: String(await freePort()),
+    },
+    ports: { "9001": port },
+  }, async (pod) => {
+    const ready = await decided(pod, "ready");
+    const started = pod.prober.decision("started")!;
+    assert.ok(started.at <= ready.at);
+    assert.equal(ready.output, "status: SERVING");
+    assert.ok(runsOf(pod, "liveness").every((run) => run.result === "success"));
+    console.log(
+      `grpc manifest: started at ${started.at.toFixed(1)} s, ready at ${ready.at.toFixed(1)} s`,
     );
   });
 });
