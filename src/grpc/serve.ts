@@ -29,7 +29,8 @@ let server: Promise<typeof import("./_server.ts")> | undefined;
 
 /**
  * Serves `grpc.health.v1.Health` (`Check` and `Watch`) over cleartext
- * HTTP/2 with `node:http2`: service `""` and `"liveness"` answer whether
+ * HTTP/2 with `node:http2`, on Node and Bun (not on Deno, whose `node:http2`
+ * server a client can bring down; see `assertHttp2`): service `""` and `"liveness"` answer whether
  * `source` says live, `"readiness"` whether it says ready, any other name
  * `NOT_FOUND`. The server keeps the program alive until it is closed
  * (`close()` or `signal`).
@@ -38,13 +39,17 @@ let server: Promise<typeof import("./_server.ts")> | undefined;
  * at all is it `0.0.0.0`. Any other failure to bind rejects, naming the
  * address tried.
  *
- * @example Serve, close
+ * @example Serve and close, where the runtime can
  * ```ts
  * import { serveGrpc } from "./serve.ts";
  *
- * const server = await serveGrpc(() => true, { port: 0, hostname: "127.0.0.1" });
- * console.log(`grpc.health.v1.Health on port ${server.port}`);
- * await server.close();
+ * try {
+ *   const server = await serveGrpc(() => true, { port: 0, hostname: "127.0.0.1" });
+ *   console.log(`grpc.health.v1.Health on port ${server.port}`);
+ *   await server.close();
+ * } catch (error) {
+ *   console.log((error as Error).message); // on Deno: Cannot serve gRPC on Deno: ...
+ * }
  * ```
  *
  * @param source Whether the unit is live, or ready, now.
@@ -54,8 +59,8 @@ let server: Promise<typeof import("./_server.ts")> | undefined;
  * `port` is not an integer from 0 to 65535.
  * @throws {Error} `Cannot serve gRPC on ADDRESS port PORT: ...` when the
  * address cannot be bound (its `cause` is the runtime's error), `Cannot
- * serve gRPC: ...` where the runtime has no `node:http2` (a
- * `LivenessError`), or the signal's
+ * serve gRPC ...` (a `LivenessError`) on Deno, or where the runtime has no
+ * `node:http2`, or the signal's
  * reason when it is already aborted.
  */
 export async function serveGrpc(
@@ -125,8 +130,22 @@ export async function serveGrpc(
   };
 }
 
-/** Throws where the runtime has no `node:http2` server to serve with. */
+/**
+ * Throws where the runtime has no `node:http2` server that a client cannot
+ * bring down: none at all, or Deno's, whose nghttp2 aborts the whole
+ * process (an assertion in `find_stream_on_goaway_func`, or a segmentation
+ * fault) after a few hundred to a few thousand connections that a client
+ * closes with GOAWAY, as gRPC clients do after each probe (Deno 2.9;
+ * `docs/grpc.md` has the reproduction).
+ */
 function assertHttp2(): void {
+  if ("Deno" in globalThis) {
+    throw new LivenessError(
+      "Cannot serve gRPC on Deno: its node:http2 server aborts the process after some hundreds " +
+        "of connections that clients close (as a gRPC probe does): probe over HTTP with serve(), " +
+        "or serve gRPC from Node or Bun",
+    );
+  }
   const { process } = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
   let http2: { createServer?: unknown } | undefined;
   try {
@@ -138,7 +157,7 @@ function assertHttp2(): void {
     throw new LivenessError(
       "Cannot serve gRPC: this runtime has no node:http2 server " +
         "(process.getBuiltinModule is missing, or it has no node:http2): " +
-        "use Node 20.16 or later, Bun or Deno 2, or probe over HTTP with serve()",
+        "use Node 20.16 or later or Bun, or probe over HTTP with serve()",
     );
   }
 }

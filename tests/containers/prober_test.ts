@@ -170,11 +170,7 @@ proberTest("the prober: the httpGet manifest, ready and live over HTTP", async (
     manifest: "deployment-http.yaml",
     program: SERVICE,
     scale: SCALE,
-    env: {
-      HEALTH_PORT: String(port),
-      GRPC_HEALTH_PORT: String(await freePort()),
-      PORT: String(await freePort()),
-    },
+    env: { HEALTH_PORT: String(port), PORT: String(await freePort()) },
     ports: { "9000": port },
   }, async (pod) => {
     const ready = await decided(pod, "ready");
