@@ -144,7 +144,10 @@ export class Prober {
     return this.decisions.find((decision) => decision.what === what);
   }
 
-  async #work(kind: ProbeKind, spec: Required<Omit<ProbeSpec, "exec" | "httpGet">> & ProbeSpec) {
+  async #work(
+    kind: ProbeKind,
+    spec: Required<Omit<ProbeSpec, "exec" | "httpGet" | "grpc">> & ProbeSpec,
+  ) {
     const period = spec.periodSeconds * 1000 / this.options.scale;
     let last: Result | undefined;
     let run = 0;
