@@ -283,6 +283,39 @@ test("grpc server: Check answers the verdict of /livez and /readyz, as it change
   });
 });
 
+test("grpc server: during a shutdown, readiness NOT_SERVING and liveness SERVING; then closed", {
+  skip: ON_DENO,
+}, async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, heartbeat: false });
+    await liveness.load([]);
+    liveness.set(0);
+    const server = await liveness.serveGrpc({ port: 0, hostname: "127.0.0.1" });
+    const client = session(server.port);
+    try {
+      let release!: () => void;
+      const running = new Promise<void>((started) =>
+        liveness.onShutdown(() => {
+          started();
+          return new Promise<void>((resolve) => release = resolve);
+        })
+      );
+      const sequence = liveness.shutdown({ drain: 0 });
+      await running; // the handlers run: the unit is draining, the server still answers
+      assert.equal(await check(client, "readiness"), NOT_SERVING);
+      assert.equal(await check(client, ""), SERVING);
+      assert.deepEqual(httpVerdicts(liveness), [SERVING, NOT_SERVING]);
+      release();
+      await sequence;
+      const after = await rawExchange(server.port, { data: request("") });
+      assert.equal(after.closed, true, "the sequence's close closed the server");
+    } finally {
+      client.destroy();
+      await liveness.close();
+    }
+  });
+});
+
 test("grpc server: errors are trailers-only answers with grpc-status and grpc-message", {
   skip: ON_DENO,
 }, async () => {

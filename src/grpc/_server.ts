@@ -54,6 +54,7 @@ function nodeHttp2(): typeof Http2 {
 
 /** An open `Watch`: looks at the verdict, and ends with a status. */
 interface Watch {
+  readonly stream: Http2.ServerHttp2Stream;
   look(): void;
   end(error: GrpcError): void;
 }
@@ -68,7 +69,7 @@ export function listenGrpc(
   { port, hostname }: { readonly port: number; readonly hostname: string },
 ): Promise<HealthServer> {
   const http2 = nodeHttp2();
-  const { NGHTTP2_CANCEL } = http2.constants;
+  const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
   const server = http2.createServer({
     settings: { maxConcurrentStreams: MAX_STREAMS, maxHeaderListSize: 16 * 1024 },
   });
@@ -79,6 +80,21 @@ export function listenGrpc(
   const watches = new Set<Watch>();
   let timer: ReturnType<typeof setInterval> | undefined;
   let closing = false;
+
+  /**
+   * Runs `body`, the server's part of one call: what it throws ends that
+   * call only (a stream the client reset meanwhile cannot be answered), and
+   * is logged unless the client is gone.
+   */
+  const guard = (stream: Http2.ServerHttp2Stream, body: () => void) => {
+    try {
+      body();
+    } catch (error) {
+      if (stream.destroyed || stream.closed) return;
+      console.error(error);
+      stream.close(NGHTTP2_INTERNAL_ERROR);
+    }
+  };
 
   /** The verdict of `service` now; a source that throws is logged, and `INTERNAL`. */
   const judge = (service: string): ServingStatus | undefined | GrpcError => {
@@ -126,6 +142,7 @@ export function listenGrpc(
     }
     let last: ServingStatus | undefined;
     const one: Watch = {
+      stream,
       look() {
         const now = judge(service);
         if (typeof now === "object") return one.end(now);
@@ -156,7 +173,7 @@ export function listenGrpc(
     });
     one.look();
     timer ??= setInterval(() => {
-      for (const open of [...watches]) open.look();
+      for (const open of [...watches]) guard(open.stream, open.look);
     }, WATCH_INTERVAL);
   };
 
@@ -193,36 +210,38 @@ export function listenGrpc(
     // A timer of its own: Bun's stream.setTimeout() adds a listener to the session at each call.
     const stalled = setTimeout(() => stream.close(NGHTTP2_CANCEL), REQUEST_TIMEOUT);
     stream.once("close", () => clearTimeout(stalled));
-    stream.on("data", (chunk: Uint8Array) => {
-      if (done) return;
-      for (const item of reader.push(chunk)) {
-        if (!(item instanceof Uint8Array)) return fail(item);
-        if (request !== undefined) {
-          return fail({
+    stream.on("data", (chunk: Uint8Array) =>
+      guard(stream, () => {
+        if (done) return;
+        for (const item of reader.push(chunk)) {
+          if (!(item instanceof Uint8Array)) return fail(item);
+          if (request !== undefined) {
+            return fail({
+              code: GRPC_STATUS.INTERNAL,
+              message: "grpc: more than one request message for a call that takes one",
+            });
+          }
+          request = item;
+        }
+      }));
+    stream.on("end", () =>
+      guard(stream, () => {
+        if (done || stream.destroyed) return;
+        done = true;
+        clearTimeout(stalled);
+        if (request === undefined || reader.pending > 0) {
+          return trailersOnly(stream, {
             code: GRPC_STATUS.INTERNAL,
-            message: "grpc: more than one request message for a call that takes one",
+            message: reader.pending > 0
+              ? "grpc: the request body ends inside a message"
+              : "grpc: no request message",
           });
         }
-        request = item;
-      }
-    });
-    stream.on("end", () => {
-      if (done || stream.destroyed) return;
-      done = true;
-      clearTimeout(stalled);
-      if (request === undefined || reader.pending > 0) {
-        return trailersOnly(stream, {
-          code: GRPC_STATUS.INTERNAL,
-          message: reader.pending > 0
-            ? "grpc: the request body ends inside a message"
-            : "grpc: no request message",
-        });
-      }
-      const service = decodeRequest(request);
-      if (typeof service !== "string") return trailersOnly(stream, service);
-      if (found.call === "check") check(stream, service);
-      else watch(stream, service);
-    });
+        const service = decodeRequest(request);
+        if (typeof service !== "string") return trailersOnly(stream, service);
+        if (found.call === "check") check(stream, service);
+        else watch(stream, service);
+      }));
   };
 
   // Node cannot close a session once a client reset a stream it was sent data on (the session
@@ -252,14 +271,11 @@ export function listenGrpc(
       if (connection.streams === 0) end(session);
     });
   });
-  server.on("stream", (stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders) => {
-    try {
-      answer(stream, headers);
-    } catch (error) {
-      console.error(error);
-      if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
-    }
-  });
+  server.on(
+    "stream",
+    (stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders) =>
+      guard(stream, () => answer(stream, headers)),
+  );
   server.on("sessionError", () => {});
 
   return new Promise((resolve, reject) => {
