@@ -236,3 +236,47 @@ export function rawExchange(
     });
   });
 }
+
+/**
+ * `rounds` connections of 50 calls at once, each chosen by a fixed-seed
+ * generator: an unknown path, `GET`, the wrong content type, gzip, random
+ * bytes, a random prefix (flags, lengths), a stream reset after part of its
+ * body, a `Watch` reset while open; each connection then closed or cut.
+ */
+export async function hostileCalls(port: number, rounds: number): Promise<void> {
+  let seed = 42;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const bytes = (n: number) => Uint8Array.from({ length: n }, () => random(256));
+  const one = (client: ClientHttp2Session) =>
+    new Promise<void>((resolve) => {
+      const kind = random(8);
+      const path = kind === 0 ? "/x" : random(2) ? CHECK : WATCH;
+      const stream = client.request({
+        ":method": kind === 1 ? "GET" : "POST",
+        ":path": path,
+        "content-type": kind === 2 ? "text/plain" : "application/grpc",
+        ...(kind === 3 ? { "grpc-encoding": "gzip" } : {}),
+      }, { endStream: kind === 1 });
+      stream.on("error", () => resolve());
+      stream.on("close", () => resolve());
+      stream.on("data", () => {});
+      if (kind === 1) return;
+      const body = kind === 4
+        ? bytes(random(40))
+        : kind === 5
+        ? Uint8Array.of(random(3), 0, 0, random(256), random(256), ...bytes(random(10)))
+        : Uint8Array.of(0, 0, 0, 0, 0);
+      if (kind === 6) {
+        stream.write(body);
+        return void setTimeout(() => stream.close(random(12)), random(20));
+      }
+      stream.end(body);
+      if (kind === 7 || path === WATCH) setTimeout(() => stream.close(), random(50));
+    });
+  for (let round = 0; round < rounds; round++) {
+    const client = session(port);
+    await Promise.all(Array.from({ length: 50 }, () => one(client)));
+    if (random(2)) client.close();
+    else client.destroy();
+  }
+}

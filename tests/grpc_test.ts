@@ -31,6 +31,7 @@ import {
   END_STREAM,
   frame,
   HEADERS,
+  hostileCalls,
   rawExchange,
   request,
   session,
@@ -419,6 +420,23 @@ test(
     });
   },
 );
+
+test("grpc server: 1000 hostile calls on 20 connections stop no answer", {
+  skip: ON_DENO,
+  timeout: 120_000,
+}, async () => {
+  await withGrpc(async (liveness, port) => {
+    liveness.set(0);
+    await hostileCalls(port, 20);
+    const client = session(port);
+    try {
+      assert.equal(await check(client, ""), SERVING);
+      assert.equal(await check(client, "readiness"), SERVING);
+    } finally {
+      client.close();
+    }
+  });
+});
 
 test("grpc server: Watch sends the status, then each change; close() ends it UNAVAILABLE", {
   skip: ON_DENO,
