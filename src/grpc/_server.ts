@@ -1,14 +1,14 @@
 /**
  * The gRPC health server: `node:http2`'s cleartext server (h2c, prior
- * knowledge, as the kubelet connects) on every runtime, answering
+ * knowledge, as the kubelet connects), on Node and Bun, answering
  * `grpc.health.v1.Health/Check` and `Watch` from a {@linkcode GrpcSource}.
  * Imported by `serve.ts` only when `serveGrpc()` is first called.
  *
  * Limits: at most {@linkcode MAX_STREAMS} calls at once on a connection, a
- * header list of at most 16 KiB, a request message of at most
- * 4 KiB (never buffered past it), a request body
- * sent within 10 s, a connection with no call closed after 10 s idle, at
- * most {@linkcode MAX_WATCHES} `Watch` calls open at once.
+ * header list of at most 16 KiB, a request message of at most 4 KiB (never
+ * buffered past it), a request body sent within 10 s, a connection with no
+ * call closed after 10 s idle, at most {@linkcode MAX_WATCHES} `Watch` calls
+ * open at once.
  *
  * @module
  */
@@ -290,6 +290,7 @@ export function listenGrpc(
         close: () =>
           closed ??= new Promise<void>((done) => {
             closing = true;
+            if (timer !== undefined) timer = void clearInterval(timer);
             for (const open of [...watches]) {
               open.end({ code: GRPC_STATUS.UNAVAILABLE, message: "server closing" });
             }
