@@ -212,8 +212,8 @@ export class Unit implements Liveness {
   }
 
   serveGrpc(options: ServeOptions = {}): Promise<HealthServer> {
-    const source = (kind: "live" | "ready") =>
-      heldParts(this.#held.state(), kind).every((part) => part.ok);
+    // The parts of /livez and /readyz (those healthOf() gives), judged at each call.
+    const source = (kind: "live" | "ready") => held(this, kind).parts.every((part) => part.ok);
     return this.#serve("serveGrpc()", () => serveGrpcHealth(source, options));
   }
 
