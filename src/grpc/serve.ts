@@ -135,8 +135,8 @@ export async function serveGrpc(
  * bring down: none at all, or Deno's, whose nghttp2 aborts the whole
  * process (an assertion in `find_stream_on_goaway_func`, or a segmentation
  * fault) after a few hundred to a few thousand connections that a client
- * closes with GOAWAY, as gRPC clients do after each probe (Deno 2.9;
- * `docs/grpc.md` has the reproduction).
+ * closes with GOAWAY, as gRPC clients do after each probe (Deno 2.9.6;
+ * denoland/deno#36788; `docs/grpc.md` has the reproduction).
  */
 function assertHttp2(): void {
   if ("Deno" in globalThis) {
