@@ -31,6 +31,7 @@ import { LivenessError, NotLoadedError, StateError, UnitInUseError } from "./err
 import { createHealthHandlers, type HealthHandlers } from "./http/handler.ts";
 import { lightshipRoutes } from "./http/_lightship.ts";
 import { serve as serveHttp } from "./http/serve.ts";
+import { serveGrpc as serveGrpcHealth } from "./grpc/serve.ts";
 import type { HealthServer, NodeListener, ServeOptions } from "./http/types.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
 import type {
@@ -265,12 +266,23 @@ export class Unit implements Liveness {
     return this.#close();
   }
 
-  async serve(options: ServeOptions = {}): Promise<HealthServer> {
-    if (this.#closed) throw new TypeError(`Cannot serve(): unit ${this.dir} was closed`);
-    const server = await serveHttp(this.#http, options);
+  serve(options: ServeOptions = {}): Promise<HealthServer> {
+    return this.#serve("serve()", () => serveHttp(this.#http, options));
+  }
+
+  serveGrpc(options: ServeOptions = {}): Promise<HealthServer> {
+    // The parts of /livez and /readyz (those healthOf() gives), judged at each call.
+    const source = (kind: "live" | "ready") => held(this, kind).parts.every((part) => part.ok);
+    return this.#serve("serveGrpc()", () => serveGrpcHealth(source, options));
+  }
+
+  /** Starts a server that the owner's close closes. */
+  async #serve(call: string, start: () => Promise<HealthServer>): Promise<HealthServer> {
+    if (this.#closed) throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed`);
+    const server = await start();
     if (this.#closed) {
       await server.close(); // closed while it started: nothing would close it later
-      throw new TypeError(`Cannot serve(): unit ${this.dir} was closed while its server started`);
+      throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed while its server started`);
     }
     const close = () => server.close();
     this.#closers.add(close);

@@ -444,6 +444,13 @@ export interface Liveness {
    * `Bun.serve`, `node:http`); `close()` and the shutdown close it.
    */
   serve(options?: ServeOptions): Promise<HealthServer>;
+  /**
+   * Serves `grpc.health.v1.Health` (`Check`, `Watch`) over cleartext HTTP/2
+   * for Kubernetes `grpc` probes, on Node and Bun (on Deno it rejects):
+   * service `""` and `"liveness"` are liveness, `"readiness"` readiness;
+   * port `9001` by default. `close()` and the shutdown close it.
+   */
+  serveGrpc(options?: ServeOptions): Promise<HealthServer>;
 }
 
 /**

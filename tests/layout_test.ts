@@ -98,7 +98,7 @@ function circles(graph: Map<string, Edge[]>): string[][] {
 function layer(file: string): number {
   if (/^src\/(errors|types|_verdict|_options|_flags|http\/types)\.ts$/.test(file)) return 0;
   if (file.startsWith("src/runtime/")) return 1;
-  if (file.startsWith("src/http/")) return 3;
+  if (file.startsWith("src/http/") || file.startsWith("src/grpc/")) return 3;
   if (file === "src/_unit.ts") return 4;
   if (/^(mod|src\/(liveness|probe|probe_cli))\.ts$/.test(file)) return 5;
   return 2; // the core: src/_*.ts

@@ -20,14 +20,17 @@
  *   readiness goes on (so a drain is observed through readiness only).
  * - exec: exit 0 is success; past `timeoutSeconds` it is killed and fails.
  *   httpGet: a status from 200 to 399 is success; no answer within
- *   `timeoutSeconds`, or no connection, is failure.
+ *   `timeoutSeconds`, or no connection, is failure. grpc: `Check` of its
+ *   `service` answering `SERVING` is success, anything else failure.
  *
  * Time runs `scale` times faster than the manifest says (periods, delays),
  * except `timeoutSeconds`, which bounds a real process or request.
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
+import { connect } from "node:http2";
 import { performance } from "node:perf_hooks";
 
 /** The Kubernetes defaults of a probe's numbers. */
@@ -39,9 +42,10 @@ const DEFAULTS = {
   failureThreshold: 3,
 } as const;
 
-/** A probe as a manifest gives it (`core/v1` `Probe`, exec and httpGet only). */
+/** A probe as a manifest gives it (`core/v1` `Probe`, exec, httpGet and grpc). */
 export interface ProbeSpec {
   exec?: { command: string[] };
+  grpc?: { port: number; service?: string };
   httpGet?: { path?: string; port: number | string; host?: string; scheme?: string };
   initialDelaySeconds?: number;
   periodSeconds?: number;
@@ -140,7 +144,10 @@ export class Prober {
     return this.decisions.find((decision) => decision.what === what);
   }
 
-  async #work(kind: ProbeKind, spec: Required<Omit<ProbeSpec, "exec" | "httpGet">> & ProbeSpec) {
+  async #work(
+    kind: ProbeKind,
+    spec: Required<Omit<ProbeSpec, "exec" | "httpGet" | "grpc">> & ProbeSpec,
+  ) {
     const period = spec.periodSeconds * 1000 / this.options.scale;
     let last: Result | undefined;
     let run = 0;
@@ -194,6 +201,8 @@ export class Prober {
     const timeout = (spec.timeoutSeconds ?? DEFAULTS.timeoutSeconds) * 1000;
     const outcome = spec.exec
       ? await this.options.exec(spec.exec.command, timeout)
+      : spec.grpc
+      ? await grpcCheck(this.options.http(spec.grpc.port), spec.grpc.service ?? "", timeout)
       : await httpGet(this.options.http(spec.httpGet!.port) + (spec.httpGet!.path ?? "/"), timeout);
     return { result: outcome.ok ? "success" : "failure", output: outcome.output };
   }
@@ -230,6 +239,44 @@ async function httpGet(url: string, timeout: number): Promise<{ ok: boolean; out
       output: String(error instanceof Error ? error.cause ?? error.message : error),
     };
   }
+}
+
+/**
+ * A grpc probe, as the kubelet's (`pkg/probe/grpc`): a new h2c connection,
+ * `grpc.health.v1.Health/Check` with `service`; only `SERVING` is success.
+ */
+function grpcCheck(base: string, service: string, timeout: number) {
+  return new Promise<{ ok: boolean; output: string }>((resolve) => {
+    const client = connect(base);
+    const done = (ok: boolean, output: string) => {
+      clearTimeout(timer);
+      client.destroy();
+      resolve({ ok, output });
+    };
+    const timer = setTimeout(() => done(false, `timeout after ${timeout} ms`), timeout);
+    client.on("error", (error) => done(false, String(error)));
+    const name = Buffer.from(service);
+    const message = name.length ? Buffer.from([0x0a, name.length, ...name]) : Buffer.alloc(0);
+    const stream = client.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Check",
+      "content-type": "application/grpc",
+      "te": "trailers",
+      "user-agent": "kube-probe/1.34",
+    });
+    const chunks: Buffer[] = [];
+    let status = "";
+    stream.on("response", (headers) => status = String(headers["grpc-status"] ?? ""));
+    stream.on("trailers", (trailers) => status = String(trailers["grpc-status"] ?? ""));
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", (error) => done(false, String(error)));
+    stream.on("close", () => {
+      if (status !== "0") return done(false, `grpc-status ${status}`);
+      const serving = ["UNKNOWN", "SERVING", "NOT_SERVING"][Buffer.concat(chunks)[6]] ?? "UNKNOWN";
+      done(serving === "SERVING", `status: ${serving}`);
+    });
+    stream.end(Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]));
+  });
 }
 
 /** Runs `command` as an exec probe on this machine: exit 0 within `timeout` ms is success. */

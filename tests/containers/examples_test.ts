@@ -16,11 +16,12 @@ import { ROOT } from "./_image.ts";
 import { NOT_NODE } from "./_suite.ts";
 
 const EXAMPLES = join(ROOT, "examples");
-const MANIFESTS = ["deployment.yaml", "deployment-http.yaml"];
+const MANIFESTS = ["deployment.yaml", "deployment-http.yaml", "deployment-grpc.yaml"];
 /** Which test exercises each file of examples/ (the test names the file). */
 const EXERCISED: Record<string, string> = {
   "deployment.yaml": "prober_test.ts",
   "deployment-http.yaml": "prober_test.ts",
+  "deployment-grpc.yaml": "prober_test.ts",
   "Dockerfile": "_image.ts",
   "Dockerfile.distroless": "_image.ts",
   "service.mjs": "container_test.ts",
@@ -57,10 +58,10 @@ for (const name of MANIFESTS) {
       assert.ok((container[kind].successThreshold ?? 1) === 1, "Kubernetes requires 1");
     }
     assert.ok(
-      JSON.stringify(container.readinessProbe).match(/--ready|\/readyz/),
+      JSON.stringify(container.readinessProbe).match(/--ready|\/readyz|"service":"readiness"/),
       "readiness asks for readiness, not liveness",
     );
-    assert.doesNotMatch(JSON.stringify(container.livenessProbe), /--ready|\/readyz/);
+    assert.doesNotMatch(JSON.stringify(container.livenessProbe), /--ready|\/readyz|readiness/);
     const env = Object.fromEntries(container.env.map(({ name, value }: never) => [name, value]));
     const mount = container.volumeMounts.find((m: { mountPath: string }) =>
       m.mountPath === env.LIVENESS_RUNDIR

@@ -183,3 +183,27 @@ proberTest("the prober: the httpGet manifest, ready and live over HTTP", async (
     );
   });
 });
+
+proberTest("the prober: the grpc manifest, ready and live over gRPC", async () => {
+  const port = await freePort();
+  await withPod({
+    manifest: "deployment-grpc.yaml",
+    program: SERVICE,
+    scale: SCALE,
+    env: {
+      GRPC_HEALTH_PORT: String(port),
+      HEALTH_PORT: String(await freePort()),
+      PORT: String(await freePort()),
+    },
+    ports: { "9001": port },
+  }, async (pod) => {
+    const ready = await decided(pod, "ready");
+    const started = pod.prober.decision("started")!;
+    assert.ok(started.at <= ready.at);
+    assert.equal(ready.output, "status: SERVING");
+    assert.ok(runsOf(pod, "liveness").every((run) => run.result === "success"));
+    console.log(
+      `grpc manifest: started at ${started.at.toFixed(1)} s, ready at ${ready.at.toFixed(1)} s`,
+    );
+  });
+});
