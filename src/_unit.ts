@@ -14,6 +14,7 @@ import { HeldUnit, openExisting } from "./_held.ts";
 import { type Identity, isOtherLiveOwner, self } from "./_identity.ts";
 import { resolveLocation } from "./_location.ts";
 import { withUnitLock } from "./_lock.ts";
+import { Notifier, notifyView } from "./_notify.ts";
 import { assertKnownKeys } from "./_options.ts";
 import { isExiting, Shutdown, untilExit } from "./_shutdown.ts";
 import { readOwner, STATE_FILES, UnitDirectory } from "./_state.ts";
@@ -56,6 +57,8 @@ export class Unit implements Liveness {
   readonly #held: HeldUnit;
   readonly #shutdown: Shutdown;
   readonly #http: HealthHandlers;
+  /** systemd's notify protocol, where `NOTIFY_SOCKET` asks for it. */
+  readonly #notify: Notifier | undefined;
   /** The owners of the process by unit directory, where this one is registered. */
   readonly #owners: Map<string, Unit> | undefined;
   #timer: unknown;
@@ -91,7 +94,10 @@ export class Unit implements Liveness {
       assertOpen: (call) => {
         if (this.#closed) throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed`);
       },
-      drain: () => this.#held.drain(),
+      drain: () => {
+        this.#held.drain();
+        this.#notify?.stopping();
+      },
       close: () => this.#close(),
       report: settings.onError,
     });
@@ -101,6 +107,8 @@ export class Unit implements Liveness {
     );
     this.fetch = this.#http.fetch;
     this.listener = this.#http.listener;
+    const view = () => notifyView(unit, runtime.pid, this.#held.state());
+    this.#notify = Notifier.open(runtime, options.notify, view, settings.onError);
   }
 
   async load(checks: Iterable<HealthCheck>, options: LoadOptions = {}): Promise<void> {
@@ -147,6 +155,7 @@ export class Unit implements Liveness {
         const pidFile = this.#held.writeOwner(directory, me, { state: "ready" });
         this.#held.take(directory, pidFile);
         this.#startHeartbeat();
+        this.#notify?.start();
       });
     } catch (error) {
       if (!this.#held.holds(directory)) directory.close();
@@ -162,6 +171,7 @@ export class Unit implements Liveness {
     assertErrorCode(error);
     if (!this.#held.loaded) throw this.#notLoaded("set()");
     this.#held.set(error);
+    this.#notify?.update();
   }
 
   ready(ready: boolean, reason?: string): void {
@@ -171,6 +181,7 @@ export class Unit implements Liveness {
     this.#held.setReadiness(
       ready ? { state: "ready" } : { state: "not-ready", reason: reason || undefined },
     );
+    this.#notify?.update();
   }
 
   beat(): void {
@@ -316,6 +327,7 @@ export class Unit implements Liveness {
   /** Stops the heartbeat and removes this process's state: the unit is no longer loaded. */
   #unload(): void {
     this.#stopHeartbeat();
+    this.#notify?.stop();
     this.#held.unload();
   }
 
@@ -339,7 +351,7 @@ export class Unit implements Liveness {
       }
       const closers = [...this.#closers];
       this.#closers.clear();
-      await Promise.allSettled(closers.map((close) => close()));
+      await Promise.allSettled([...closers.map((close) => close()), this.#notify?.close()]);
       if (failure) throw failure.error;
     })();
   }

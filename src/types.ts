@@ -151,6 +151,13 @@ export interface LivenessOptions extends LocationOptions {
   procfs?: "warn" | "error" | "ignore";
   /** The HTTP answers: `prefix` mounts them under a path (`"/health"`: `/health/livez`). */
   http?: { prefix?: string };
+  /**
+   * systemd's notify protocol where `NOTIFY_SOCKET` is set (`Type=notify`,
+   * `WatchdogSec=`): `READY=1`, `STATUS=`, `WATCHDOG=1`, `STOPPING=1`
+   * (see docs/systemd.md). Default `true`; `false` leaves the variables to
+   * another owner or the program.
+   */
+  notify?: boolean;
 }
 
 /**
