@@ -66,9 +66,7 @@ export function helperNotifySocket(
         if (code !== 0 && code !== null) {
           report(
             new Error(
-              `Cannot notify systemd: ${command} ${
-                lines.join(" ")
-              } exited with ${code}: ${stderr.trim()}`,
+              `Cannot notify systemd: ${command} exited with ${code}: ${stderr.trim()}`,
             ),
           );
         }
@@ -86,7 +84,10 @@ export function helperNotifySocket(
   return {
     send(message, onError) {
       report = onError;
-      pending.push(...message.split("\n").filter((line) => line !== ""));
+      // Sent together with those still waiting, each line once (WATCHDOG=1 of several ticks).
+      for (const line of message.split("\n")) {
+        if (line !== "" && !pending.includes(line)) pending.push(line);
+      }
       running ??= drain();
     },
     async close() {
