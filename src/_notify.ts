@@ -27,13 +27,6 @@ export const NOTIFY_VARIABLES: readonly string[] = [
   "WATCHDOG_PID",
 ];
 
-/**
- * The environment the process was given, once an owner took it out of the
- * environment, and whether an open notifier holds it: an owner created
- * after the first one closed speaks in its place.
- */
-let taken: { environment: NotifyEnvironment; held: boolean } | undefined;
-
 /** The longest `STATUS=` line sent, in bytes. */
 const STATUS_MAX_BYTES = 200;
 
@@ -155,8 +148,8 @@ export class Notifier {
 
   /**
    * The notifier of an owner, where `enabled` and `NOTIFY_SOCKET` is set,
-   * else `undefined`. Takes the variables out of the environment (the first
-   * owner of the process to ask speaks for it); what cannot be had is
+   * else `undefined`. Takes the variables out of the environment: the first
+   * owner of the process speaks for it, no later one. What cannot be had is
    * reported, never thrown.
    */
   static open(
@@ -168,12 +161,7 @@ export class Notifier {
     assertNotifyOption(enabled);
     if (enabled === false) return undefined;
     const found = readNotifyEnvironment((name) => runtime.env(name), runtime.pid);
-    if (!found) {
-      if (!taken || taken.held) return undefined;
-      taken.held = true;
-      return Notifier.#open(runtime, taken.environment, view, report);
-    }
-    taken = { environment: found, held: true };
+    if (!found) return undefined;
     try {
       for (const name of NOTIFY_VARIABLES) runtime.unsetEnv?.(name);
     } catch (error) {
@@ -186,15 +174,7 @@ export class Notifier {
       );
     }
     for (const problem of found.problems) report(new LivenessError(problem));
-    return Notifier.#open(runtime, found, view, report);
-  }
-
-  static #open(
-    runtime: Runtime,
-    environment: NotifyEnvironment,
-    view: () => NotifyView,
-    report: (error: LivenessError) => void,
-  ): Notifier | undefined {
+    const environment = found;
     let socket: NotifySocket | undefined;
     try {
       socket = runtime.notifySocket?.(environment.address);
@@ -208,7 +188,7 @@ export class Notifier {
           { cause: error },
         ),
       );
-      return undefined; // the environment stays held: another owner would fail alike
+      return undefined;
     }
     return socket && new Notifier(runtime, socket, environment, view, report);
   }
@@ -246,7 +226,6 @@ export class Notifier {
   /** The owner closes: the socket too, once what was sent is delivered. */
   close(): Promise<void> {
     this.stop();
-    if (taken?.environment.address === this.#address) taken.held = false;
     return this.#socket.close();
   }
 
