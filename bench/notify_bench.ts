@@ -27,16 +27,29 @@ async function worker(address: string, dir: string): Promise<void> {
   const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
   const errors: unknown[] = [];
   const count = isNode ? HELPERS : DATAGRAMS;
-  let start = performance.now();
+  // Only the sends that went are timed: the receiver's queue (max_dgram_qlen) is short, and a
+  // send that finds it full fails at once with EAGAIN; it is tried again, untimed.
+  let spent = 0;
+  // The helper does not keep a program alive: this does, while it is measured.
+  const alive = setInterval(() => {}, 1000);
   for (let i = 0; i < count; i++) {
-    socket.send("WATCHDOG=1", (error) => errors.push(error));
-    if (isNode) await socket.close(); // waits for the helper to end
+    const start = performance.now();
+    try {
+      socket.send("WATCHDOG=1", (error) => errors.push(error));
+      if (isNode) await socket.close(); // waits for the helper to end
+      spent += performance.now() - start;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EAGAIN") throw error;
+      i--;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
-  const notify = (performance.now() - start) / count;
+  const notify = spent / count;
   await socket.close();
+  clearInterval(alive);
   const liveness = createLiveness({ unit: "bench", rundir: dir, notify: false });
   await liveness.load([]);
-  start = performance.now();
+  const start = performance.now();
   for (let i = 0; i < SETS; i++) liveness.set(0);
   const set = (performance.now() - start) / SETS;
   await liveness.close();
