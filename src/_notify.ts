@@ -160,7 +160,12 @@ export class Notifier {
   ): Notifier | undefined {
     assertNotifyOption(enabled);
     if (enabled === false) return undefined;
-    const found = readNotifyEnvironment((name) => runtime.env(name), runtime.pid);
+    let found: NotifyEnvironment | undefined;
+    try {
+      found = readNotifyEnvironment((name) => runtime.env(name), runtime.pid);
+    } catch {
+      return undefined; // Deno without --allow-env for them: as if unset (docs/deno-permissions.md)
+    }
     if (!found) return undefined;
     try {
       for (const name of NOTIFY_VARIABLES) runtime.unsetEnv?.(name);

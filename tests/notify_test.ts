@@ -18,6 +18,7 @@ import { sockaddrOf } from "../src/runtime/_notify_socket.ts";
 import { createLiveness, LivenessError } from "../mod.ts";
 import { hasPython } from "./_env.ts";
 import { fixture, runtimeCommand, withEnv, withTempDir } from "./_helpers.ts";
+import { commandFor } from "./_runtimes.ts";
 
 const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
 const hasHelper = spawnSync("systemd-notify", ["--version"]).status === 0;
@@ -99,13 +100,20 @@ async function fakeSocket(address: string): Promise<Lines & { messages(): Messag
   });
 }
 
-/** The service, as `config` says, told its socket and a watchdog by `env`. */
+/**
+ * The service, as `config` says, told its socket and a watchdog by `env`; on
+ * Deno with `denoFlags` in place of `--allow-all`, where given.
+ */
 async function service(
   rundir: string,
   env: Record<string, string>,
   config: { signals?: boolean; notify?: boolean } = {},
+  denoFlags?: string[],
 ): Promise<Lines & { command(line: string): Promise<void> }> {
-  const [command, args] = runtimeCommand(fixture("notify_service"));
+  const script = fixture("notify_service");
+  const [command, args] = denoFlags
+    ? [commandFor("deno", script)[0], ["run", "--no-prompt", ...denoFlags, script]]
+    : runtimeCommand(script);
   const child = new Lines(command, [...args, rundir, "api", JSON.stringify(config)], env);
   await child.line("loaded");
   return Object.assign(child, {
@@ -393,4 +401,34 @@ test("notify: bad options and environments are refused with a reason", () => {
     );
   }
   assert.ok(LivenessError);
+});
+
+test("notify: Deno without --allow-ffi says why once; without --allow-env it sends nothing", {
+  skip,
+}, async () => {
+  await withTempDir(async (dir) => {
+    const socket = await fakeSocket(`${dir}/notify`);
+    const env = { NOTIFY_SOCKET: `${dir}/notify`, WATCHDOG_USEC: String(WATCHDOG_USEC) };
+    const files = [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-sys"];
+    const noFfi = await service(dir, env, {}, [...files, "--allow-env"]);
+    try {
+      await noFfi.command("set 0");
+      const errors = noFfi.lines.filter((line) => line.startsWith("error Cannot notify"));
+      assert.equal(errors.length, 1, noFfi.lines.join(" | "));
+      assert.match(errors[0], /grant --allow-ffi/);
+    } finally {
+      await noFfi.stop();
+    }
+    const noEnv = await service(dir, env, {}, [...files, "--allow-env=LIVENESS_RUNDIR"]);
+    try {
+      await noEnv.command("set 0");
+      await sleep(10 * INTERVAL_MS);
+      const notifyErrors = noEnv.lines.filter((line) => line.startsWith("error Cannot notify"));
+      assert.deepEqual(notifyErrors, []);
+    } finally {
+      await noEnv.stop();
+      await socket.stop();
+    }
+    assert.deepEqual(socket.messages(), []);
+  });
 });
