@@ -95,10 +95,9 @@ export function helperNotifySocket(
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         running,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, CLOSE_WAIT_MS);
-          (timer as unknown as { unref?(): void }).unref?.();
-        }),
+        // Not unref'd: the helper is, and an owner's close must not let the loop run empty
+        // (the shutdown's exit code would be lost).
+        new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS)),
       ]);
       clearTimeout(timer);
     },
