@@ -42,7 +42,9 @@ before(async () => {
     if ((await systemctl(["is-system-running"])).stdout.trim() !== "") return;
     await sleep(100);
   }
-  bootProblem = `systemd did not come up in ${name}: ${(await podman(["logs", name])).stderr}`;
+  const logs = await podman(["logs", name]);
+  bootProblem = `systemd did not come up in a podman container: ${logs.stdout}${logs.stderr}`
+    .trim();
 });
 
 after(async () => {
@@ -82,8 +84,9 @@ async function until(
 for (const runtime of Object.keys(RUNTIMES) as RuntimeName[]) {
   test(`systemd: ${runtime}: active at READY=1, restarted when it hangs, stopped cleanly`, {
     skip,
-  }, async () => {
-    if (bootProblem) assert.fail(bootProblem);
+  }, async (t) => {
+    // The engine may run containers and still not systemd (a cgroup layout it cannot use).
+    if (bootProblem) return t.skip(bootProblem);
     const unit = unitOf(runtime);
     const properties = ["ActiveState", "SubState", "MainPID", "StatusText", "NRestarts", "Result"];
     const first = await until(
