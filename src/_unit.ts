@@ -14,6 +14,7 @@ import { HeldUnit, openExisting } from "./_held.ts";
 import { type Identity, isOtherLiveOwner, self } from "./_identity.ts";
 import { resolveLocation } from "./_location.ts";
 import { withUnitLock } from "./_lock.ts";
+import { Notifier, notifyView } from "./_notify.ts";
 import { assertKnownKeys } from "./_options.ts";
 import { isExiting, Shutdown, untilExit } from "./_shutdown.ts";
 import { readOwner, STATE_FILES, UnitDirectory } from "./_state.ts";
@@ -66,6 +67,8 @@ export class Unit implements Liveness {
   readonly #http: HealthHandlers;
   /** The checks `watch()` runs, and what the program said, combined. */
   readonly #watch: Watch;
+  /** systemd's notify protocol, where `NOTIFY_SOCKET` asks for it. */
+  readonly #notify: Notifier | undefined;
   /** The owners of the process by unit directory, where this one is registered. */
   readonly #owners: Map<string, Unit> | undefined;
   #timer: unknown;
@@ -112,12 +115,13 @@ export class Unit implements Liveness {
       drain: () => {
         this.#watch.stop(); // the checks' last verdict stays; liveness holds through the drain
         this.#held.drain();
+        this.#notify?.stopping();
       },
       close: () => this.#close(),
       report: settings.onError,
     });
     this.#http = createHealthHandlers(
-      (kind) => ({ unit: this.unit, parts: this.#watch.parts(this.#held.state(), kind) }),
+      (kind) => ({ unit: this.unit, parts: this.#parts(kind) }),
       {
         prefix: settings.prefix,
         routes: settings.lightship ? lightshipRoutes(() => this.state) : {},
@@ -125,6 +129,8 @@ export class Unit implements Liveness {
     );
     this.fetch = this.#http.fetch;
     this.listener = this.#http.listener;
+    const view = () => notifyView(unit, runtime.pid, (kind) => this.#parts(kind));
+    this.#notify = Notifier.open(runtime, options.notify, view, settings.onError);
   }
 
   get state(): LivenessState {
@@ -132,8 +138,13 @@ export class Unit implements Liveness {
       loaded: this.#held.loaded,
       closed: this.#closed,
       shutdownStarted: this.#shutdown.started,
-      parts: (kind) => this.#watch.parts(this.#held.state(), kind),
+      parts: (kind) => this.#parts(kind),
     });
+  }
+
+  /** The verdict's parts from memory: what is held, with the watched checks. */
+  #parts(kind: "live" | "ready"): HealthPart[] {
+    return this.#watch.parts(this.#held.state(), kind);
   }
 
   whenFirstReady(): Promise<void> {
@@ -141,9 +152,10 @@ export class Unit implements Liveness {
     return this.#firstReady.when();
   }
 
-  /** After a change of the state: the first ready resolves {@linkcode whenFirstReady}. */
+  /** After a change of the state: the first ready resolves {@linkcode whenFirstReady}; systemd hears it. */
   #changed(): void {
     if (this.#firstReady.pending) this.#firstReady.update(this.state.ready);
+    this.#notify?.update();
   }
 
   async load(checks: Iterable<HealthCheck>, options: LoadOptions = {}): Promise<void> {
@@ -192,6 +204,7 @@ export class Unit implements Liveness {
         this.#held.take(directory, pidFile);
         this.#watch.sync();
         this.#startHeartbeat();
+        this.#notify?.start();
       });
     } catch (error) {
       if (!this.#held.holds(directory)) directory.close();
@@ -388,6 +401,7 @@ export class Unit implements Liveness {
   /** Stops the heartbeat and removes this process's state: the unit is no longer loaded. */
   #unload(): void {
     this.#stopHeartbeat();
+    this.#notify?.stop();
     this.#held.unload();
   }
 
@@ -413,7 +427,7 @@ export class Unit implements Liveness {
       }
       const closers = [...this.#closers];
       this.#closers.clear();
-      await Promise.allSettled(closers.map((close) => close()));
+      await Promise.allSettled([...closers.map((close) => close()), this.#notify?.close()]);
       if (failure) throw failure.error;
     })();
   }

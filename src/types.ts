@@ -155,6 +155,13 @@ export interface LivenessOptions extends LocationOptions {
    * `/ready` and `/health`, with its statuses and bodies.
    */
   http?: { prefix?: string; lightship?: boolean };
+  /**
+   * systemd's notify protocol where `NOTIFY_SOCKET` is set (`Type=notify`,
+   * `WatchdogSec=`): `READY=1`, `STATUS=`, `WATCHDOG=1`, `STOPPING=1`
+   * (see docs/systemd.md). Default `true`; `false` leaves the variables to
+   * another owner or the program.
+   */
+  notify?: boolean;
 }
 
 /**

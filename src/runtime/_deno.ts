@@ -7,6 +7,8 @@ import type * as Fs from "node:fs";
 import type { FileHead, FileInfo, FileReads, Runtime } from "./_runtime.ts";
 import { type Opened, openedBy, readSteps, runSteps, runStepsAsync, writeAll } from "./_read.ts";
 import { type NodeProcess, signalZero } from "./_node.ts";
+import { type DenoFfi, denoNotifyLibc } from "./_notify_ffi.ts";
+import { libcNotifySocket } from "./_notify_socket.ts";
 
 /** The part of the `Deno` namespace this adapter uses, typed here so the npm build compiles without Deno's types. */
 interface DenoFile {
@@ -30,7 +32,7 @@ interface DenoFileInfo {
 export interface DenoNamespace {
   readonly pid: number;
   hostname(): string;
-  readonly env: { get(name: string): string | undefined };
+  readonly env: { get(name: string): string | undefined; delete(name: string): void };
   cwd(): string;
   openSync(path: string, options: { read: true }): DenoFile;
   open(path: string, options: { read: true }): Promise<DenoFile>;
@@ -97,6 +99,9 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     args: () => [...deno.args],
     writeOut: (text) => writeAll((bytes) => deno.stdout.writeSync(bytes), text),
     isMain: (meta) => meta.main === true,
+    unsetEnv: (name) => deno.env.delete(name),
+    notifySocket: (address) =>
+      libcNotifySocket(denoNotifyLibc(deno as unknown as DenoFfi), address),
     readHead(path, maxBytes): FileHead {
       // Deno.openSync takes no O_NONBLOCK: a FIFO swapped in after the
       // lstat, or a lease held on the file, blocks this open

@@ -100,6 +100,26 @@ export interface Runtime {
    * tells: an npm bin is a symbolic link to the module.
    */
   isMain(meta: { url: string; main?: boolean }): boolean;
+  /** Removes `name` from the environment, for this process and the children it starts. */
+  unsetEnv?(name: string): void;
+  /**
+   * A sender to systemd's notify socket at `address` (`/path`, or `@name`
+   * for an abstract socket, checked by the caller), opened at its first
+   * message; see `_notify_socket.ts`.
+   */
+  notifySocket?(address: string): NotifySocket;
+}
+
+/**
+ * Where the messages of systemd's notify protocol go: one datagram each.
+ * `send` never blocks the event loop; what fails is thrown, or given to
+ * `onError` when it fails later (a helper process).
+ */
+export interface NotifySocket {
+  /** Sends `message` (`VARIABLE=value` lines) as one datagram. */
+  send(message: string, onError: (error: unknown) => void): void;
+  /** Closes the socket, once what was sent is delivered (within a second on Node). */
+  close(): Promise<void>;
 }
 
 /**
