@@ -36,6 +36,7 @@
  */
 export { createLiveness, load, reset, set } from "./src/liveness.ts";
 export type {
+  ClosableServer,
   HealthCheck,
   HealthFunction,
   HeartbeatOptions,

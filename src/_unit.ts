@@ -16,6 +16,7 @@ import { resolveLocation } from "./_location.ts";
 import { withUnitLock } from "./_lock.ts";
 import { assertKnownKeys } from "./_options.ts";
 import { isExiting, Shutdown, untilExit } from "./_shutdown.ts";
+import { Servers } from "./_servers.ts";
 import { readOwner, STATE_FILES, UnitDirectory } from "./_state.ts";
 import { FirstReady, unitState } from "./_unit_state.ts";
 import {
@@ -34,6 +35,7 @@ import { serve as serveHttp } from "./http/serve.ts";
 import type { HealthServer, NodeListener, ServeOptions } from "./http/types.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
 import type {
+  ClosableServer,
   HealthCheck,
   Liveness,
   LivenessOptions,
@@ -65,6 +67,8 @@ export class Unit implements Liveness {
   readonly #http: HealthHandlers;
   /** The checks `watch()` runs, and what the program said, combined. */
   readonly #watch: Watch;
+  /** The program's own servers, closed by the shutdown after its drain. */
+  readonly #servers = new Servers();
   /** The owners of the process by unit directory, where this one is registered. */
   readonly #owners: Map<string, Unit> | undefined;
   #timer: unknown;
@@ -111,7 +115,9 @@ export class Unit implements Liveness {
       drain: () => {
         this.#watch.stop(); // the checks' last verdict stays; liveness holds through the drain
         this.#held.drain();
+        this.#servers.drain();
       },
+      closeServers: (deadline, timeout) => this.#servers.close(deadline, timeout),
       close: () => this.#close(),
       report: settings.onError,
     });
@@ -249,6 +255,11 @@ export class Unit implements Liveness {
 
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void {
     return this.#shutdown.onShutdown(handler);
+  }
+
+  closeOnShutdown(server: ClosableServer): () => void {
+    if (this.#closed) throw new TypeError(`Cannot closeOnShutdown(): unit ${this.dir} was closed`);
+    return this.#servers.add(server, this.dir);
   }
 
   handleSignals(options: SignalOptions = {}): void {
@@ -391,6 +402,7 @@ export class Unit implements Liveness {
       this.#watch.stop();
       this.#firstReady.end(this.dir, isExiting());
       this.#shutdown.release();
+      this.#servers.release(); // the program's servers stay open: only a shutdown closes them
       let failure: { error: unknown } | undefined;
       try {
         this.#unload();
