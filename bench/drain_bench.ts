@@ -21,9 +21,10 @@
  * `Connection: close` (it writes its next request on a connection the
  * server said it closes: that request is lost or reset), and autocannon made
  * to honour it as HTTP/1.1 clients do (undici, Node's agent, Go, Envoy,
- * browsers): it opens a new connection instead. A third row per runtime is
- * the same `node:http` service with its registration removed (the server
- * closed by nothing: the exit cuts what is in flight), for comparison.
+ * browsers): it opens a new connection instead. The native servers run
+ * with their handler as it is, and through `drainHandler()`. The last row
+ * of each runtime is the `node:http` service with its registration removed
+ * (the server closed by nothing: the exit cuts what is in flight).
  *
  * Run: `node_modules/.bin/node bench/drain_bench.ts [connections] [drain ms]`
  * (any Node from 22.6 runs it as it is).
@@ -97,11 +98,17 @@ async function run(
   runtime: (typeof RUNTIMES)[number],
   server: "node" | "native",
   honour: boolean,
-  remove = false,
+  config: object = {},
 ) {
   const rundir = mkdtempSync(`${tmpdir()}/drain-bench-`);
   try {
-    const service = await start(runtime, rundir, { server, drain, timeout: TIMEOUT, remove, quiet: true });
+    const service = await start(runtime, rundir, {
+      server,
+      drain,
+      timeout: TIMEOUT,
+      quiet: true,
+      ...config,
+    });
     const outcomes: Outcome[] = [];
     const setupClient = (client: Client) => {
       const pending: number[] = [];
@@ -178,26 +185,40 @@ console.log(
 );
 console.log("| --- | --- | ---: | --- | --- | --- | ---: |");
 for (const runtime of RUNTIMES) {
-  const servers = [
-    ["node", `${runtime.name}, node:http`],
-    ...(runtime.name === "Node" ? [] : [["native", `${runtime.name}, ${runtime.name}.serve`]]),
-  ] as const;
-  const cases = [
-    ...servers.flatMap(([server, label]) => [
-      { server, label, honour: true, remove: false },
-      { server, label, honour: false, remove: false },
-    ]),
-    {
-      server: "node" as const,
-      label: `${runtime.name}, node:http, not registered`,
-      honour: true,
-      remove: true,
-    },
+  type Case = { server: "node" | "native"; label: string; honour: boolean; config?: object };
+  const native = `${runtime.name}.serve`;
+  const cases: Case[] = [
+    { server: "node", label: "node:http", honour: true },
+    { server: "node", label: "node:http", honour: false },
   ];
-  for (const { server, label, honour, remove } of cases) {
-    const result = await run(runtime, server, honour, remove);
+  if (runtime.name !== "Node") {
+    cases.push(
+      { server: "native", label: native, honour: true },
+      { server: "native", label: native, honour: false },
+      {
+        server: "native",
+        label: `${native}, drainHandler()`,
+        honour: true,
+        config: { drainHandler: true },
+      },
+      {
+        server: "native",
+        label: `${native}, drainHandler()`,
+        honour: false,
+        config: { drainHandler: true },
+      },
+    );
+  }
+  cases.push({
+    server: "node",
+    label: "node:http, not registered",
+    honour: true,
+    config: { remove: true },
+  });
+  for (const { server, label, honour, config } of cases) {
+    const result = await run(runtime, server, honour, config);
     console.log(
-      `| ${label} | ${honour ? "honours Connection: close" : "autocannon as it is"} | ` +
+      `| ${runtime.name}, ${label} | ${honour ? "honours Connection: close" : "as it is"} | ` +
         `${result.before} | ${result.during} / ${result.duringFailed} | ` +
         `${result.inFlightAnswered} / ${result.inFlightFailed} | ${result.afterFailed} | ` +
         `${result.exitMs} |`,

@@ -102,6 +102,30 @@ export class Servers {
     };
   }
 
+  /**
+   * See `Liveness.drainHandler()`: `handler`, whose answers say
+   * `Connection: close` from the signal on.
+   */
+  drainHandler<H extends FetchHandler>(handler: H): H {
+    if (typeof handler !== "function") {
+      throw new TypeError(
+        "Cannot drainHandler(): the handler must be a function (request) => Response, " +
+          `got ${describeOption(handler)}`,
+      );
+    }
+    const draining = () => this.#draining;
+    // A function, not an arrow: Bun calls its fetch handler with the server as `this`.
+    const wrapped = function (this: unknown, ...args: Parameters<H>) {
+      const answer = handler.apply(this, args);
+      if (answer instanceof Promise) {
+        return answer.then((response) => draining() ? closing(response) : response);
+      }
+      return draining() ? closing(answer) : answer;
+    };
+    // Deno.serve reads it: a handler that declares no parameter is given no request.
+    return Object.defineProperty(wrapped, "length", { value: handler.length }) as unknown as H;
+  }
+
   /** At the signal: the answers of every server say `Connection: close` from now on. */
   drain(): void {
     this.#draining = true;
@@ -291,6 +315,27 @@ function nodeClosing(server: NodeServer): Closing {
 /** Ends a connection once what is written has gone out, then closes it. */
 function endAfterWrites(socket: NodeSocket): void {
   socket.end(() => socket.destroy());
+}
+
+/** A fetch handler, as `Deno.serve` and `Bun.serve` take it. */
+type FetchHandler = (request: Request, ...rest: never[]) => unknown;
+
+/**
+ * `response` saying `Connection: close`; a copy where its headers cannot
+ * change (a `Response.redirect()`, a `fetch()` answer). A switch of protocol
+ * (`101`) and anything but a `Response` (Bun's `undefined` after an upgrade)
+ * are left as they are.
+ */
+function closing<T>(response: T): T {
+  if (!(response instanceof Response) || response.status === 101) return response;
+  try {
+    response.headers.set("connection", "close");
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set("connection", "close");
+    return copy as T;
+  }
 }
 
 /** What `closing.force()` says was left; what it threw, if it threw. */

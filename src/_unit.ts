@@ -262,6 +262,10 @@ export class Unit implements Liveness {
     return this.#servers.add(server, this.dir);
   }
 
+  drainHandler<H extends (request: Request, ...rest: never[]) => unknown>(handler: H): H {
+    return this.#servers.drainHandler(handler);
+  }
+
   handleSignals(options: SignalOptions = {}): void {
     this.#shutdown.handleSignals(options);
   }

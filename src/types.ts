@@ -439,6 +439,13 @@ export interface Liveness {
    */
   closeOnShutdown(server: ClosableServer): () => void;
   /**
+   * `handler` (a fetch handler, for `Deno.serve` or `Bun.serve`), whose
+   * answers say `Connection: close` from the signal on, as those of the
+   * `node:http` servers given to `closeOnShutdown()` do: kept-alive clients
+   * move to another replica while the drain lasts.
+   */
+  drainHandler<H extends (request: Request, ...rest: never[]) => unknown>(handler: H): H;
+  /**
    * Opt-in: the first SIGTERM or SIGINT runs the shutdown sequence, then
    * exits (0 or 1), always; a second one exits 1 at once, saying why to
    * `onError`. A signal name that

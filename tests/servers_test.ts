@@ -247,43 +247,50 @@ for (const runtime of RUNTIMES) {
 
   const native = { deno: "Deno.serve", bun: "Bun.serve", node: "Deno.serve or Bun.serve" }[runtime];
   const skip = runtime === "node" && "Node has no server of its own but node:http's";
-  test(`${runtime}: ${native} through SIGTERM: its own graceful stop answers what is in flight`, {
-    timeout: 60_000,
-    skip,
-  }, async () => {
-    await withTempDir(async (rundir) => {
-      const { child, port } = await service(runtime, rundir, {
-        server: "native",
-        drain: 2000,
-        timeout: 30_000,
+  test(
+    `${runtime}: ${native} through SIGTERM: drainHandler() says Connection: close, its own graceful stop answers what is in flight`,
+    {
+      timeout: 60_000,
+      skip,
+    },
+    async () => {
+      await withTempDir(async (rundir) => {
+        const { child, port } = await service(runtime, rundir, {
+          server: "native",
+          drain: 2000,
+          timeout: 30_000,
+          drainHandler: true,
+        });
+        const events: string[] = [];
+        try {
+          const idle = new Connection(port, "idle", events);
+          assert.equal((await idle.get("/")).status, 200);
+          const slow = new Connection(port, "slow", events);
+          const slowAnswer = slow.get("/slow?ms=5000");
+          await child.next((line) => line === "request /slow");
+          void child.next((line) => line.startsWith("handler")).then(
+            (line) => events.push(line),
+            () => {},
+          );
+          await terminate(child, rundir, events);
+          // Served while the drain lasts, told to close by drainHandler().
+          const late = new Connection(port, "late", events);
+          const lateAnswer = await late.get("/");
+          assert.deepEqual([lateAnswer.status, lateAnswer.headers.connection], [200, "close"]);
+          assert.equal(idle.isClosed, false, "idle connections stay open while the drain lasts");
+          const answer = await slowAnswer;
+          events.push("slow answered");
+          assert.deepEqual([answer.status, answer.body], [200, "slow".repeat(4)]);
+          await Promise.all([idle.closed, late.closed, slow.closed]);
+          assert.equal(await child.exited(), 0, child.stderr);
+          before(events, "idle closed", "slow answered");
+          before(events, "slow answered", "handler SIGTERM");
+        } finally {
+          await child.stop();
+        }
       });
-      const events: string[] = [];
-      try {
-        const idle = new Connection(port, "idle", events);
-        assert.equal((await idle.get("/")).status, 200);
-        const slow = new Connection(port, "slow", events);
-        const slowAnswer = slow.get("/slow?ms=5000");
-        await child.next((line) => line === "request /slow");
-        void child.next((line) => line.startsWith("handler")).then(
-          (line) => events.push(line),
-          () => {},
-        );
-        await terminate(child, rundir, events);
-        const late = new Connection(port, "late", events);
-        assert.equal((await late.get("/")).status, 200, "served while the drain lasts");
-        assert.equal(idle.isClosed, false, "idle connections stay open while the drain lasts");
-        const answer = await slowAnswer;
-        events.push("slow answered");
-        assert.deepEqual([answer.status, answer.body], [200, "slow".repeat(4)]);
-        await Promise.all([idle.closed, late.closed, slow.closed]);
-        assert.equal(await child.exited(), 0, child.stderr);
-        before(events, "idle closed", "slow answered");
-        before(events, "slow answered", "handler SIGTERM");
-      } finally {
-        await child.stop();
-      }
-    });
-  });
+    },
+  );
 
   test(
     `${runtime}: ${native}: an answer that never comes ends at the deadline, and the program exits 1`,
@@ -447,5 +454,47 @@ test("closeOnShutdown: close() without a shutdown leaves the program's server op
     liveness.closeOnShutdown({ close: () => void (closed = true) });
     await liveness.close();
     assert.equal(closed, false);
+  });
+});
+
+test("drainHandler: from the signal on, every answer says Connection: close", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, heartbeat: false });
+    await liveness.load([]);
+    const request = new Request("http://localhost/");
+    const sync = liveness.drainHandler((_request: Request) => new Response("ok"));
+    const async = liveness.drainHandler(async (_request: Request) => new Response("ok"));
+    // Headers that cannot change: the answer is copied.
+    const redirect = liveness.drainHandler((_request: Request) =>
+      Response.redirect("http://localhost/next", 307)
+    );
+    // Bun calls its fetch handler with the server as `this`.
+    const server = {
+      name: "server",
+      fetch: liveness.drainHandler(function (this: { name: string }, _request: Request) {
+        return new Response(this.name);
+      }),
+    };
+    assert.equal(sync(request).headers.get("connection"), null, "before the signal");
+    // Deno.serve gives no request to a handler that declares no parameter.
+    assert.deepEqual([sync.length, liveness.drainHandler(() => new Response()).length], [1, 0]);
+    assert.equal((await async(request)).headers.get("connection"), null);
+    const shutdown = liveness.shutdown({ drain: 100 });
+    assert.equal(sync(request).headers.get("connection"), "close");
+    assert.equal((await async(request)).headers.get("connection"), "close");
+    const redirected = redirect(request);
+    assert.deepEqual(
+      [redirected.status, redirected.headers.get("location"), redirected.headers.get("connection")],
+      [307, "http://localhost/next", "close"],
+    );
+    const answer = server.fetch(request);
+    assert.deepEqual([await answer.text(), answer.headers.get("connection")], ["server", "close"]);
+    assert.equal((await shutdown).code, 0);
+    assert.throws(
+      () => liveness.drainHandler("handler" as never),
+      new TypeError(
+        'Cannot drainHandler(): the handler must be a function (request) => Response, got "handler"',
+      ),
+    );
   });
 });
