@@ -498,3 +498,39 @@ test("drainHandler: from the signal on, every answer says Connection: close", as
     );
   });
 });
+
+test("closeOnShutdown: a node:http2 server's sessions get GOAWAY after the drain, their streams answered", async () => {
+  const http2 = await import("node:http2");
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, heartbeat: false });
+    await liveness.load([]);
+    const server = http2.createServer((_request, response) => {
+      setTimeout(() => response.end("slow"), 300);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    liveness.closeOnShutdown(server);
+    const events: string[] = [];
+    liveness.onShutdown(() => void events.push("handler"));
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on("goaway", () => events.push("goaway"));
+    const closed = new Promise<void>((resolve) => client.on("close", () => resolve()));
+    const answer = new Promise<string>((resolve, reject) => {
+      const stream = client.request({ ":path": "/" });
+      let body = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => body += chunk);
+      stream.on("end", () => resolve(body));
+      stream.on("error", reject);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const result = await liveness.shutdown({ drain: 100, timeout: 10_000 });
+    assert.equal(await answer, "slow");
+    await closed;
+    // Node's own close() may send a GOAWAY of its own too.
+    assert.deepEqual([result.code, server.listening, [...new Set(events)]], [0, false, [
+      "goaway",
+      "handler",
+    ]]);
+  });
+});
