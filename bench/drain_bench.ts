@@ -79,7 +79,9 @@ async function start(
     "api",
     JSON.stringify(config),
   ], { stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise<number>((resolve) => child.on("exit", () => resolve(Date.now())));
+  const exited = new Promise<{ at: number; code: number | null }>((resolve) =>
+    child.on("exit", (code) => resolve({ at: Date.now(), code }))
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (chunk) => {
@@ -168,7 +170,8 @@ async function run(
       inFlightAnswered: inFlight.filter(({ ok }) => ok).length,
       inFlightFailed: failures(inFlight),
       afterFailed: failures(after),
-      exitMs: exited - signalled,
+      exitMs: exited.at - signalled,
+      code: exited.code,
     };
   } finally {
     rmSync(rundir, { recursive: true, force: true });
@@ -221,7 +224,7 @@ for (const runtime of RUNTIMES) {
       `| ${runtime.name}, ${label} | ${honour ? "honours Connection: close" : "as it is"} | ` +
         `${result.before} | ${result.during} / ${result.duringFailed} | ` +
         `${result.inFlightAnswered} / ${result.inFlightFailed} | ${result.afterFailed} | ` +
-        `${result.exitMs} |`,
+        `${result.exitMs} (exit ${result.code}) |`,
     );
   }
 }
