@@ -463,7 +463,7 @@ test("drainHandler: from the signal on, every answer says Connection: close", as
     await liveness.load([]);
     const request = new Request("http://localhost/");
     const sync = liveness.drainHandler((_request: Request) => new Response("ok"));
-    const async = liveness.drainHandler(async (_request: Request) => new Response("ok"));
+    const async = liveness.drainHandler((_request: Request) => Promise.resolve(new Response("ok")));
     // Headers that cannot change: the answer is copied.
     const redirect = liveness.drainHandler((_request: Request) =>
       Response.redirect("http://localhost/next", 307)
