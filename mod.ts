@@ -36,7 +36,6 @@
  */
 export { createLiveness, load, reset, set } from "./src/liveness.ts";
 export type {
-  ClosableServer,
   HealthCheck,
   HealthFunction,
   HeartbeatOptions,
@@ -56,11 +55,13 @@ export type {
   WatchOptions,
 } from "./src/types.ts";
 export type {
+  ClosableServer,
   HealthServer,
   NodeListener,
   NodeRequest,
   NodeResponse,
   ServeOptions,
+  ServerShutdown,
 } from "./src/http/types.ts";
 export type { ProbeStatus } from "./src/_verdict.ts";
 export {

@@ -10,7 +10,7 @@
  * @module
  */
 import { describeOption } from "./_options.ts";
-import type { ClosableServer } from "./types.ts";
+import type { ClosableServer } from "./http/types.ts";
 
 /** What closing the servers came to, for the shutdown's result and reports. */
 export interface ServersClosed {

@@ -32,10 +32,9 @@ import { LivenessError, NotLoadedError, StateError, UnitInUseError } from "./err
 import { createHealthHandlers, type HealthHandlers } from "./http/handler.ts";
 import { lightshipRoutes } from "./http/_lightship.ts";
 import { serve as serveHttp } from "./http/serve.ts";
-import type { HealthServer, NodeListener, ServeOptions } from "./http/types.ts";
+import type { ClosableServer, HealthServer, NodeListener, ServeOptions } from "./http/types.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
 import type {
-  ClosableServer,
   HealthCheck,
   Liveness,
   LivenessOptions,

@@ -7,7 +7,7 @@
  * @module
  */
 import type { LivenessError } from "./errors.ts";
-import type { HealthServer, NodeListener, ServeOptions } from "./http/types.ts";
+import type { HealthServer, NodeListener, ServeOptions, ServerShutdown } from "./http/types.ts";
 import type { ProbeStatus } from "./_verdict.ts";
 
 /**
@@ -357,24 +357,6 @@ export interface ShutdownResult {
 }
 
 /**
- * A server the shutdown closes after its drain (`closeOnShutdown()`): a
- * `node:http`, `node:https` or `node:http2` server, the server `Deno.serve`
- * or `Bun.serve` returns, or any object with a `close()` method (awaited).
- *
- * @example
- * ```ts
- * import type { ClosableServer } from "@cic/liveness";
- * import { createServer } from "node:http";
- *
- * const servers: ClosableServer[] = [createServer(), { close: () => console.log("closed") }];
- * ```
- */
-export type ClosableServer =
-  | { close(): unknown }
-  | { shutdown(): Promise<void>; readonly finished: Promise<void> }
-  | { stop(closeActiveConnections?: boolean): unknown };
-
-/**
  * The one object that owns a unit in this process: its state, heartbeat,
  * readiness, signal listeners, shutdown handlers and servers.
  *
@@ -388,7 +370,7 @@ export type ClosableServer =
  * await liveness.close();
  * ```
  */
-export interface Liveness {
+export interface Liveness extends ServerShutdown {
   /** The unit's name. */
   readonly unit: string;
   /** The directory that holds unit directories. */
@@ -431,20 +413,6 @@ export interface Liveness {
   whenFirstReady(): Promise<void>;
   /** Adds a handler for the shutdown sequence (run last registered first); returns what removes it. */
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void;
-  /**
-   * Closes `server` when the shutdown's drain ends, before the handlers: it
-   * stops accepting, answers what is in flight (on HTTP/1.1 with
-   * `Connection: close` from the signal on), closes idle connections at once
-   * and cuts what is left at the deadline. Returns what removes it.
-   */
-  closeOnShutdown(server: ClosableServer): () => void;
-  /**
-   * `handler` (a fetch handler, for `Deno.serve` or `Bun.serve`), whose
-   * answers say `Connection: close` from the signal on, as those of the
-   * `node:http` servers given to `closeOnShutdown()` do: kept-alive clients
-   * move to another replica while the drain lasts.
-   */
-  drainHandler<H extends (request: Request, ...rest: never[]) => unknown>(handler: H): H;
   /**
    * Opt-in: the first SIGTERM or SIGINT runs the shutdown sequence, then
    * exits (0 or 1), always; a second one exits 1 at once, saying why to
