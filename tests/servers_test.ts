@@ -534,3 +534,16 @@ test("closeOnShutdown: a node:http2 server's sessions get GOAWAY after the drain
     ]]);
   });
 });
+
+test('drainHandler: with readiness: "keep", Connection: close begins when readiness fails, at the drain\'s end', async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, heartbeat: false });
+    await liveness.load([]);
+    const handler = liveness.drainHandler((_request: Request) => new Response("ok"));
+    const request = new Request("http://localhost/");
+    const shutdown = liveness.shutdown({ drain: 100, readiness: "keep" });
+    assert.equal(handler(request).headers.get("connection"), null, "still ready: served as before");
+    assert.equal((await shutdown).code, 0);
+    assert.equal(handler(request).headers.get("connection"), "close");
+  });
+});
