@@ -38,28 +38,34 @@ export { createLiveness, load, reset, set } from "./src/liveness.ts";
 export type {
   HealthCheck,
   HealthFunction,
-  HeartbeatOptions,
-  Liveness,
-  LivenessOptions,
-  LivenessState,
   LoadOptions,
-  LocationOptions,
-  ProbeOptions,
-  ProbeResult,
+  WatchedCheck,
+  WatchFunction,
+  WatchOptions,
+} from "./src/check_types.ts";
+export type {
   ShutdownContext,
   ShutdownOptions,
   ShutdownResult,
   SignalOptions,
-  WatchedCheck,
-  WatchFunction,
-  WatchOptions,
+} from "./src/shutdown_types.ts";
+export type {
+  HeartbeatOptions,
+  Liveness,
+  LivenessOptions,
+  LivenessState,
+  LocationOptions,
+  ProbeOptions,
+  ProbeResult,
 } from "./src/types.ts";
 export type {
+  ClosableServer,
   HealthServer,
   NodeListener,
   NodeRequest,
   NodeResponse,
   ServeOptions,
+  ServerShutdown,
 } from "./src/http/types.ts";
 export type { ProbeStatus } from "./src/_verdict.ts";
 export {

@@ -10,7 +10,7 @@ import { trimTrailingSlashes } from "./_location.ts";
 import { assertKnownKeys, describeOption } from "./_options.ts";
 import { HealthCheckError } from "./errors.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
-import type { HealthCheck } from "./types.ts";
+import type { HealthCheck } from "./check_types.ts";
 
 /** What the checks need of the runtime: the working directory, a look at a file, and a clock. */
 export type CheckRuntime = Pick<Runtime, "cwd" | "readHead" | "now">;

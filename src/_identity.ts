@@ -5,7 +5,10 @@
  *
  * @module
  */
+import { uptime } from "./_clock.ts";
 import { ownStartTime, readProcessStat } from "./_proc.ts";
+import type { UnitSettings } from "./_unit_options.ts";
+import { LivenessError, StateError } from "./errors.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
 
 /** A process, as state names it. */
@@ -67,4 +70,41 @@ export function isOtherLiveOwner(runtime: Runtime, owner: Identity): boolean {
   // A /proc of another pid namespace, or none: a pid alone proves nothing.
   return !isThisProcess(runtime, owner) && owner.starttime !== undefined &&
     ownStartTime(runtime) !== undefined && isRunning(runtime, owner) === true;
+}
+
+/**
+ * Warns, fails or says nothing (`settings.procfs`) where `/proc` or the
+ * clock cannot be read: `me` has no start time, or a heartbeat is asked
+ * for without a clock. Throws the {@linkcode StateError} where `procfs` is
+ * `"error"`; otherwise tells `settings.onError` what cannot be told.
+ */
+export function checkProcfs(
+  runtime: Runtime,
+  dir: string,
+  settings: Pick<UnitSettings, "heartbeat" | "procfs" | "onError">,
+  me: Identity,
+): void {
+  const { heartbeat, procfs } = settings;
+  const noClock = heartbeat !== undefined && uptime(runtime) === undefined;
+  if ((me.starttime !== undefined && !noClock) || procfs === "ignore") return;
+  const error = new StateError(
+    "open",
+    "/proc/self/stat",
+    "this process cannot read /proc (not Linux, or Deno without --allow-all)",
+    "EACCES",
+  );
+  if (procfs === "error") throw error;
+  const lacks = [
+    me.starttime === undefined &&
+    "no starttime is written (a later process with the same pid looks like this one) and " +
+      "another live owner cannot be seen",
+    noClock && "no heartbeat is written (no clock: on Deno, grant --allow-sys=osUptime)",
+  ].filter(Boolean).join("; ");
+  settings.onError(
+    new LivenessError(
+      `Cannot tell everything of unit ${dir}: /proc cannot be read: ${lacks}: ` +
+        'on Deno, run with --allow-all; silence this with procfs: "ignore"',
+      { cause: error },
+    ),
+  );
 }

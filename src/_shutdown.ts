@@ -1,18 +1,25 @@
 /**
  * An owner's shutdown: its handlers, the signals that start it, and the
- * sequence: not ready (`draining`) at once, the drain, the handlers (last
- * registered first), then the owner's close, all within a deadline; a
- * signal's sequence ends in the process's exit. What each step does to the
- * unit is the owner's, given as {@linkcode ShutdownSteps}.
+ * sequence: not ready (`draining`) at once, the drain, the program's
+ * servers closed, the handlers (last registered first), then the owner's
+ * close, all within a deadline; a signal's sequence ends in the process's
+ * exit. What each step does to the unit is the owner's, given as
+ * {@linkcode ShutdownSteps}.
  *
  * @module
  */
 import { MAX_TIMER_MS } from "./_clock.ts";
 import { assertKnownKeys, describeOption } from "./_options.ts";
+import type { ServersClosed } from "./_servers.ts";
 import { type ShutdownStart, START_KEYS, startOf, startSequence } from "./_shutdown_start.ts";
 import { LivenessError } from "./errors.ts";
 import { CATCHABLE_SIGNALS, type Runtime } from "./runtime/_runtime.ts";
-import type { ShutdownContext, ShutdownOptions, ShutdownResult, SignalOptions } from "./types.ts";
+import type {
+  ShutdownContext,
+  ShutdownOptions,
+  ShutdownResult,
+  SignalOptions,
+} from "./shutdown_types.ts";
 
 const DEFAULT_TIMEOUT_MS = 25_000;
 const KUBERNETES_DRAIN_MS = 5_000;
@@ -39,6 +46,8 @@ export interface ShutdownSteps {
   assertOpen(call: string): void;
   /** At once: not ready (`draining`). */
   drain(): void;
+  /** After the drain: closes the program's servers, cutting what is left at `deadline`. */
+  closeServers(deadline: Promise<unknown>, timeout: number): Promise<ServersClosed>;
   /** At the end: the owner's close. What it throws is the sequence's last error. */
   close(): Promise<void>;
   /** Where each trouble of the sequence goes. */
@@ -203,15 +212,21 @@ export class Shutdown {
     const failures: { label: string; error: unknown }[] = [];
     /** The handler the deadline cut, if any. */
     let cut: string | undefined;
+    /** What the deadline cut of the servers, unless the start of the sequence reached it. */
+    let serversCut: string | undefined;
     try {
       // The hook at the signal, readiness, the drain (`_shutdown_start.ts`).
       const begun = await startSequence(timing.start, { signal }, deadline, timing, this.#steps);
       if (begun.outcome === "failed") failures.push({ label: "", error: begun.error });
       if (begun.outcome === "timeout") cut = "";
+      // The servers next, their answers given: the handlers may close what those need.
+      const servers = await this.#steps.closeServers(deadline, timing.timeout);
+      failures.push(...servers.failures);
+      if (cut === undefined && servers.cut !== undefined) [serversCut, cut] = [servers.cut, ""];
       // Last registered first; each named by its place in registration order.
       const handlers = this.#handlers.map((handler, index) => ({ handler, index }));
       for (const { handler, index } of cut === undefined ? handlers.reverse() : []) {
-        const label = handlerLabel(handler, index);
+        const label = `the shutdown handler ${handlerLabel(handler, index)}`;
         const outcome = await Promise.race([
           (async () => await handler({ signal }))().then(() => "done", (error) => {
             failures.push({ label, error });
@@ -238,7 +253,7 @@ export class Shutdown {
       if (label === "") continue; // the hook's: reported when it failed
       this.#steps.report(
         new LivenessError(
-          `Cannot shut down cleanly: the shutdown handler ${label} failed: ${String(error)}`,
+          `Cannot shut down cleanly: ${label} failed: ${String(error)}`,
           { cause: error },
         ),
       );
@@ -246,10 +261,13 @@ export class Shutdown {
     if (cut) {
       this.#steps.report(
         new LivenessError(
-          `Cannot shut down cleanly: the shutdown handler ${cut} did not finish within ` +
+          `Cannot shut down cleanly: ${cut} did not finish within ` +
             `${timing.timeout} ms`,
         ),
       );
+    }
+    if (serversCut) {
+      this.#steps.report(new LivenessError(`Cannot shut down cleanly: ${serversCut}`));
     }
     const errors = failures.map(({ error }) => error);
     const timedOut = cut !== undefined;

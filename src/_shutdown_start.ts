@@ -8,7 +8,7 @@
  */
 import { describeOption } from "./_options.ts";
 import { LivenessError } from "./errors.ts";
-import type { ShutdownContext, ShutdownOptions } from "./types.ts";
+import type { ShutdownContext, ShutdownOptions } from "./shutdown_types.ts";
 
 /** The hook that runs when the shutdown begins. */
 export type ShutdownHook = (context: ShutdownContext) => unknown;

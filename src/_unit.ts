@@ -8,15 +8,16 @@
  * @module
  */
 import { runChecks } from "./_checks.ts";
-import { uptime } from "./_clock.ts";
 import { type HealthPart, partsVerdict } from "./_health.ts";
+import { HealthServers } from "./_health_servers.ts";
 import { HeldUnit, openExisting } from "./_held.ts";
-import { type Identity, isOtherLiveOwner, self } from "./_identity.ts";
+import { checkProcfs, isOtherLiveOwner, self } from "./_identity.ts";
 import { resolveLocation } from "./_location.ts";
 import { withUnitLock } from "./_lock.ts";
 import { Notifier, notifyView } from "./_notify.ts";
 import { assertKnownKeys } from "./_options.ts";
 import { isExiting, Shutdown, untilExit } from "./_shutdown.ts";
+import { Servers } from "./_servers.ts";
 import { readOwner, STATE_FILES, UnitDirectory } from "./_state.ts";
 import { FirstReady, unitState } from "./_unit_state.ts";
 import {
@@ -28,27 +29,27 @@ import {
 } from "./_unit_options.ts";
 import type { Verdict } from "./_verdict.ts";
 import { Watch } from "./_watch.ts";
-import { LivenessError, NotLoadedError, StateError, UnitInUseError } from "./errors.ts";
+import { LivenessError, NotLoadedError, UnitInUseError } from "./errors.ts";
 import { createHealthHandlers, type HealthHandlers } from "./http/handler.ts";
 import { lightshipRoutes } from "./http/_lightship.ts";
 import { serve as serveHttp } from "./http/serve.ts";
 import { serveGrpc as serveGrpcHealth } from "./grpc/serve.ts";
-import type { HealthServer, NodeListener, ServeOptions } from "./http/types.ts";
+import type { ClosableServer, HealthServer, NodeListener, ServeOptions } from "./http/types.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
 import type {
   HealthCheck,
-  Liveness,
-  LivenessOptions,
-  LivenessState,
   LoadOptions,
+  WatchedCheck,
+  WatchFunction,
+  WatchOptions,
+} from "./check_types.ts";
+import type {
   ShutdownContext,
   ShutdownOptions,
   ShutdownResult,
   SignalOptions,
-  WatchedCheck,
-  WatchFunction,
-  WatchOptions,
-} from "./types.ts";
+} from "./shutdown_types.ts";
+import type { Liveness, LivenessOptions, LivenessState } from "./types.ts";
 
 /** What {@linkcode healthOf} and {@linkcode verdictOf} reach inside an owner. */
 let held: (owner: Unit, kind: "live" | "ready") => { parts: HealthPart[]; pid: number };
@@ -69,10 +70,12 @@ export class Unit implements Liveness {
   readonly #watch: Watch;
   /** systemd's notify protocol, where `NOTIFY_SOCKET` asks for it. */
   readonly #notify: Notifier | undefined;
+  /** The program's own servers, closed by the shutdown after its drain. */
+  readonly #servers = new Servers();
   /** The owners of the process by unit directory, where this one is registered. */
   readonly #owners: Map<string, Unit> | undefined;
   #timer: unknown;
-  readonly #closers = new Set<() => Promise<void>>();
+  readonly #healthServers = new HealthServers();
   #closing: Promise<void> | undefined;
   /** Set when the close begins: from then on nothing of this owner writes. */
   #closed = false;
@@ -116,7 +119,9 @@ export class Unit implements Liveness {
         this.#watch.stop(); // the checks' last verdict stays; liveness holds through the drain
         this.#held.drain();
         this.#notify?.stopping();
+        this.#servers.drain();
       },
+      closeServers: (deadline, timeout) => this.#servers.close(deadline, timeout),
       close: () => this.#close(),
       report: settings.onError,
     });
@@ -181,7 +186,7 @@ export class Unit implements Liveness {
     }
     const runtime = this.#runtime;
     const me = self(runtime);
-    this.#checkProcfs(me);
+    checkProcfs(runtime, this.dir, this.#settings, me);
     const existing = openExisting(runtime, this.dir);
     try {
       this.#refuseLiveOwner(existing);
@@ -265,6 +270,15 @@ export class Unit implements Liveness {
     return this.#shutdown.onShutdown(handler);
   }
 
+  closeOnShutdown(server: ClosableServer): () => void {
+    if (this.#closed) throw new TypeError(`Cannot closeOnShutdown(): unit ${this.dir} was closed`);
+    return this.#servers.add(server, this.dir);
+  }
+
+  drainHandler<H extends (request: Request, ...rest: never[]) => unknown>(handler: H): H {
+    return this.#servers.drainHandler(handler);
+  }
+
   handleSignals(options: SignalOptions = {}): void {
     this.#shutdown.handleSignals(options);
   }
@@ -280,33 +294,23 @@ export class Unit implements Liveness {
   }
 
   serve(options: ServeOptions = {}): Promise<HealthServer> {
-    return this.#serve("serve()", () => serveHttp(this.#http, options));
+    return this.#healthServers.start(
+      "serve()",
+      this.dir,
+      () => this.#closed,
+      () => serveHttp(this.#http, options),
+    );
   }
 
   serveGrpc(options: ServeOptions = {}): Promise<HealthServer> {
     // The parts of /livez and /readyz (those healthOf() gives), judged at each call.
     const source = (kind: "live" | "ready") => held(this, kind).parts.every((part) => part.ok);
-    return this.#serve("serveGrpc()", () => serveGrpcHealth(source, options));
-  }
-
-  /** Starts a server that the owner's close closes. */
-  async #serve(call: string, start: () => Promise<HealthServer>): Promise<HealthServer> {
-    if (this.#closed) throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed`);
-    const server = await start();
-    if (this.#closed) {
-      await server.close(); // closed while it started: nothing would close it later
-      throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed while its server started`);
-    }
-    const close = () => server.close();
-    this.#closers.add(close);
-    return {
-      port: server.port,
-      hostname: server.hostname,
-      close: () => {
-        this.#closers.delete(close);
-        return close();
-      },
-    };
+    return this.#healthServers.start(
+      "serveGrpc()",
+      this.dir,
+      () => this.#closed,
+      () => serveGrpcHealth(source, options),
+    );
   }
 
   /** `await using liveness = createLiveness(...)` closes it at the end of the block. */
@@ -346,33 +350,6 @@ export class Unit implements Liveness {
     if (owner && isOtherLiveOwner(this.#runtime, owner)) {
       throw new UnitInUseError(this.dir, owner.pid);
     }
-  }
-
-  /** Warns, fails or says nothing (`procfs`) where `/proc` or the clock cannot be read. */
-  #checkProcfs(me: Identity): void {
-    const { heartbeat, procfs } = this.#settings;
-    const noClock = heartbeat !== undefined && uptime(this.#runtime) === undefined;
-    if ((me.starttime !== undefined && !noClock) || procfs === "ignore") return;
-    const error = new StateError(
-      "open",
-      "/proc/self/stat",
-      "this process cannot read /proc (not Linux, or Deno without --allow-all)",
-      "EACCES",
-    );
-    if (procfs === "error") throw error;
-    const lacks = [
-      me.starttime === undefined &&
-      "no starttime is written (a later process with the same pid looks like this one) and " +
-        "another live owner cannot be seen",
-      noClock && "no heartbeat is written (no clock: on Deno, grant --allow-sys=osUptime)",
-    ].filter(Boolean).join("; ");
-    this.#settings.onError(
-      new LivenessError(
-        `Cannot tell everything of unit ${this.dir}: /proc cannot be read: ${lacks}: ` +
-          'on Deno, run with --allow-all; silence this with procfs: "ignore"',
-        { cause: error },
-      ),
-    );
   }
 
   #startHeartbeat(): void {
@@ -417,6 +394,7 @@ export class Unit implements Liveness {
       this.#watch.stop();
       this.#firstReady.end(this.dir, isExiting());
       this.#shutdown.release();
+      this.#servers.release(); // the program's servers stay open: only a shutdown closes them
       let failure: { error: unknown } | undefined;
       try {
         this.#unload();
@@ -425,9 +403,7 @@ export class Unit implements Liveness {
       } finally {
         if (this.#owners?.get(this.dir) === this) this.#owners.delete(this.dir);
       }
-      const closers = [...this.#closers];
-      this.#closers.clear();
-      await Promise.allSettled([...closers.map((close) => close()), this.#notify?.close()]);
+      await Promise.allSettled([this.#healthServers.close(), this.#notify?.close()]);
       if (failure) throw failure.error;
     })();
   }

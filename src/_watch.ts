@@ -20,7 +20,7 @@ import {
   type Readiness,
 } from "./_verdict.ts";
 import { LivenessError } from "./errors.ts";
-import type { WatchedCheck, WatchOptions } from "./types.ts";
+import type { WatchedCheck, WatchOptions } from "./check_types.ts";
 
 /**
  * The error code written while a liveness check has failed its threshold

@@ -12,13 +12,8 @@ import { Unit } from "./_unit.ts";
 import { assertErrorCode, OPTION_KEYS } from "./_unit_options.ts";
 import { NotLoadedError } from "./errors.ts";
 import { runtime } from "./runtime/_current.ts";
-import type {
-  HealthCheck,
-  Liveness,
-  LivenessOptions,
-  LoadOptions,
-  LocationOptions,
-} from "./types.ts";
+import type { HealthCheck, LoadOptions } from "./check_types.ts";
+import type { Liveness, LivenessOptions, LocationOptions } from "./types.ts";
 
 /** The owners of this process, by unit directory: one each. */
 const owners = new Map<string, Unit>();

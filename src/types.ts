@@ -1,14 +1,28 @@
 /**
  * The public option, result and interface types: what `mod.ts` exports as
  * types, for the library and its users alike. A leaf: it imports only types
- * of other leaves (the errors, the verdict's statuses, the HTTP types), so
+ * of other leaves (the errors, the verdict's statuses, the checks', the
+ * shutdown's and the HTTP types), so
  * that no module imports back the façade that re-exports it.
  *
  * @module
  */
 import type { LivenessError } from "./errors.ts";
-import type { HealthServer, NodeListener, ServeOptions } from "./http/types.ts";
+import type { HealthServer, NodeListener, ServeOptions, ServerShutdown } from "./http/types.ts";
 import type { ProbeStatus } from "./_verdict.ts";
+import type {
+  HealthCheck,
+  LoadOptions,
+  WatchedCheck,
+  WatchFunction,
+  WatchOptions,
+} from "./check_types.ts";
+import type {
+  ShutdownContext,
+  ShutdownOptions,
+  ShutdownResult,
+  SignalOptions,
+} from "./shutdown_types.ts";
 
 /**
  * Which unit's state to use, and under which directory.
@@ -33,60 +47,6 @@ export interface LocationOptions {
    */
   rundir?: string;
 }
-
-/**
- * A function that tells whether something the program needs is usable. It
- * receives `load()`'s `args`, and returns `true` or `false` (or a promise of
- * one).
- *
- * A check that declares one parameter more than there are `args` also
- * receives an `AbortSignal` after them, aborted when the check's time is up
- * (see {@linkcode DEFAULT_CHECK_TIMEOUT}): pass it on to `fetch`, a database
- * driver or a timer so that a timed-out check stops. Checks that declare no
- * such parameter are called exactly as before, with `args` alone. The
- * parameter counts as declared the way `Function.length` counts (like
- * Mocha's `done`): a parameter with a default value, or after one, or a rest
- * parameter, does not.
- *
- * A synchronous check cannot be interrupted: while it runs nothing else
- * does, not even the timer. When it returns after its time is up it counts
- * as timed out all the same.
- *
- * @example A check that stops when its time is up
- * ```ts
- * import { type HealthFunction, load, reset } from "@cic/liveness";
- *
- * // args: ["db"], so the second parameter receives the signal.
- * const reachable: HealthFunction = async (host: string, signal: AbortSignal) => {
- *   // A real check passes the signal on: fetch(url, { signal }), a driver's option.
- *   await Promise.resolve();
- *   signal.throwIfAborted();
- *   return host === "db";
- * };
- * const where = { unit: "api", rundir: await Deno.makeTempDir() };
- * await load([reachable], { ...where, args: ["db"] });
- * reset(where);
- * ```
- */
-export type HealthFunction = (
-  ...args: never[]
-) => boolean | Promise<boolean>;
-
-/**
- * A health check: a module specifier (a string or URL; the module exports a
- * `health` function), a function, or an object with a `health` method.
- *
- * @example
- * ```ts
- * import type { HealthCheck } from "@cic/liveness";
- *
- * const cache = { warm: true, health() { return this.warm; } };
- * const checks: HealthCheck[] = ["./checks/db.ts", () => true, cache];
- * ```
- */
-export type HealthCheck = string | URL | HealthFunction | {
-  health: HealthFunction;
-};
 
 /**
  * The heartbeat: a timer on the program's event loop replaces the
@@ -165,117 +125,6 @@ export interface LivenessOptions extends LocationOptions {
 }
 
 /**
- * Options of `load()`: what the checks receive, and how long each may take.
- *
- * @example
- * ```ts
- * import { createLiveness, type LoadOptions } from "@cic/liveness";
- *
- * const liveness = createLiveness({ unit: "api", rundir: await Deno.makeTempDir() });
- * const options: LoadOptions = { args: ["primary"], timeout: 5000 };
- * await liveness.load([(role: string) => role === "primary"], options);
- * await liveness.close();
- * ```
- */
-export interface LoadOptions {
-  /** The arguments every health check is called with. Default: none. */
-  args?: readonly unknown[];
-  /** Milliseconds each check may take before the load fails. */
-  timeout?: number;
-}
-
-/**
- * A check that `watch()` runs in the background: it receives an
- * `AbortSignal`, aborted when its time is up or the checks stop (pass it on
- * to `fetch` or a driver), and returns `true` (passed) or `false` (failed),
- * or a promise of one. Anything else, a throw or a rejection is a failure
- * with its message, never a crash.
- *
- * @example
- * ```ts
- * import type { WatchFunction } from "@cic/liveness";
- *
- * const upstream: WatchFunction = async (signal) =>
- *   (await fetch("http://localhost:8080/", { signal }).catch(() => undefined))?.ok === true;
- * ```
- */
-export type WatchFunction = (signal: AbortSignal) => boolean | Promise<boolean>;
-
-/**
- * How a watched check runs and counts, for one check or, given to `watch()`
- * as its options, for all of them.
- *
- * @example
- * ```ts
- * import type { WatchOptions } from "@cic/liveness";
- *
- * const options: WatchOptions = { kind: "live", interval: 10_000, timeout: 2000, threshold: 3 };
- * ```
- */
-export interface WatchOptions {
-  /**
-   * `"ready"` (the default): a failure makes the unit not ready, never
-   * restarted. `"live"`: the unit is not live once the check has failed
-   * `threshold` times in a row (the files then hold error 69).
-   */
-  kind?: "ready" | "live";
-  /** Milliseconds from one call's start to the next (a call never starts while one runs). Default: 5000. */
-  interval?: number;
-  /** Milliseconds a call may take: then it is cut (its signal aborted) and fails. Default: 2000. */
-  timeout?: number;
-  /** Failures in a row that count against the unit. Default: 1 for `"ready"`, 3 for `"live"`. */
-  threshold?: number;
-}
-
-/**
- * A watched check with settings of its own.
- *
- * @example
- * ```ts
- * import type { WatchedCheck } from "@cic/liveness";
- *
- * const loop: WatchedCheck = { check: () => true, kind: "live", threshold: 5 };
- * ```
- */
-export interface WatchedCheck extends WatchOptions {
-  /** The check itself. */
-  check: WatchFunction;
-}
-
-/**
- * The shutdown sequence's timing.
- *
- * @example
- * ```ts
- * import type { ShutdownOptions } from "@cic/liveness";
- *
- * const options: ShutdownOptions = { drain: 5000, timeout: 25_000 };
- * ```
- */
-export interface ShutdownOptions {
-  /**
-   * Milliseconds to stay up, not ready, before the handlers run, so that
-   * load balancers stop sending traffic. Default: 5000 where
-   * `$KUBERNETES_SERVICE_HOST` is set, else 0.
-   */
-  drain?: number;
-  /** Milliseconds for the whole sequence, drain included. Default: 25 000. */
-  timeout?: number;
-  /**
-   * Runs first, when the shutdown begins (at the signal), before readiness
-   * fails and before the drain; awaited, within the `timeout`. What it
-   * throws goes to `onError` and makes the code 1; the sequence goes on.
-   */
-  beforeShutdown?: (context: ShutdownContext) => unknown;
-  /**
-   * Readiness during the drain: `"fail"` (the default) makes the unit not
-   * ready (`draining`) at once; `"keep"` leaves it as the program says
-   * until the drain ends, then fails it. Liveness holds either way.
-   */
-  readiness?: "fail" | "keep";
-}
-
-/**
  * The unit as this owner holds it, as values: each what the probes and the
  * HTTP answers say of the unit at the same moment (`live`: `probe()` and
  * `/livez` pass; `ready`: `probe({ ready: true })` and `/readyz` pass).
@@ -307,63 +156,6 @@ export interface LivenessState {
 }
 
 /**
- * Options of `handleSignals()`.
- *
- * @example
- * ```ts
- * import type { SignalOptions } from "@cic/liveness";
- *
- * const options: SignalOptions = { signals: ["SIGTERM"], drain: 0 };
- * ```
- */
-export interface SignalOptions extends ShutdownOptions {
-  /** The signals that start the shutdown. Default: `SIGTERM`, `SIGINT`. */
-  signals?: readonly string[];
-}
-
-/**
- * What a shutdown handler is given.
- *
- * @example
- * ```ts
- * import type { ShutdownContext } from "@cic/liveness";
- *
- * const handler = ({ signal }: ShutdownContext) => console.log(`stopping on ${signal}`);
- * ```
- */
-export interface ShutdownContext {
-  /** The signal that started the shutdown; `undefined` for `shutdown()`. */
-  readonly signal: string | undefined;
-}
-
-/**
- * How a shutdown went.
- *
- * @example
- * ```ts
- * import { createLiveness } from "@cic/liveness";
- * import assert from "node:assert/strict";
- *
- * const liveness = createLiveness({ unit: "api", rundir: await Deno.makeTempDir() });
- * liveness.onShutdown(() => {});
- * assert.equal((await liveness.shutdown({ drain: 0 })).code, 0);
- * ```
- */
-export interface ShutdownResult {
-  /**
-   * The exit code a signal would end the program with: 0 when every handler
-   * finished in time and the state was removed, else 1.
-   */
-  readonly code: 0 | 1;
-  /** The signal that started the shutdown; `undefined` for `shutdown()`. */
-  readonly signal: string | undefined;
-  /** What the handlers threw, then what the close threw (a `StateError`: the state could not be removed). */
-  readonly errors: readonly unknown[];
-  /** Whether the timeout cut the handlers short. */
-  readonly timedOut: boolean;
-}
-
-/**
  * The one object that owns a unit in this process: its state, heartbeat,
  * readiness, signal listeners, shutdown handlers and servers.
  *
@@ -377,7 +169,7 @@ export interface ShutdownResult {
  * await liveness.close();
  * ```
  */
-export interface Liveness {
+export interface Liveness extends ServerShutdown {
   /** The unit's name. */
   readonly unit: string;
   /** The directory that holds unit directories. */

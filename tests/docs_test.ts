@@ -205,8 +205,8 @@ function tempDir(prefix: string): string {
 const PRELUDE_IMPORT = "import { createLiveness, load, probe, reset, set } " +
   'from "@cic/liveness";\nvoid [createLiveness, load, probe, reset, set];\n';
 const PRELUDE_BUN = "declare const Bun: {\n" +
-  "  serve(options: { port?: number; routes?: Record<string, (r: Request) => Response> }): " +
-  "unknown;\n};\n";
+  "  serve(options: { port?: number; routes?: Record<string, (r: Request) => Response>; " +
+  "fetch?: (r: Request) => Response }): { stop(force?: boolean): Promise<void> };\n};\n";
 
 /** A block as a module of its own: fragments get the library and a `liveness`. */
 function moduleText(block: Block): string {

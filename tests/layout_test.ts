@@ -96,7 +96,11 @@ function circles(graph: Map<string, Edge[]>): string[][] {
  * lower ones. The leaves import nothing but types of leaves.
  */
 function layer(file: string): number {
-  if (/^src\/(errors|types|_verdict|_options|_flags|http\/types)\.ts$/.test(file)) return 0;
+  if (
+    /^src\/(errors|(check_|shutdown_)?types|_verdict|_options|_flags|http\/types)\.ts$/.test(file)
+  ) {
+    return 0;
+  }
   if (file.startsWith("src/runtime/")) return 1;
   if (file.startsWith("src/http/") || file.startsWith("src/grpc/")) return 3;
   if (file === "src/_unit.ts") return 4;

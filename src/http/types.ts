@@ -119,3 +119,53 @@ export interface HealthServer {
   /** Stops listening and closes every connection; resolves when closed. Idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * A server the shutdown closes after its drain (`closeOnShutdown()`): a
+ * `node:http`, `node:https` or `node:http2` server, the server `Deno.serve`
+ * or `Bun.serve` returns, or any object with a `close()` method (awaited).
+ *
+ * @example
+ * ```ts
+ * import type { ClosableServer } from "@cic/liveness";
+ * import { createServer } from "node:http";
+ *
+ * const servers: ClosableServer[] = [createServer(), { close: () => console.log("closed") }];
+ * ```
+ */
+export type ClosableServer =
+  | { close(): unknown }
+  | { shutdown(): Promise<void>; readonly finished: Promise<void> }
+  | { stop(closeActiveConnections?: boolean): unknown };
+
+/**
+ * What the owner does with the program's own servers at the shutdown: a
+ * part of `Liveness` (see `docs/servers.md`).
+ *
+ * @example
+ * ```ts
+ * import { createLiveness, type ServerShutdown } from "@cic/liveness";
+ *
+ * const owner: ServerShutdown = createLiveness({ unit: "api", rundir: await Deno.makeTempDir() });
+ * const server = Deno.serve({ port: 0, onListen() {} }, owner.drainHandler(() => new Response()));
+ * const remove = owner.closeOnShutdown(server);
+ * remove();
+ * await server.shutdown();
+ * ```
+ */
+export interface ServerShutdown {
+  /**
+   * Closes `server` when the shutdown's drain ends, before the handlers: it
+   * stops accepting, answers what is in flight (on HTTP/1.1 with
+   * `Connection: close` from the signal on), closes idle connections at once
+   * and cuts what is left at the deadline. Returns what removes it.
+   */
+  closeOnShutdown(server: ClosableServer): () => void;
+  /**
+   * `handler` (a fetch handler, for `Deno.serve` or `Bun.serve`), whose
+   * answers say `Connection: close` from the signal on, as those of the
+   * `node:http` servers given to `closeOnShutdown()` do: kept-alive clients
+   * move to another replica while the drain lasts.
+   */
+  drainHandler<H extends (request: Request, ...rest: never[]) => unknown>(handler: H): H;
+}
