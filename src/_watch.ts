@@ -230,10 +230,11 @@ class Watched {
   }
 }
 
-/** A thrown value as a result: an error's message, else the value. */
+/** A thrown value as a result: an error's message, else the value; always a string. */
 function describeThrown(error: unknown): string {
   try {
-    if (error instanceof Error) return error.message || error.name;
+    // A message may be any value (a symbol, an object whose toString throws): String() or catch.
+    if (error instanceof Error) return String(error.message || error.name);
     return `threw ${typeof error === "string" ? JSON.stringify(error) : String(error)}`;
   } catch {
     return "threw a value that cannot be shown";

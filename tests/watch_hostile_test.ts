@@ -1,0 +1,69 @@
+/**
+ * `watch()` under attack: checks that throw what cannot be shown, checks
+ * stopped while the shutdown drains. Each test tries to make a probe say
+ * healthy by mistake, make the file probes and HTTP disagree, or crash the
+ * program.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createLiveness, type Liveness, probe } from "../mod.ts";
+import { withTempDir } from "./_helpers.ts";
+
+/** Waits until `condition` holds (checked every 5 ms), or fails after 20 s saying `what`. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 4000; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.fail(`never: ${what}`);
+}
+
+/** A loaded, live owner of unit `api` in `rundir`. */
+async function live(rundir: string): Promise<Liveness> {
+  const liveness = createLiveness({ unit: "api", rundir });
+  await liveness.load([]);
+  liveness.set(0);
+  return liveness;
+}
+
+test("watch: an error whose message is no string fails the check, never crashes or passes", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = await live(rundir);
+    const unshowable = {
+      toString: () => {
+        throw new Error("no");
+      },
+    };
+    const cases: [unknown, string][] = [
+      [Symbol("down"), "Symbol(down)"],
+      [42, "42"],
+      [unshowable, "threw a value that cannot be shown"],
+      [Object.create(null), "threw a value that cannot be shown"],
+    ];
+    for (const [message, text] of cases) {
+      let calls = 0;
+      const stop = liveness.watch({
+        loop: {
+          check: () => {
+            calls++;
+            throw Object.assign(new Error(), { message });
+          },
+          kind: "live",
+          threshold: 1,
+          interval: 5,
+        },
+      });
+      await until(() => calls > 2, "three calls");
+      assert.equal(probe({ unit: "api", rundir }).reason, "unit api: error 69", text);
+      const answer = liveness.fetch(new Request("http://pod/livez?verbose"));
+      assert.equal(answer.status, 503);
+      const body = await answer.text();
+      assert.ok(body.includes(`\n[-]loop failed: check loop: ${text}, `), body);
+      stop();
+      assert.equal(probe({ unit: "api", rundir }).healthy, true, "stopped: live again");
+    }
+    await liveness.close();
+  });
+});
