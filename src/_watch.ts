@@ -311,6 +311,8 @@ export class Watch {
     this.sync(); // a readiness check not run yet is not ready
     for (const check of added) check.start();
     return () => {
+      // Stopped at the shutdown or close(): the last verdict stays, in the files and the answers.
+      if (this.#ended) return;
       for (const check of added) {
         if (this.#checks.get(check.name) !== check) continue;
         check.stop();

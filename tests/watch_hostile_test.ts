@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { createLiveness, type Liveness, probe } from "../mod.ts";
 import { withTempDir } from "./_helpers.ts";
@@ -26,6 +27,11 @@ async function live(rundir: string): Promise<Liveness> {
   await liveness.load([]);
   liveness.set(0);
   return liveness;
+}
+
+/** The status of `liveness.fetch` at `path`. */
+function status(liveness: Liveness, path: string): number {
+  return liveness.fetch(new Request(`http://pod${path}`)).status;
 }
 
 test("watch: an error whose message is no string fails the check, never crashes or passes", async () => {
@@ -65,5 +71,32 @@ test("watch: an error whose message is no string fails the check, never crashes 
       assert.equal(probe({ unit: "api", rundir }).healthy, true, "stopped: live again");
     }
     await liveness.close();
+  });
+});
+
+test("watch: a check stopped during the drain leaves the verdict as it was, in the files and over HTTP", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = await live(rundir);
+    const stopLoop = liveness.watch({
+      loop: { check: () => false, kind: "live", threshold: 1, interval: 5 },
+    });
+    liveness.watch({ queue: { check: () => true, kind: "live", interval: 5 } });
+    await until(() => !probe({ unit: "api", rundir }).healthy, "not live");
+    assert.equal(status(liveness, "/livez"), 503);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => release = resolve);
+    let stopped = false;
+    liveness.onShutdown(async () => {
+      stopLoop(); // a handler closing what the check looks at
+      stopped = true;
+      await held;
+    });
+    const done = liveness.shutdown({ drain: 0 });
+    await until(() => stopped, "the handler ran");
+    assert.equal(readFileSync(`${rundir}/api/error`, "utf8"), "69\n");
+    assert.equal(probe({ unit: "api", rundir }).reason, "unit api: error 69");
+    assert.equal(status(liveness, "/livez"), 503, "HTTP says what the files say");
+    release();
+    await done;
   });
 });
