@@ -191,6 +191,7 @@ class Watched {
 
   #record(ok: boolean, text: string): void {
     if (this.#stopped) return;
+    const [failing, reason] = [this.failing, this.reason];
     this.last = {
       ok,
       text: printable(text, RESULT_MAX_BYTES),
@@ -198,7 +199,8 @@ class Watched {
       time: Date.now(),
     };
     this.failures = ok ? 0 : this.failures + 1;
-    this.#changed();
+    // Only a change of the verdict goes on: many checks, each looking at all, is quadratic.
+    if (this.failing !== failing || (failing && this.reason !== reason)) this.#changed();
   }
 
   /** The check as a part of the answers, with its last result's age under `?verbose`. */
