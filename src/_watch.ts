@@ -86,6 +86,8 @@ class Watched {
   last: Result | undefined;
   /** Failures in a row, since the last success. */
   failures = 0;
+  /** Whether a call ever passed: a readiness check never seen passing is failing. */
+  #passed = false;
   #call: Call | undefined;
   #timer: unknown;
   #deadline: unknown;
@@ -121,9 +123,9 @@ class Watched {
     this.#call = undefined;
   }
 
-  /** Whether the check counts against the unit now: failed its threshold, or (readiness) not run yet. */
+  /** Whether the check counts against the unit now: failed its threshold, or (readiness) never passed. */
   get failing(): boolean {
-    if (this.settings.kind === "ready" && this.last === undefined) return true;
+    if (this.settings.kind === "ready" && !this.#passed) return true;
     return this.failures >= this.settings.threshold;
   }
 
@@ -199,6 +201,7 @@ class Watched {
       time: Date.now(),
     };
     this.failures = ok ? 0 : this.failures + 1;
+    this.#passed ||= ok;
     // Only a change of the verdict goes on: many checks, each looking at all, is quadratic.
     if (this.failing !== failing || (failing && this.reason !== reason)) this.#changed();
   }

@@ -212,7 +212,10 @@ export interface WatchOptions {
   interval?: number;
   /** Milliseconds a call may take: then it is cut (its signal aborted) and fails. Default: 2000. */
   timeout?: number;
-  /** Failures in a row that count against the unit. Default: 1 for `"ready"`, 3 for `"live"`. */
+  /**
+   * Failures in a row that count against the unit (a readiness check that
+   * never passed counts at once). Default: 1 for `"ready"`, 3 for `"live"`.
+   */
   threshold?: number;
 }
 

@@ -100,3 +100,46 @@ test("watch: a check stopped during the drain leaves the verdict as it was, in t
     await done;
   });
 });
+
+/**
+ * A check the test answers call by call: `answer(ok)` settles the call in
+ * flight and returns once the next call started, so once `ok` was counted.
+ */
+function scripted(): { check: () => Promise<boolean>; answer: (ok: boolean) => Promise<void> } {
+  let settle: ((ok: boolean) => void) | undefined;
+  let calls = 0;
+  return {
+    check: () => new Promise<boolean>((resolve) => (calls++, settle = resolve)),
+    answer: async (ok) => {
+      await until(() => settle !== undefined, "a call");
+      const [now, before] = [settle!, calls];
+      settle = undefined;
+      now(ok);
+      await until(() => calls > before, "the next call");
+    },
+  };
+}
+
+test("watch: a readiness check that never passed is failing, below its threshold too", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = await live(rundir);
+    const { check, answer } = scripted();
+    liveness.watch({ db: { check, threshold: 3, interval: 5, timeout: 60_000 } });
+    const ready = () => probe({ unit: "api", rundir, ready: true });
+    for (const ok of [false, false]) {
+      await answer(ok);
+      assert.equal(ready().reason, "unit api: not ready (check db: returned false)", "never up");
+      assert.equal(status(liveness, "/readyz"), 503);
+    }
+    await answer(true);
+    assert.equal(ready().healthy, true);
+    for (const ok of [false, false]) {
+      await answer(ok);
+      assert.equal(ready().healthy, true, "seen up: fewer failures than its threshold");
+    }
+    await answer(false);
+    assert.equal(ready().reason, "unit api: not ready (check db: returned false)");
+    assert.equal(status(liveness, "/readyz"), 503);
+    await liveness.close();
+  });
+});
