@@ -269,7 +269,8 @@ export class Watch {
   }
 
   /**
-   * Starts `checks` (see `Liveness.watch()`); returns what stops them.
+   * Starts `checks` (see `Liveness.watch()`); returns what stops them. Once
+   * stopped for good ({@linkcode Watch.stop}), checks them and starts nothing.
    *
    * @throws {TypeError} naming a bad or taken name, a bad check or option.
    */
@@ -312,6 +313,7 @@ export class Watch {
       const settings = resolve(spec, what, defaults);
       added.push(new Watched(name, spec.check.bind(spec), settings, this.#host, () => this.sync()));
     }
+    if (this.#ended) return () => {}; // stopped for good: nothing starts
     for (const check of added) this.#checks.set(check.name, check);
     this.sync(); // a readiness check not run yet is not ready
     for (const check of added) check.start();

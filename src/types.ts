@@ -349,7 +349,8 @@ export interface Liveness {
   /**
    * Runs named checks in the background until the shutdown or `close()`
    * (see {@linkcode WatchOptions}); returns what stops them. What they find
-   * is written to the state, so every probe sees it.
+   * is written to the state, so every probe sees it. From the shutdown on,
+   * it starts nothing; after `close()` (no shutdown) it is a `TypeError`.
    */
   watch(
     checks: Readonly<Record<string, WatchFunction | WatchedCheck>>,

@@ -143,3 +143,25 @@ test("watch: a readiness check that never passed is failing, below its threshold
     await liveness.close();
   });
 });
+
+test("watch: called during the drain, it checks its arguments, starts nothing and throws nothing", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = await live(rundir);
+    let calls = 0;
+    let outcome: unknown;
+    liveness.onShutdown(async () => {
+      // A pool that connects late adds its check now: the program must not crash in its drain.
+      try {
+        outcome = liveness.watch({ db: () => (calls++, true) });
+      } catch (error) {
+        outcome = error;
+      }
+      assert.throws(() => liveness.watch({ "a b": () => true }), TypeError, "still checked");
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    });
+    const result = await liveness.shutdown({ drain: 0 });
+    assert.equal(typeof outcome, "function", String(outcome));
+    assert.deepEqual(result.errors, []);
+    assert.equal(calls, 0, "a check started during the shutdown");
+  });
+});
