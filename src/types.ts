@@ -212,10 +212,7 @@ export interface WatchOptions {
   interval?: number;
   /** Milliseconds a call may take: then it is cut (its signal aborted) and fails. Default: 2000. */
   timeout?: number;
-  /**
-   * Failures in a row that count against the unit (a readiness check that
-   * never passed counts at once). Default: 1 for `"ready"`, 3 for `"live"`.
-   */
+  /** Failures in a row that count against the unit. Default: 1 for `"ready"`, 3 for `"live"`. */
   threshold?: number;
 }
 
@@ -349,8 +346,7 @@ export interface Liveness {
   /**
    * Runs named checks in the background until the shutdown or `close()`
    * (see {@linkcode WatchOptions}); returns what stops them. What they find
-   * is written to the state, so every probe sees it. From the shutdown on,
-   * it starts nothing; after `close()` (no shutdown) it is a `TypeError`.
+   * is written to the state, so every probe sees it.
    */
   watch(
     checks: Readonly<Record<string, WatchFunction | WatchedCheck>>,
