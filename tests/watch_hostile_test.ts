@@ -9,8 +9,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import fc from "fast-check";
 import { createLiveness, type Liveness, probe } from "../mod.ts";
 import { withTempDir } from "./_helpers.ts";
+import { verdictOf } from "../src/_unit.ts";
 
 /** Waits until `condition` holds (checked every 5 ms), or fails after 20 s saying `what`. */
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -163,5 +165,60 @@ test("watch: called during the drain, it checks its arguments, starts nothing an
     assert.equal(typeof outcome, "function", String(outcome));
     assert.deepEqual(result.errors, []);
     assert.equal(calls, 0, "a check started during the shutdown");
+  });
+});
+
+test("watch: in any order of set(), ready() and results, every probe and HTTP say what the checks and the program said", async () => {
+  await withTempDir(async (rundir) => {
+    // Steps from fast-check with a fixed seed: the same on each run and runtime.
+    const step = fc.oneof(
+      fc.record({ set: fc.constantFrom(0, 3, 69) }),
+      fc.record({ ready: fc.boolean() }),
+      fc.record({ check: fc.constantFrom("db", "loop"), ok: fc.boolean() }),
+    );
+    const runs = fc.sample(
+      fc.record({
+        thresholds: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+        steps: fc.array(step, { minLength: 1, maxLength: 14 }),
+      }),
+      { seed: 19, numRuns: 25 },
+    );
+    for (const { thresholds: [db, loop], steps } of runs) {
+      const liveness = await live(rundir);
+      const scripts = { db: scripted(), loop: scripted() };
+      liveness.watch({
+        db: { check: scripts.db.check, threshold: db, interval: 1, timeout: 60_000 },
+        loop: { check: scripts.loop.check, kind: "live", threshold: loop, interval: 1 },
+      }, { timeout: 60_000 });
+      // The model: what the program said, each check's failures in a row and whether it passed.
+      let [code, said] = [0, true];
+      const failures = { db: 0, loop: 0 };
+      let passed = false; // db, a readiness check: failing until it first passes
+      for (const action of steps) {
+        if ("set" in action) liveness.set(code = action.set);
+        else if ("ready" in action) liveness.ready(said = action.ready);
+        else {
+          await scripts[action.check].answer(action.ok);
+          failures[action.check] = action.ok ? 0 : failures[action.check] + 1;
+          if (action.check === "db") passed ||= action.ok;
+        }
+        const isLive = code === 0 && failures.loop < loop;
+        const isReady = isLive && said && passed && failures.db < db;
+        const what = `${JSON.stringify(steps)} [${db}, ${loop}] after ${JSON.stringify(action)}`;
+        for (
+          const [ready, expected, path] of [[false, isLive, "/livez"], [
+            true,
+            isReady,
+            "/readyz",
+          ]] as const
+        ) {
+          const verdict = probe({ unit: "api", rundir, ready });
+          assert.equal(verdict.healthy, expected, `${path} probe(): ${verdict.reason}: ${what}`);
+          assert.equal(status(liveness, path), expected ? 200 : 503, `${path} HTTP: ${what}`);
+          assert.equal(verdictOf(liveness, ready ? "ready" : "live").status, verdict.status, what);
+        }
+      }
+      await liveness.close();
+    }
   });
 });
