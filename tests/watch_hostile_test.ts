@@ -7,11 +7,12 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import fc from "fast-check";
 import { createLiveness, type Liveness, probe } from "../mod.ts";
-import { withTempDir } from "./_helpers.ts";
+import { fixture, runtimeCommand, withTempDir } from "./_helpers.ts";
 import { verdictOf } from "../src/_unit.ts";
 
 /** Waits until `condition` holds (checked every 5 ms), or fails after 20 s saying `what`. */
@@ -220,5 +221,18 @@ test("watch: in any order of set(), ready() and results, every probe and HTTP sa
       }
       await liveness.close();
     }
+  });
+});
+
+test("watch: a program whose checks still run but that has nothing else to do exits by itself", () => {
+  return withTempDir((rundir) => {
+    const [command, args] = runtimeCommand(fixture("watch_exit"));
+    const result = spawnSync(command, [...args, rundir, "api"], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(result.signal, null, "it had to be killed: a timer of watch() held it alive");
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, "done\n");
   });
 });
