@@ -86,8 +86,7 @@ class Watched {
   last: Result | undefined;
   /** Failures in a row, since the last success. */
   failures = 0;
-  /** Whether a call ever passed: a readiness check never seen passing is failing. */
-  #passed = false;
+  #passed = false; // whether a call ever passed: a readiness check never seen passing is failing
   #call: Call | undefined;
   #timer: unknown;
   #deadline: unknown;
@@ -269,8 +268,7 @@ export class Watch {
   }
 
   /**
-   * Starts `checks` (see `Liveness.watch()`); returns what stops them. Once
-   * stopped for good ({@linkcode Watch.stop}), checks them and starts nothing.
+   * Starts `checks` (see `Liveness.watch()`) unless stopped for good; returns what stops them.
    *
    * @throws {TypeError} naming a bad or taken name, a bad check or option.
    */
@@ -318,8 +316,7 @@ export class Watch {
     this.sync(); // a readiness check not run yet is not ready
     for (const check of added) check.start();
     return () => {
-      // Stopped at the shutdown or close(): the last verdict stays, in the files and the answers.
-      if (this.#ended) return;
+      if (this.#ended) return; // stopped at the shutdown or close(): the last verdict stays
       for (const check of added) {
         if (this.#checks.get(check.name) !== check) continue;
         check.stop();
