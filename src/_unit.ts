@@ -242,11 +242,10 @@ export class Unit implements Liveness {
     checks: Readonly<Record<string, WatchFunction | WatchedCheck>>,
     options?: WatchOptions,
   ): () => void {
-    if (this.#closed || this.#shutdown.started) {
-      throw new TypeError(
-        `Cannot watch(): unit ${this.dir} ${this.#closed ? "was closed" : "is shutting down"}`,
-      );
+    if (this.#closed && !this.#shutdown.started) {
+      throw new TypeError(`Cannot watch(): unit ${this.dir} was closed`);
     }
+    // From the shutdown on, checked and not started: as ready(), never a crash in the drain.
     return this.#watch.add(checks, options);
   }
 

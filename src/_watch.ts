@@ -88,6 +88,7 @@ class Watched {
   last: Result | undefined;
   /** Failures in a row, since the last success. */
   failures = 0;
+  #passed = false; // whether a call ever passed: a readiness check never seen passing is failing
   #call: Call | undefined;
   #timer: unknown;
   #deadline: unknown;
@@ -123,9 +124,9 @@ class Watched {
     this.#call = undefined;
   }
 
-  /** Whether the check counts against the unit now: failed its threshold, or (readiness) not run yet. */
+  /** Whether the check counts against the unit now: failed its threshold, or (readiness) never passed. */
   get failing(): boolean {
-    if (this.settings.kind === "ready" && this.last === undefined) return true;
+    if (this.settings.kind === "ready" && !this.#passed) return true;
     return this.failures >= this.settings.threshold;
   }
 
@@ -193,6 +194,7 @@ class Watched {
 
   #record(ok: boolean, text: string): void {
     if (this.#stopped) return;
+    const [failing, reason] = [this.failing, this.reason];
     this.last = {
       ok,
       text: printable(text, RESULT_MAX_BYTES),
@@ -200,7 +202,9 @@ class Watched {
       time: Date.now(),
     };
     this.failures = ok ? 0 : this.failures + 1;
-    this.#changed();
+    this.#passed ||= ok;
+    // Only a change of the verdict goes on: many checks, each looking at all, is quadratic.
+    if (this.failing !== failing || (failing && this.reason !== reason)) this.#changed();
   }
 
   /** The check as a part of the answers, with its last result's age under `?verbose`. */
@@ -232,10 +236,11 @@ class Watched {
   }
 }
 
-/** A thrown value as a result: an error's message, else the value. */
+/** A thrown value as a result: an error's message, else the value; always a string. */
 function describeThrown(error: unknown): string {
   try {
-    if (error instanceof Error) return error.message || error.name;
+    // A message may be any value (a symbol, an object whose toString throws): String() or catch.
+    if (error instanceof Error) return String(error.message || error.name);
     return `threw ${typeof error === "string" ? JSON.stringify(error) : String(error)}`;
   } catch {
     return "threw a value that cannot be shown";
@@ -265,7 +270,7 @@ export class Watch {
   }
 
   /**
-   * Starts `checks` (see `Liveness.watch()`); returns what stops them.
+   * Starts `checks` (see `Liveness.watch()`) unless stopped for good; returns what stops them.
    *
    * @throws {TypeError} naming a bad or taken name, a bad check or option.
    */
@@ -308,10 +313,12 @@ export class Watch {
       const settings = resolve(spec, what, defaults);
       added.push(new Watched(name, spec.check.bind(spec), settings, this.#host, () => this.sync()));
     }
+    if (this.#ended) return () => {}; // stopped for good: nothing starts
     for (const check of added) this.#checks.set(check.name, check);
     this.sync(); // a readiness check not run yet is not ready
     for (const check of added) check.start();
     return () => {
+      if (this.#ended) return; // stopped at the shutdown or close(): the last verdict stays
       for (const check of added) {
         if (this.#checks.get(check.name) !== check) continue;
         check.stop();
