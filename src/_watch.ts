@@ -385,10 +385,16 @@ export class Watch {
     return [...base.slice(0, -1), ...live, base.at(-1)!, ...ready];
   }
 
-  /** Stops every check for good: at the shutdown's start and at `close()`. Their state stays. */
-  stop(): void {
-    this.#ended = true;
-    for (const check of this.#checks.values()) check.stop();
+  /**
+   * Stops the checks for good, their state kept: those of `kind` only (the
+   * liveness checks as the shutdown begins: liveness holds through it), or
+   * every one (as readiness fails, and at `close()`).
+   */
+  stop(kind?: "live"): void {
+    this.#ended ||= kind === undefined;
+    for (const check of this.#checks.values()) {
+      if (kind === undefined || check.settings.kind === kind) check.stop();
+    }
   }
 
   #readiness(): Readiness {
