@@ -44,6 +44,8 @@ export function untilExit(): Promise<never> {
 export interface ShutdownSteps {
   /** Throws unless the owner is open: `call` names what was called. */
   assertOpen(call: string): void;
+  /** At the start, before the hook: what could fail liveness stops (the watched liveness checks). */
+  begin(): void;
   /** At once: not ready (`draining`). */
   drain(): void;
   /** After the drain: closes the program's servers, cutting what is left at `deadline`. */

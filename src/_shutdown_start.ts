@@ -54,10 +54,11 @@ export async function startSequence(
   context: ShutdownContext,
   deadline: Promise<"timeout">,
   timing: { readonly drain: number; readonly timeout: number },
-  steps: { drain(): void; report(error: LivenessError): void },
+  steps: { begin(): void; drain(): void; report(error: LivenessError): void },
 ): Promise<HookOutcome> {
   const report = (error: LivenessError) => steps.report(error);
   const { beforeShutdown, keepReady } = start;
+  steps.begin(); // liveness holds from here on, whatever the hook and the drain close
   if (beforeShutdown === undefined && !keepReady) steps.drain(); // at once, in the signal's turn
   const hook = await runHook(beforeShutdown, context, deadline, timing.timeout, report);
   if (beforeShutdown !== undefined && (!keepReady || hook.outcome === "timeout")) steps.drain();

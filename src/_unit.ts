@@ -115,8 +115,9 @@ export class Unit implements Liveness {
       assertOpen: (call) => {
         if (this.#closed) throw new TypeError(`Cannot ${call}: unit ${this.dir} was closed`);
       },
+      begin: () => this.#watch.stop("live"), // their last verdict stays: liveness holds
       drain: () => {
-        this.#watch.stop(); // the checks' last verdict stays; liveness holds through the drain
+        this.#watch.stop(); // the checks' last verdict stays
         this.#held.drain();
         this.#notify?.stopping();
         this.#servers.drain();

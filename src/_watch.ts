@@ -8,10 +8,9 @@
  *
  * @module
  */
-import { MAX_TIMER_MS } from "./_clock.ts";
+import { describeOption } from "./_options.ts";
 import { type HealthPart, heldParts, type HeldState } from "./_health.ts";
 import type { HeldUnit } from "./_held.ts";
-import { assertKnownKeys, describeOption } from "./_options.ts";
 import {
   formatReadiness,
   formatSeconds,
@@ -19,8 +18,9 @@ import {
   printable,
   type Readiness,
 } from "./_verdict.ts";
+import { type WatchSettings, watchSpecs } from "./_watch_options.ts";
 import { LivenessError } from "./errors.ts";
-import type { WatchedCheck, WatchOptions } from "./check_types.ts";
+import type { WatchOptions } from "./check_types.ts";
 
 /**
  * The error code written while a liveness check has failed its threshold
@@ -28,16 +28,8 @@ import type { WatchedCheck, WatchOptions } from "./check_types.ts";
  */
 export const CHECK_ERROR = 69;
 
-/** The defaults of a watched check: every 5 s, cut after 2 s; 1 failure for readiness, 3 for liveness. */
-export const WATCH_DEFAULTS = { interval: 5_000, timeout: 2_000, ready: 1, live: 3 } as const;
-
-/** The parts every answer has: no check may take their names. */
-const RESERVED = ["pid", "error", "heartbeat", "ready"];
-/** A check's name: what `?exclude=` names and the ready file shows. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** The most of a result kept: the ready file holds `not-ready check NAME: RESULT` in 256 bytes. */
 const RESULT_MAX_BYTES = 150;
-const TIMING_KEYS = ["interval", "timeout", "threshold"] as const;
 const READY: Readiness = { state: "ready" };
 
 /** What a {@linkcode Watch} needs of its owner. */
@@ -62,14 +54,6 @@ interface Result {
   readonly time: number;
 }
 
-/** A check's settings, checked. */
-interface Settings {
-  readonly kind: "ready" | "live";
-  readonly interval: number;
-  readonly timeout: number;
-  readonly threshold: number;
-}
-
 /** The call of a check that has not ended yet. */
 interface Call {
   readonly started: number;
@@ -81,7 +65,7 @@ interface Call {
 /** One watched check: its timer, the call in flight, its last result. */
 class Watched {
   readonly name: string;
-  readonly settings: Settings;
+  readonly settings: WatchSettings;
   readonly #check: (signal: AbortSignal) => unknown;
   readonly #host: WatchHost;
   readonly #changed: () => void;
@@ -97,7 +81,7 @@ class Watched {
   constructor(
     name: string,
     check: (signal: AbortSignal) => unknown,
-    settings: Settings,
+    settings: WatchSettings,
     host: WatchHost,
     changed: () => void,
   ) {
@@ -275,44 +259,10 @@ export class Watch {
    * @throws {TypeError} naming a bad or taken name, a bad check or option.
    */
   add(checks: unknown, options: WatchOptions | undefined): () => void {
-    assertKnownKeys(options, ["kind", ...TIMING_KEYS], "watch()");
-    resolve(options ?? {}, "options", undefined); // checked here, applied to each check
-    const defaults = options ?? {};
-    if (typeof checks !== "object" || checks === null || Array.isArray(checks)) {
-      throw new TypeError(
-        `Cannot call watch(): its checks must be an object of named checks ({ db: () => ... }), got ${
-          describeOption(checks)
-        }`,
-      );
-    }
-    const entries = Object.entries(checks);
-    if (entries.length === 0) {
-      throw new TypeError("Cannot call watch(): it was given no check: name at least one");
-    }
-    const added: Watched[] = [];
-    for (const [name, value] of entries) {
-      const what = `check ${JSON.stringify(printable(name, 64))}`;
-      if (!NAME.test(name) || RESERVED.includes(name)) {
-        throw new TypeError(
-          `Cannot call watch(): ${what} is not a name a check can have: 1 to 63 letters, digits ` +
-            `and ._- (starting with a letter or digit), none of ${RESERVED.join(", ")}`,
-        );
-      }
-      if (this.#checks.has(name)) {
-        throw new TypeError(`Cannot call watch(): ${what} is already watched: stop it first`);
-      }
-      const spec = (typeof value === "function" ? { check: value } : value) as WatchedCheck;
-      if (typeof spec !== "object" || spec === null || typeof spec.check !== "function") {
-        throw new TypeError(
-          `Cannot call watch(): ${what} must be a function or an object with a check() function, got ${
-            describeOption(value)
-          }`,
-        );
-      }
-      assertKnownKeys(spec, ["check", "kind", ...TIMING_KEYS], `watch() with ${what}`);
-      const settings = resolve(spec, what, defaults);
-      added.push(new Watched(name, spec.check.bind(spec), settings, this.#host, () => this.sync()));
-    }
+    const added = watchSpecs(checks, options, (name) => this.#checks.has(name)).map(
+      ({ name, check, settings }) =>
+        new Watched(name, check, settings, this.#host, () => this.sync()),
+    );
     if (this.#ended) return () => {}; // stopped for good: nothing starts
     for (const check of added) this.#checks.set(check.name, check);
     this.sync(); // a readiness check not run yet is not ready
@@ -392,10 +342,16 @@ export class Watch {
     return [...base.slice(0, -1), ...live, base.at(-1)!, ...ready];
   }
 
-  /** Stops every check for good: at the shutdown's start and at `close()`. Their state stays. */
-  stop(): void {
-    this.#ended = true;
-    for (const check of this.#checks.values()) check.stop();
+  /**
+   * Stops the checks for good, their state kept: those of `kind` only (the
+   * liveness checks as the shutdown begins: liveness holds through it), or
+   * every one (as readiness fails, and at `close()`).
+   */
+  stop(kind?: "live"): void {
+    this.#ended ||= kind === undefined;
+    for (const check of this.#checks.values()) {
+      if (kind === undefined || check.settings.kind === kind) check.stop();
+    }
   }
 
   #readiness(): Readiness {
@@ -416,33 +372,4 @@ export class Watch {
     }
     return 0;
   }
-}
-
-/** A check's (or the defaults') settings, checked; `what` names it in messages. */
-function resolve(
-  spec: WatchOptions,
-  what: string,
-  defaults: WatchOptions | undefined,
-): Settings {
-  const kind = spec.kind ?? defaults?.kind ?? "ready";
-  if (kind !== "ready" && kind !== "live") {
-    throw new TypeError(
-      `Cannot call watch(): ${what}.kind must be "ready" or "live", got ${describeOption(kind)}`,
-    );
-  }
-  const number = (key: (typeof TIMING_KEYS)[number], fallback: number, most: number) => {
-    const value = spec[key] ?? defaults?.[key] ?? fallback;
-    if (Number.isSafeInteger(value) && value >= 1 && value <= most) return value;
-    throw new TypeError(
-      `Cannot call watch(): ${what}.${key} must be a whole number ${
-        key === "threshold" ? "of failures" : "of milliseconds"
-      } from 1 to ${most}, got ${describeOption(value)}`,
-    );
-  };
-  return {
-    kind,
-    interval: number("interval", WATCH_DEFAULTS.interval, MAX_TIMER_MS),
-    timeout: number("timeout", WATCH_DEFAULTS.timeout, MAX_TIMER_MS),
-    threshold: number("threshold", WATCH_DEFAULTS[kind], Number.MAX_SAFE_INTEGER),
-  };
 }

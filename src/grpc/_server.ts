@@ -7,8 +7,8 @@
  * Limits: at most {@linkcode MAX_STREAMS} calls at once on a connection, a
  * header list of at most 16 KiB, a request message of at most 4 KiB (never
  * buffered past it), a request body sent within 10 s, a connection with no
- * call closed after 10 s idle, at most {@linkcode MAX_WATCHES} `Watch` calls
- * open at once.
+ * call for 10 s closed (pings do not keep it), at most
+ * {@linkcode MAX_WATCHES} `Watch` calls open at once.
  *
  * @module
  */
@@ -75,7 +75,7 @@ export function listenGrpc(
   });
   const sessions = new Map<
     Http2.ServerHttp2Session,
-    { streams: number; readonly socket: { destroy(): void } | undefined }
+    { streams: number; idle: unknown; readonly socket: { destroy(): void } | undefined }
   >();
   const watches = new Set<Watch>();
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -250,6 +250,7 @@ export function listenGrpc(
   server.prependListener("connection", (socket: { destroy(): void }) => connecting = socket);
   /** Closes `session` gracefully, and cuts it (and its socket) after {@linkcode CLOSE_GRACE}. */
   const end = (session: Http2.ServerHttp2Session) => {
+    clearTimeout(sessions.get(session)?.idle as number);
     if (!session.closed) session.close();
     const cut = setTimeout(() => {
       sessions.get(session)?.socket?.destroy();
@@ -258,17 +259,23 @@ export function listenGrpc(
     session.once("close", () => clearTimeout(cut));
   };
   server.on("session", (session: Http2.ServerHttp2Session) => {
-    const connection = { streams: 0, socket: connecting };
+    const connection = { streams: 0, idle: undefined as unknown, socket: connecting };
     connecting = undefined;
     sessions.set(session, connection);
+    // Idle is no call for IDLE_TIMEOUT, whatever the client sends meanwhile (pings, a header
+    // byte by byte): a timer of its own, as Bun's session.setTimeout() never fires.
+    const idle = () => connection.idle = setTimeout(() => end(session), IDLE_TIMEOUT);
+    idle();
     session.on("error", () => {}); // a client's protocol error closes its own connection only
-    session.once("close", () => sessions.delete(session));
-    session.on("stream", (stream: Http2.ServerHttp2Stream) => {
-      connection.streams++;
-      stream.once("close", () => connection.streams--);
+    session.once("close", () => {
+      clearTimeout(connection.idle as number);
+      sessions.delete(session);
     });
-    session.setTimeout(IDLE_TIMEOUT, () => {
-      if (connection.streams === 0) end(session);
+    session.on("stream", (stream: Http2.ServerHttp2Stream) => {
+      if (connection.streams++ === 0) clearTimeout(connection.idle as number);
+      stream.once("close", () => {
+        if (--connection.streams === 0 && !session.closed && !session.destroyed) idle();
+      });
     });
   });
   server.on(
