@@ -12,11 +12,15 @@ import { Unit } from "./_unit.ts";
 import { assertErrorCode, OPTION_KEYS } from "./_unit_options.ts";
 import { NotLoadedError } from "./errors.ts";
 import { runtime } from "./runtime/_current.ts";
+import type { Runtime } from "./runtime/_runtime.ts";
+import { notifySocket } from "./runtime/_notify_current.ts";
 import type { HealthCheck, LoadOptions } from "./check_types.ts";
 import type { Liveness, LivenessOptions, LocationOptions } from "./types.ts";
 
 /** The owners of this process, by unit directory: one each. */
 const owners = new Map<string, Unit>();
+/** The runtime of the owners: with systemd's notify socket, which a probe never loads. */
+const ownerRuntime: Runtime = { ...runtime, notifySocket };
 
 /**
  * The one object that owns the unit in this process: `createLiveness` with
@@ -54,7 +58,7 @@ export function createLiveness(options: LivenessOptions = {}): Liveness {
     }
     return existing;
   }
-  const owner = new Unit(runtime, options, owners);
+  const owner = new Unit(ownerRuntime, options, owners);
   owners.set(dir, owner);
   return owner;
 }

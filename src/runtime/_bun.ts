@@ -13,8 +13,6 @@
 import type { FileInfo, FileOps, Runtime } from "./_runtime.ts";
 import { readHeadWith, writeAll } from "./_read.ts";
 import { type NodeProcess, nodeRuntime } from "./_node.ts";
-import { bunNotifyLibc } from "./_notify_ffi.ts";
-import { libcNotifySocket } from "./_notify_socket.ts";
 
 /** The part of `bun:ffi` used here, typed here so that no Bun types are needed to compile. */
 interface BunFfi {
@@ -43,8 +41,6 @@ export function bunRuntime(process: NodeProcess): Runtime {
       const files = libc()?.files;
       return files ? readHeadWith(files, path, maxBytes) : node.readHead(path, maxBytes);
     },
-    // libc's datagram socket, not Node's helper process.
-    notifySocket: (address) => libcNotifySocket(bunNotifyLibc(process as never), address),
     writeOut(text) {
       const bound = libc();
       if (bound) writeAll((bytes) => bound.write(1, bytes), text);

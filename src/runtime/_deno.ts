@@ -7,8 +7,6 @@ import type * as Fs from "node:fs";
 import type { FileHead, FileInfo, FileReads, Runtime } from "./_runtime.ts";
 import { type Opened, openedBy, readSteps, runSteps, runStepsAsync, writeAll } from "./_read.ts";
 import { type NodeProcess, signalZero } from "./_node.ts";
-import { type DenoFfi, denoNotifyLibc } from "./_notify_ffi.ts";
-import { libcNotifySocket } from "./_notify_socket.ts";
 
 /** The part of the `Deno` namespace this adapter uses, typed here so the npm build compiles without Deno's types. */
 interface DenoFile {
@@ -100,8 +98,6 @@ export function denoRuntime(deno: DenoNamespace): Runtime {
     writeOut: (text) => writeAll((bytes) => deno.stdout.writeSync(bytes), text),
     isMain: (meta) => meta.main === true,
     unsetEnv: (name) => deno.env.delete(name),
-    notifySocket: (address) =>
-      libcNotifySocket(denoNotifyLibc(deno as unknown as DenoFfi), address),
     readHead(path, maxBytes): FileHead {
       // Deno.openSync takes no O_NONBLOCK: a FIFO swapped in after the
       // lstat, or a lease held on the file, blocks this open

@@ -12,7 +12,6 @@ import type * as Os from "node:os";
 import type * as Url from "node:url";
 import type { FileInfo, FileOps, Runtime } from "./_runtime.ts";
 import { ownCommandLine, readHeadWith, writeAll } from "./_read.ts";
-import { helperNotifySocket, type HelperProcess } from "./_notify_helper.ts";
 
 /** The part of Node's `process` this adapter uses. */
 export interface NodeProcess {
@@ -107,7 +106,6 @@ export function nodeRuntime(process: NodeProcess): Runtime {
     // Not process.stdout: setting up its stream costs Bun about 10 ms.
     writeOut: (text) => writeAll((bytes) => fs().writeSync(1, bytes), text),
     unsetEnv: (name) => void delete process.env[name],
-    notifySocket: (address) => helperNotifySocket(process as unknown as HelperProcess, address),
     isMain(meta) {
       if (typeof meta.main === "boolean") return meta.main;
       const script = process.argv[1];
