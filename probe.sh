@@ -48,6 +48,9 @@ readonly SIGNED='^(0|-?[1-9][0-9]*)$'
 # As HEARTBEAT_LINE and parseUptime() in src/_verdict.ts.
 readonly HEARTBEAT='^(0|[1-9][0-9]{0,12})\.([0-9]{2}) ([1-9][0-9]{0,12}) ([1-9][0-9]{0,12}) (0|[1-9][0-9]{0,19}|-)$'
 readonly UPTIME=$'^(0|[1-9][0-9]{0,12})\\.([0-9]{2})[ \n]'
+# As MEMBERS_MAX_BYTES, MEMBER_MAX_BYTES and MEMBER_LINE in src/_members.ts.
+readonly MEMBERS_MAX_BYTES=2112 MEMBER_MAX_BYTES=512
+readonly MEMBER='^([1-9][0-9]{0,12}) (0|[1-9][0-9]{0,19}|-) (([1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,19})|-) (0|-?[1-9][0-9]{0,19}|-) ((0|[1-9][0-9]{0,12})\.([0-9]{2}) ([1-9][0-9]{0,12})|- -) (ready|draining|left|not-ready( .*)?)$'
 # As parseMaxAge() in src/_flags.ts: seconds, bare or with 's', or milliseconds with 'ms'.
 readonly SECONDS_PATTERN='^(0|[1-9][0-9]{0,8})(\.([0-9]{1,3}))?s?$'
 readonly MILLISECONDS_PATTERN='^(0|[1-9][0-9]{0,11})ms$'
@@ -88,6 +91,11 @@ label=''          # check_location: 'unit <name>', which starts a unit's line
 pid=''            # check_pid: the pid from the pid file
 starttime=''      # check_process: that process's start time
 writer=''         # check_starttime: the writer's start time, '-' without one
+pid_limit=''      # check_pid: the highest pid
+now=''            # check_member: /proc/uptime in hundredths of a second, once read
+gone=''           # member_process, member_thread: why a member's process or thread is gone
+state=''          # parse_stat: the state in a stat line in $text
+start=''          # parse_stat: the start time in it
 
 usage() {
   say 0 "Usage: ${0##*/} [--unit NAME] [--rundir DIR] [--ready] [--max-age AGE]" \
@@ -415,7 +423,7 @@ check_pid() {
   if slurp /proc/sys/kernel/pid_max 16 && ((!cut)) && [[ $text =~ ^([1-9][0-9]{0,9})$'\n'?$ ]]; then
     pid_max=${BASH_REMATCH[1]}
   fi
-  limit=$((pid_max - 1))
+  limit=$((pid_max - 1)) pid_limit=$((pid_max - 1))
   # Compare lengths first: a long number would overflow bash's arithmetic.
   if ((${#pid} > ${#limit})) || ((pid < 1 || pid > limit)); then
     fail "pid $pid is out of range (1 to $limit)"
@@ -494,7 +502,7 @@ check_error() {
 # A heartbeat that names this writer is not older than its maximum age
 # (or --max-age). Ages are in /proc/uptime's hundredths of a second.
 check_heartbeat() {
-  local at limit age now max step fraction
+  local at limit age
   read_state heartbeat "$HEARTBEAT_MAX_BYTES"
   [[ $problem == missing ]] && return
   [[ $problem == invalid ]] && problem='is not valid'
@@ -511,16 +519,22 @@ check_heartbeat() {
   age=$(((now - at) * 10))
   ((age >= 0)) || fail 'heartbeat file is from the future'
   ((age <= limit)) && return
-  # The limit with as few decimals as it needs; the age with as many,
-  # rounded up, so that it shows above the limit.
-  to_seconds "$limit"
-  max=$seconds step=1000
+  fail_stale '' "$age" "$limit"
+}
+
+# Fails with $1 and 'no heartbeat for As (max Ms)' for the age $2 ms and the
+# limit $3 ms: the limit with as few decimals as it needs; the age with as
+# many, rounded up, so that it shows above the limit.
+fail_stale() {
+  local max step=1000 fraction
+  to_seconds "$3"
+  max=$seconds
   if [[ $max == *.* ]]; then
     fraction=${max#*.}
     step=$((10 ** (3 - ${#fraction})))
   fi
-  to_seconds $(((age + step - 1) / step * step))
-  fail "no heartbeat for ${seconds}s (max ${max}s)"
+  to_seconds $((($2 + step - 1) / step * step))
+  fail "$1no heartbeat for ${seconds}s (max ${max}s)"
 }
 
 # Sets $seconds to $1 milliseconds in seconds, with as few decimals as it
@@ -555,6 +569,134 @@ check_ready() {
   fail 'ready file is not valid'
 }
 
+# The members the owner declared, each in the members file's order, after
+# the unit's own checks: as judgeMembers() in src/_members.ts. No members
+# file: no members.
+check_members() {
+  local line id count=0
+  read_state members "$MEMBERS_MAX_BYTES"
+  [[ $problem == missing ]] && return
+  [[ $problem == invalid ]] && problem='is not valid'
+  [[ -z $problem ]] || fail "members file $problem"
+  line=${text%$'\n'}
+  if [[ $line == *[!A-Za-z0-9_\ -]* || $line == ' '* || $line == *' ' || $line == *'  '* ]]; then
+    fail 'members file is not valid'
+  fi
+  # The ids hold no space, tab or pattern character: splitting is safe.
+  for id in $line; do
+    ((${#id} <= 32 && ++count <= 64)) || fail 'members file is not valid'
+  done
+  for id in $line; do check_member "$id"; done
+}
+
+# The member $1. Gone (its process or thread) or not started: not ready at
+# once, not live once its last beat is older than its max age. As
+# judgeMember() in src/_members.ts.
+check_member() {
+  local name="worker $1" line m_pid m_start m_tid m_tstart m_error m_ready m_at='' m_max age
+  local stale=0
+  read_state "member.$1" "$MEMBER_MAX_BYTES"
+  [[ $problem == missing ]] && fail "$name: not joined"
+  [[ $problem == invalid ]] && problem='is not valid'
+  [[ -z $problem ]] || fail "$name: member file $problem"
+  line=${text%$'\n'}
+  [[ $line != *$'\n'* && $line =~ $MEMBER ]] || fail "$name: member file is not valid"
+  m_pid=${BASH_REMATCH[1]} m_start=${BASH_REMATCH[2]} m_tid=${BASH_REMATCH[4]}
+  m_tstart=${BASH_REMATCH[5]} m_error=${BASH_REMATCH[6]} m_ready=${BASH_REMATCH[11]}
+  if [[ -n ${BASH_REMATCH[8]} ]]; then
+    m_at=$((BASH_REMATCH[8] * 100 + 10#${BASH_REMATCH[9]})) m_max=${BASH_REMATCH[10]}
+  fi
+  if [[ $m_ready == left ]]; then
+    ((ready)) && fail "$name: left"
+    return
+  fi
+  if ((${#m_pid} > ${#pid_limit})) || ((m_pid > pid_limit)); then
+    fail "$name: pid $m_pid is out of range (1 to $pid_limit)"
+  fi
+  gone=''
+  # A member of the owner's own process, which the checks found live, needs no read.
+  [[ $m_pid == "$pid" && $m_start == "$starttime" ]] || member_process "$m_pid" "$m_start"
+  [[ -z $gone && -n $m_tid ]] && member_thread "$m_pid" "$m_tid" "$m_tstart"
+  if [[ -n $m_at ]]; then
+    if [[ -z $now ]]; then
+      if ! slurp /proc/uptime 0 || [[ ! $text =~ $UPTIME ]]; then
+        failed 'cannot read /proc/uptime'
+      fi
+      now=$((BASH_REMATCH[1] * 100 + 10#${BASH_REMATCH[2]}))
+    fi
+    age=$(((now - m_at) * 10))
+    ((age >= 0)) || fail "$name: heartbeat is from the future"
+    ((age > ${max_age:-$m_max})) && stale=1
+  fi
+  if [[ -n $gone ]] && ((ready || stale)) || [[ -n $gone && -z $m_at ]]; then
+    fail "$name: $gone"
+  fi
+  if [[ $m_error == - ]]; then
+    ((ready)) && fail "$name: not started: set(0) not called yet"
+  elif [[ $m_error != 0 ]]; then
+    fail "$name: error $m_error"
+  fi
+  ((stale)) && fail_stale "$name: " "$age" "${max_age:-$m_max}"
+  ((ready)) || return
+  case $m_ready in
+    ready) return ;;
+    draining) fail "$name: draining" ;;
+  esac
+  line=${m_ready#not-ready}
+  show "${line# }"
+  [[ -n $shown ]] || fail "$name: not ready"
+  fail "$name: not ready ($shown)"
+}
+
+# Sets $gone when the process $1 is no live process, or (with its recorded
+# start time $2, '-' for none) a later one: the owner's rules.
+member_process() {
+  local tgid=''
+  if slurp "/proc/$1/status" 0 && [[ $text == *$'\nTgid:'* ]]; then
+    tgid=${text#*$'\nTgid:'}
+    tgid=${tgid%%$'\n'*}
+    tgid=${tgid//[[:space:]]/}
+  fi
+  if [[ -z $tgid ]]; then
+    gone="pid $1 is not running"
+  elif [[ $tgid != "$1" ]]; then
+    gone="pid $1 is a thread of process $tgid"
+  else
+    slurp "/proc/$1/stat" 0 || text=''
+    parse_stat
+    if [[ -z $state ]]; then
+      gone="pid $1 is not running"
+    elif [[ $state == [ZX] ]]; then
+      gone="pid $1 is a zombie"
+    elif [[ $2 != - && $2 != "$start" ]]; then
+      gone="state is from an earlier process with pid $1"
+    fi
+  fi
+}
+
+# Sets $gone when the thread $2 of the process $1 is not running, or is a
+# later thread than the one started at $3.
+member_thread() {
+  slurp "/proc/$1/task/$2/stat" 0 || text=''
+  parse_stat
+  if [[ -z $state || $state == [ZX] ]]; then
+    gone="thread $2 of pid $1 is not running"
+  elif [[ $start != "$3" ]]; then
+    gone="state is from an earlier thread $2 of pid $1"
+  fi
+}
+
+# Sets $state and $start from the stat line in $text, both '' when it is
+# none: fields count from after the last ')'.
+parse_stat() {
+  local rest=${text##*)} field
+  rest=${rest# }
+  state=${rest%% *}
+  for ((field = 3; field < 22; field++)); do rest=${rest#* }; done
+  start=${rest%% *}
+  [[ -n $text && -n $state && $start =~ ^[0-9]+$ ]] || state='' start=''
+}
+
 main() {
   # Nothing of ours goes to stderr: a failed open says what it means itself.
   exec 2>/dev/null
@@ -568,10 +710,9 @@ main() {
   check_starttime
   check_error
   check_heartbeat
-  if ((ready)); then
-    check_ready
-    say 0 "$label: ready (pid $pid)"
-  fi
+  ((ready)) && check_ready
+  check_members
+  ((ready)) && say 0 "$label: ready (pid $pid)"
   say 0 "$label: healthy (pid $pid)"
 }
 

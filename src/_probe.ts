@@ -11,13 +11,21 @@
  * @module
  */
 import { type Location, resolveLocation } from "./_location.ts";
-import { parsePidMax, parseProcessStat, parseStatusTgid, PROC_MAX_BYTES } from "./_proc.ts";
-import { type FileHead, isPermissionDenied, type Runtime } from "./runtime/_runtime.ts";
+import { judgeMembers } from "./_members.ts";
+import { parsePidMax } from "./_proc.ts";
+import {
+  numberParser,
+  processFacts,
+  type Read,
+  readinessParser,
+  readState,
+  type Seen,
+} from "./_probe_steps.ts";
+import { isPermissionDenied, type Runtime } from "./runtime/_runtime.ts";
 import { runSteps, runStepsAsync } from "./runtime/_read.ts";
 import {
   ERROR_FILE,
   failedVerdict,
-  type Found,
   healthyVerdict,
   HEARTBEAT_FILE,
   HEARTBEAT_MAX_BYTES,
@@ -30,11 +38,8 @@ import {
   judgeStarttime,
   noPidVerdict,
   parseHeartbeat,
-  parseReadiness,
-  parseStateNumber,
   parseUptime,
   PID_FILE,
-  type ProcessFacts,
   READY_FILE,
   READY_MAX_BYTES,
   STARTTIME_FILE,
@@ -54,15 +59,6 @@ export interface OptionNames {
 }
 
 const API_NAMES: OptionNames = { unit: "options.unit", rundir: "options.rundir" };
-
-/** A file the checks want read: at most `maxBytes` of `path`. */
-interface Read {
-  readonly path: string;
-  readonly maxBytes: number;
-}
-
-/** What a read gave the checks: a {@linkcode FileHead}, or a file the probe may not read. */
-type Seen = FileHead | { readonly kind: "unreadable" };
 
 type Checks = Generator<Read, Judged, Seen>;
 type Judged = Verdict & { readonly pid?: number; readonly error?: number };
@@ -216,6 +212,10 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
     const readyVerdict = judgeReadiness(readiness);
     if (readyVerdict) return { ...readyVerdict, pid, ...error };
   }
+  // Each member, after the unit itself (docs/members.md).
+  const owner = { pid, starttime: facts.starttime };
+  const [failing] = yield* judgeMembers({ dir, owner, pidMax, ready, maxAge });
+  if (failing?.verdict) return { ...failing.verdict, pid, ...error };
   return { ...healthyVerdict(pid, ready), pid, ...error };
 }
 
@@ -241,61 +241,6 @@ function hidden(pid: number): string {
 
 function unreachable(): never {
   throw new Error("unreachable");
-}
-
-/** `/proc/<pid>/status` then `/proc/<pid>/stat`, each read whole in one open. */
-function* processFacts(pid: number): Generator<Read, ProcessFacts, Seen> {
-  const status = yield { path: `/proc/${pid}/status`, maxBytes: PROC_MAX_BYTES };
-  const tgid = status.kind === "file" ? parseStatusTgid(status.text) : undefined;
-  if (tgid === undefined) return { kind: "not-running" };
-  if (tgid !== pid) return { kind: "thread", tgid };
-  const statHead = yield { path: `/proc/${pid}/stat`, maxBytes: PROC_MAX_BYTES };
-  const stat = statHead.kind === "file" ? parseProcessStat(statHead.text) : undefined;
-  if (stat === undefined) return { kind: "not-running" };
-  if (stat.state === "Z" || stat.state === "X") return { kind: "zombie" };
-  return { kind: "running", starttime: stat.starttime };
-}
-
-/**
- * What is at `<dir>/<name>`: nothing, a problem (`is a symbolic link`,
- * `is empty`, ...), or what `parse` makes of its text. Text longer than
- * `maxBytes`, or with a NUL byte (where bash's `read` stops), is not valid.
- */
-function* readState<T>(
-  dir: string,
-  name: string,
-  maxBytes: number,
-  parse: ((text: string) => T | undefined) & { invalid?: string },
-): Generator<Read, Found<T>, Seen> {
-  const head = yield { path: `${dir}/${name}`, maxBytes };
-  const invalid = parse.invalid ?? "is not valid";
-  const problem = (problem: string) => ({ kind: "problem" as const, problem });
-  switch (head.kind) {
-    case "missing":
-      return { kind: "missing" };
-    case "link":
-      return problem("is a symbolic link");
-    case "unreadable":
-      return problem("is not readable");
-    case "directory":
-    case "other":
-      return problem("is not a regular file");
-  }
-  if (!head.truncated && (head.text === "" || head.text === "\n")) return problem("is empty");
-  const value = head.truncated || head.text.includes("\0") ? undefined : parse(head.text);
-  return value === undefined ? problem(invalid) : { kind: "value", value };
-}
-
-function numberParser(signed: boolean) {
-  return Object.assign((text: string) => parseStateNumber(text, signed), {
-    invalid: "is not a number",
-  });
-}
-
-/** The ready file, each byte of its reason outside printable ASCII as `?` (bash's view). */
-function readinessParser(text: string) {
-  const line = text.endsWith("\n") ? text.slice(0, -1) : text;
-  return line.includes("\n") ? undefined : parseReadiness(line.replace(/[^\x20-\x7e]/g, "?"));
 }
 
 /**
