@@ -43,6 +43,8 @@ export type {
   LivenessOptions,
   LoadOptions,
   LocationOptions,
+  Member,
+  MemberOptions,
   ProbeOptions,
   ProbeResult,
   ShutdownContext,
@@ -69,3 +71,4 @@ export {
 } from "./src/errors.ts";
 export type { StateOperation } from "./src/errors.ts";
 export { probe } from "./src/probe.ts";
+export { joinUnit } from "./src/member.ts";

@@ -86,7 +86,9 @@ const MEMBER_LINE = new RegExp(
 export function formatMember(state: MemberState): string {
   const thread = state.thread ? `${state.thread.tid}.${state.thread.starttime}` : "-";
   const beat = state.beat
-    ? `${Math.floor(state.beat.at / 100)}.${String(state.beat.at % 100).padStart(2, "0")} ${state.beat.maxAge}`
+    ? `${Math.floor(state.beat.at / 100)}.${
+      String(state.beat.at % 100).padStart(2, "0")
+    } ${state.beat.maxAge}`
     : "- -";
   const { readiness } = state;
   const ready = readiness.state === "not-ready" && readiness.reason
@@ -181,8 +183,16 @@ function* judgeMember(
   clock: { now?: number | null },
 ): Generator<Read, Verdict | undefined, Seen> {
   const name = `worker ${id}`;
-  const named = (verdict: Verdict): Verdict => ({ ...verdict, reason: `${name}: ${verdict.reason}` });
-  const found = yield* readState(context.dir, `${MEMBER_FILE_PREFIX}${id}`, MEMBER_MAX_BYTES, parseMember);
+  const named = (verdict: Verdict): Verdict => ({
+    ...verdict,
+    reason: `${name}: ${verdict.reason}`,
+  });
+  const found = yield* readState(
+    context.dir,
+    `${MEMBER_FILE_PREFIX}${id}`,
+    MEMBER_MAX_BYTES,
+    parseMember,
+  );
   if (found.kind === "missing") return named({ status: "no-error", reason: "not joined" });
   if (found.kind === "problem") {
     return named({ status: "bad-member", reason: `member file ${found.problem}` });
@@ -194,7 +204,10 @@ function* judgeMember(
   }
   const limit = context.pidMax - 1;
   if (member.pid > limit) {
-    return named({ status: "bad-pid", reason: `pid ${member.pid} is out of range (1 to ${limit})` });
+    return named({
+      status: "bad-pid",
+      reason: `pid ${member.pid} is out of range (1 to ${limit})`,
+    });
   }
   const gone = yield* judgeGone(context, member);
   let stale: Verdict | undefined;
@@ -249,4 +262,47 @@ function* judgeGone(
     return { status: "restarted", reason: `state is from an earlier thread ${tid} of pid ${pid}` };
   }
   return undefined;
+}
+
+/**
+ * Whether the member `id` is done: it `left`, its process or thread is
+ * gone, or it never joined (or its file is not one). The owner's shutdown
+ * waits for every member to be done before its own close.
+ */
+export function* isMemberDone(
+  context: MembersContext,
+  id: string,
+): Generator<Read, boolean, Seen> {
+  const found = yield* readState(
+    context.dir,
+    `${MEMBER_FILE_PREFIX}${id}`,
+    MEMBER_MAX_BYTES,
+    parseMember,
+  );
+  if (found.kind !== "value" || found.value.readiness.state === "left") return true;
+  return (yield* judgeGone(context, found.value)) !== undefined;
+}
+
+/**
+ * The member ids `members` declares: `N` is `"1"` to `"N"`, a list its own
+ * ids. `undefined`: no members.
+ *
+ * @throws {TypeError} for anything but 1 to 64 members with distinct ids.
+ */
+export function resolveMembers(members: unknown): string[] | undefined {
+  if (members === undefined) return undefined;
+  const ids = typeof members === "number"
+    ? Number.isSafeInteger(members) && members >= 1 && members <= MEMBERS_LIMIT
+      ? Array.from({ length: members }, (_, index) => String(index + 1))
+      : undefined
+    : Array.isArray(members) && members.length >= 1 && members.length <= MEMBERS_LIMIT &&
+        members.every((id) => typeof id === "string" && isMemberId(id)) &&
+        new Set(members).size === members.length
+    ? [...members as string[]]
+    : undefined;
+  if (ids) return ids;
+  throw new TypeError(
+    `Cannot create the unit: options.members must be a count from 1 to ${MEMBERS_LIMIT} or a ` +
+      `list of as many distinct ids (1 to ${MEMBER_ID_MAX_BYTES} letters, digits, '_' or '-')`,
+  );
 }

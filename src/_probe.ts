@@ -11,8 +11,8 @@
  * @module
  */
 import { type Location, resolveLocation } from "./_location.ts";
-import { judgeMembers } from "./_members.ts";
-import { parsePidMax } from "./_proc.ts";
+import { isMemberDone, judgeMembers, type MemberFinding, type MembersContext } from "./_members.ts";
+import { ownStartTime, parsePidMax } from "./_proc.ts";
 import {
   numberParser,
   processFacts,
@@ -115,6 +115,52 @@ export function noPidOn(runtime: Runtime, dir: string): Verdict {
   }
 }
 
+/**
+ * Every member of the unit at `dir` judged on `runtime` by the probes'
+ * checks, as an owner of this process answers them over HTTP: one finding
+ * each (`members` alone for a members file that is not valid).
+ */
+export function membersOn(runtime: Runtime, dir: string, ready: boolean): MemberFinding[] {
+  try {
+    return runSteps(
+      (function* () {
+        return yield* judgeMembers(yield* membersContext(runtime, dir, ready), true);
+      })(),
+      reader(runtime),
+    );
+  } catch (error) {
+    return [{ name: "members", verdict: failedVerdict(failure(error)) }];
+  }
+}
+
+/** Whether each of the members `ids` of the unit at `dir` is done (see `isMemberDone()`). */
+export function membersDoneOn(runtime: Runtime, dir: string, ids: readonly string[]): boolean {
+  try {
+    return runSteps(
+      (function* () {
+        const context = yield* membersContext(runtime, dir, false);
+        for (const id of ids) if (!(yield* isMemberDone(context, id))) return false;
+        return true;
+      })(),
+      reader(runtime),
+    );
+  } catch {
+    return false; // cannot tell: the shutdown's deadline ends the wait
+  }
+}
+
+/** The members' context of an owner of this process. */
+function* membersContext(
+  runtime: Runtime,
+  dir: string,
+  ready: boolean,
+): Generator<Read, MembersContext, Seen> {
+  const pidMaxHead = yield { path: "/proc/sys/kernel/pid_max", maxBytes: 16 };
+  const pidMax = parsePidMax(pidMaxHead.kind === "file" ? pidMaxHead.text : undefined);
+  const owner = { pid: runtime.pid, starttime: ownStartTime(runtime) };
+  return { dir, owner, pidMax, ready, maxAge: undefined };
+}
+
 /** The synchronous reads of `runtime`, as the checks see them. */
 function reader(runtime: Runtime): (read: Read) => Seen {
   return ({ path, maxBytes }) => {
@@ -214,8 +260,9 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   }
   // Each member, after the unit itself (docs/members.md).
   const owner = { pid, starttime: facts.starttime };
-  const [failing] = yield* judgeMembers({ dir, owner, pidMax, ready, maxAge });
-  if (failing?.verdict) return { ...failing.verdict, pid, ...error };
+  const members = yield* judgeMembers({ dir, owner, pidMax, ready, maxAge });
+  const failing = members.find(({ verdict }) => verdict)?.verdict;
+  if (failing) return { ...failing, pid, ...error };
   return { ...healthyVerdict(pid, ready), pid, ...error };
 }
 

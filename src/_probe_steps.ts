@@ -75,4 +75,3 @@ export function readinessParser(text: string) {
   const line = text.endsWith("\n") ? text.slice(0, -1) : text;
   return line.includes("\n") ? undefined : parseReadiness(line.replace(/[^\x20-\x7e]/g, "?"));
 }
-

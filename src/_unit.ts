@@ -14,8 +14,11 @@ import { HeldUnit, openExisting } from "./_held.ts";
 import { type Identity, isOtherLiveOwner, self } from "./_identity.ts";
 import { resolveLocation } from "./_location.ts";
 import { withUnitLock } from "./_lock.ts";
+import { writeMembers } from "./_member.ts";
+import { resolveMembers } from "./_members.ts";
 import { assertKnownKeys } from "./_options.ts";
 import { isExiting, Shutdown, untilExit } from "./_shutdown.ts";
+import { membersDoneOn, membersOn } from "./_probe.ts";
 import { readOwner, STATE_FILES, UnitDirectory } from "./_state.ts";
 import {
   assertErrorCode,
@@ -63,12 +66,14 @@ export class Unit implements Liveness {
   #closing: Promise<void> | undefined;
   /** Set when the close begins: from then on nothing of this owner writes. */
   #closed = false;
+  /** The ids of the unit's members (`options.members`). */
+  readonly #members: string[] | undefined;
   /** What the last `load()` threw, until one succeeds: a later `set()` names it. */
   #loadFailure: { readonly error: unknown } | undefined;
 
   static {
     held = (owner, kind) => ({
-      parts: heldParts(owner.#held.state(), kind),
+      parts: owner.#parts(kind),
       pid: owner.#runtime.pid,
     });
   }
@@ -85,6 +90,7 @@ export class Unit implements Liveness {
     this.dir = dir;
     this.#runtime = runtime;
     const settings = this.#settings = resolveSettings(options);
+    this.#members = resolveMembers(options.members);
     this.#owners = owners;
     this.#held = new HeldUnit(runtime, dir, settings.heartbeat, settings.onError);
     this.#shutdown = new Shutdown(runtime, {
@@ -96,11 +102,13 @@ export class Unit implements Liveness {
       report: settings.onError,
     });
     this.#http = createHealthHandlers(
-      (kind) => ({ unit: this.unit, parts: heldParts(this.#held.state(), kind) }),
+      (kind) => ({ unit: this.unit, parts: this.#parts(kind) }),
       { prefix: settings.prefix },
     );
     this.fetch = this.#http.fetch;
     this.listener = this.#http.listener;
+    // Registered first, so run last: the owner closes after its members are done.
+    if (this.#members) this.#shutdown.onShutdown(() => this.#untilMembersDone());
   }
 
   async load(checks: Iterable<HealthCheck>, options: LoadOptions = {}): Promise<void> {
@@ -144,6 +152,7 @@ export class Unit implements Liveness {
         // The error file goes first, so that no moment shows a healthy state.
         for (const name of STATE_FILES) directory.remove(name);
         directory.removeStaleTempFiles();
+        writeMembers(directory, this.#members, me);
         const pidFile = this.#held.writeOwner(directory, me, { state: "ready" });
         this.#held.take(directory, pidFile);
         this.#startHeartbeat();
@@ -228,6 +237,23 @@ export class Unit implements Liveness {
   /** `await using liveness = createLiveness(...)` closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** The verdict's parts: what this owner holds, then each member, read from its file. */
+  #parts(kind: "live" | "ready"): HealthPart[] {
+    const parts = heldParts(this.#held.state(), kind);
+    if (!this.#members || !this.#held.loaded) return parts;
+    for (const { name, verdict } of membersOn(this.#runtime, this.dir, kind === "ready")) {
+      parts.push({ name, ok: !verdict, ...(verdict ?? { status: "healthy", reason: "ok" }) });
+    }
+    return parts;
+  }
+
+  /** The shutdown's last handler: until every member left or is gone (or the deadline). */
+  async #untilMembersDone(): Promise<void> {
+    while (!this.#closed && !membersDoneOn(this.#runtime, this.dir, this.#members ?? [])) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** The error of `call` on the unit while it is not loaded: it names a failed `load()`. */

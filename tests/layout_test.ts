@@ -100,7 +100,7 @@ function layer(file: string): number {
   if (file.startsWith("src/runtime/")) return 1;
   if (file.startsWith("src/http/")) return 3;
   if (file === "src/_unit.ts") return 4;
-  if (/^(mod|src\/(liveness|probe|probe_cli))\.ts$/.test(file)) return 5;
+  if (/^(mod|src\/(liveness|member|probe|probe_cli))\.ts$/.test(file)) return 5;
   return 2; // the core: src/_*.ts
 }
 
