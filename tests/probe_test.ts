@@ -127,6 +127,8 @@ async function withCase(testCase: Case, body: (setup: Setup) => void): Promise<v
         rundir,
         hostname: hostname(),
         pid: String(subject.pid),
+        self: String(process.pid),
+        self_starttime: startTime(process.pid),
         tgid: String(subject.tgid),
         starttime: subject.starttime,
         pid_max: String(PID_MAX),
