@@ -48,9 +48,8 @@ readonly SIGNED='^(0|-?[1-9][0-9]*)$'
 # As HEARTBEAT_LINE and parseUptime() in src/_verdict.ts.
 readonly HEARTBEAT='^(0|[1-9][0-9]{0,12})\.([0-9]{2}) ([1-9][0-9]{0,12}) ([1-9][0-9]{0,12}) (0|[1-9][0-9]{0,19}|-)$'
 readonly UPTIME=$'^(0|[1-9][0-9]{0,12})\\.([0-9]{2})[ \n]'
-# As MEMBERS_MAX_BYTES, MEMBER_MAX_BYTES and MEMBER_LINE in src/_members.ts.
+# As MEMBERS_MAX_BYTES and MEMBER_MAX_BYTES in src/_members.ts.
 readonly MEMBERS_MAX_BYTES=2112 MEMBER_MAX_BYTES=512
-readonly MEMBER='^([1-9][0-9]{0,12}) (0|[1-9][0-9]{0,19}|-) (([1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,19})|-) (0|-?[1-9][0-9]{0,19}|-) ((0|[1-9][0-9]{0,12})\.([0-9]{2}) ([1-9][0-9]{0,12})|- -) (ready|draining|left|not-ready( .*)?)$'
 # As parseMaxAge() in src/_flags.ts: seconds, bare or with 's', or milliseconds with 'ms'.
 readonly SECONDS_PATTERN='^(0|[1-9][0-9]{0,8})(\.([0-9]{1,3}))?s?$'
 readonly MILLISECONDS_PATTERN='^(0|[1-9][0-9]{0,11})ms$'
@@ -593,19 +592,14 @@ check_members() {
 # once, not live once its last beat is older than its max age. As
 # judgeMember() in src/_members.ts.
 check_member() {
-  local name="worker $1" line m_pid m_start m_tid m_tstart m_error m_ready m_at='' m_max age
+  local name="worker $1" line m_pid m_start m_tid='' m_tstart m_error m_ready m_at='' m_max age
   local stale=0
   read_state "member.$1" "$MEMBER_MAX_BYTES"
   [[ $problem == missing ]] && fail "$name: not joined"
   [[ $problem == invalid ]] && problem='is not valid'
   [[ -z $problem ]] || fail "$name: member file $problem"
   line=${text%$'\n'}
-  [[ $line != *$'\n'* && $line =~ $MEMBER ]] || fail "$name: member file is not valid"
-  m_pid=${BASH_REMATCH[1]} m_start=${BASH_REMATCH[2]} m_tid=${BASH_REMATCH[4]}
-  m_tstart=${BASH_REMATCH[5]} m_error=${BASH_REMATCH[6]} m_ready=${BASH_REMATCH[11]}
-  if [[ -n ${BASH_REMATCH[8]} ]]; then
-    m_at=$((BASH_REMATCH[8] * 100 + 10#${BASH_REMATCH[9]})) m_max=${BASH_REMATCH[10]}
-  fi
+  parse_member || fail "$name: member file is not valid"
   if [[ $m_ready == left ]]; then
     ((ready)) && fail "$name: left"
     return
@@ -648,14 +642,63 @@ check_member() {
   fail "$name: not ready ($shown)"
 }
 
+# Splits $line, a member's line, into check_member's m_ fields; returns 1
+# when it is not one. As MEMBER_LINE in src/_members.ts, by patterns: a
+# regular expression would be compiled anew for each member.
+parse_member() {
+  local rest=$line field at
+  [[ $rest != *$'\n'* ]] || return 1
+  next_field && is_number "$field" 13 && [[ $field != 0 ]] && m_pid=$field || return 1
+  next_field && { [[ $field == - ]] || is_number "$field" 20; } && m_start=$field || return 1
+  next_field || return 1
+  if [[ $field != - ]]; then
+    m_tid=${field%%.*} m_tstart=${field#*.}
+    [[ $field == *.* && $m_tid != 0 ]] && is_number "$m_tid" 10 && is_number "$m_tstart" 20 ||
+      return 1
+  fi
+  next_field && m_error=$field || return 1
+  [[ $field == - ]] || is_number "${field#-}" 20 && [[ $field != -0 ]] || return 1
+  next_field && at=$field && next_field && m_max=$field || return 1
+  if [[ $at == - ]]; then
+    [[ $m_max == - ]] || return 1
+  else
+    is_number "${at%.*}" 13 && [[ $at == *.[0-9][0-9] && $m_max != 0 ]] || return 1
+    is_number "$m_max" 13 || return 1
+    m_at=$((${at%.*} * 100 + 10#${at#*.}))
+  fi
+  m_ready=$rest
+  case $rest in
+    ready | draining | left | not-ready | 'not-ready '*) return 0 ;;
+  esac
+  return 1
+}
+
+# Takes the field before the next space off $rest into $field (check_member's
+# locals); returns 1 when there is no space left.
+next_field() {
+  [[ $rest == *' '* ]] || return 1
+  field=${rest%% *}
+  rest=${rest#* }
+}
+
+# Whether $1 is a canonical decimal number of at most $2 digits.
+is_number() {
+  [[ $1 == 0 || ($1 == [1-9]* && $1 != *[!0-9]* && ${#1} -le $2) ]]
+}
+
 # Sets $gone when the process $1 is no live process, or (with its recorded
-# start time $2, '-' for none) a later one: the owner's rules.
+# start time $2, '-' for none) a later one: the owner's rules. With a start
+# time, the stat alone tells a later process, or a thread, with that id.
 member_process() {
-  local tgid=''
-  if slurp "/proc/$1/status" 0 && [[ $text == *$'\nTgid:'* ]]; then
+  local tgid=$1
+  if [[ $2 != - ]]; then
+    :
+  elif slurp "/proc/$1/status" 0 && [[ $text == *$'\nTgid:'* ]]; then
     tgid=${text#*$'\nTgid:'}
     tgid=${tgid%%$'\n'*}
     tgid=${tgid//[[:space:]]/}
+  else
+    tgid=''
   fi
   if [[ -z $tgid ]]; then
     gone="pid $1 is not running"

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { parseProcessStat, PROC_MAX_BYTES } from "./_proc.ts";
+import { parseProcessStat, PROC_MAX_BYTES, type ProcessStat } from "./_proc.ts";
 import { processFacts, type Read, readState, type Seen } from "./_probe_steps.ts";
 import {
   failedVerdict,
@@ -18,6 +18,7 @@ import {
   judgeProcess,
   judgeReadiness,
   parseUptime,
+  type ProcessFacts,
   type Readiness,
   type Verdict,
 } from "./_verdict.ts";
@@ -242,26 +243,40 @@ function* judgeGone(
   { owner }: MembersContext,
   member: MemberState,
 ): Generator<Read, Verdict | undefined, Seen> {
-  const { pid } = member;
-  if (pid !== owner.pid || member.starttime === undefined || member.starttime !== owner.starttime) {
-    const facts = yield* processFacts(pid);
-    const verdict = judgeProcess(pid, facts);
-    if (verdict || facts.kind !== "running") return verdict;
-    if (member.starttime !== undefined && member.starttime !== facts.starttime) {
+  const { pid, starttime } = member;
+  if (starttime === undefined) {
+    // Without a start time, only the Tgid tells a thread's id from a process's.
+    const verdict = judgeProcess(pid, yield* processFacts(pid));
+    if (verdict) return verdict;
+  } else if (pid !== owner.pid || starttime !== owner.starttime) {
+    // A start time tells a later process, or a thread, with that id: its stat alone will do.
+    const head = yield { path: `/proc/${pid}/stat`, maxBytes: PROC_MAX_BYTES };
+    const stat = head.kind === "file" ? parseProcessStat(head.text) : undefined;
+    const verdict = judgeProcess(pid, processOf(stat));
+    if (verdict) return verdict;
+    if (stat!.starttime !== starttime) {
       return { status: "restarted", reason: `state is from an earlier process with pid ${pid}` };
     }
   }
   if (!member.thread) return undefined;
-  const { tid, starttime } = member.thread;
+  const thread = member.thread;
+  const tid = thread.tid;
   const head = yield { path: `/proc/${pid}/task/${tid}/stat`, maxBytes: PROC_MAX_BYTES };
   const stat = head.kind === "file" ? parseProcessStat(head.text) : undefined;
   if (stat === undefined || stat.state === "Z" || stat.state === "X") {
     return { status: "not-running", reason: `thread ${tid} of pid ${pid} is not running` };
   }
-  if (stat.starttime !== starttime) {
+  if (stat.starttime !== thread.starttime) {
     return { status: "restarted", reason: `state is from an earlier thread ${tid} of pid ${pid}` };
   }
   return undefined;
+}
+
+/** What a stat line says of its process: none, a zombie, or a live one. */
+function processOf(stat: ProcessStat | undefined): ProcessFacts {
+  if (stat === undefined) return { kind: "not-running" };
+  if (stat.state === "Z" || stat.state === "X") return { kind: "zombie" };
+  return { kind: "running", starttime: stat.starttime };
 }
 
 /**
