@@ -3,9 +3,10 @@
  * run: a lone unit (pid, starttime, error, a heartbeat and ready, probed
  * with `--ready`), and the same unit with 16 members, as threads of its
  * process (their files and one `/proc` read each) and as processes of their
- * own (16 sleepers: two `/proc` reads each). The goal: 16 members cost at
+ * own (16 sleepers: a `/proc` read each). The goal: 16 members cost at
  * most twice a lone unit. Rounds go through the three in turn, so load on
- * the machine falls on all alike; the medians are compared.
+ * the machine falls on all alike; the medians are compared, of the wall
+ * time and of the processor time (which a busy machine's load leaves alone).
  *
  * Run: `deno run --allow-all bench/members_bench.ts [rounds]`.
  *
@@ -17,7 +18,8 @@ import { tmpdir } from "node:os";
 import process from "node:process";
 import { probe } from "../mod.ts";
 
-const rounds = Number(process.argv[2] ?? 60);
+const rounds = Number(process.argv[2] ?? 15);
+const BATCH = 10;
 const MEMBERS = 16;
 const rundir = mkdtempSync(`${tmpdir()}/liveness-members-bench-`);
 const [uptime] = readFileSync("/proc/uptime", "utf8").split(" ");
@@ -67,12 +69,20 @@ const candidates = ["lone", "threads", "processes"].map((name) => ({
   command: ["./probe.sh", "--unit", name, "--rundir", rundir, "--ready"],
 }));
 
-function runOnce(command: string[]): number {
-  const start = performance.now();
-  const result = spawnSync(command[0], command.slice(1), { stdio: "pipe", encoding: "utf8" });
-  const elapsed = performance.now() - start;
-  if (result.status !== 0) throw new Error(`${command.join(" ")}: ${result.stdout}`);
-  return elapsed;
+/**
+ * One batch of `BATCH` calls of `command`, run by one bash: the wall time and
+ * the processor time (user and system, of every process the batch ran) per
+ * call, in ms. Processor time is what a busy machine's load leaves alone.
+ */
+function runBatch(command: string[]): { wall: number; cpu: number } {
+  const line = command.map((word) => `'${word}'`).join(" ");
+  const script = `for ((i = 0; i < ${BATCH}; i++)); do ${line} >/dev/null || exit 1; done`;
+  const result = spawnSync("/usr/bin/time", ["-f", "%e %U %S", "bash", "-c", script], {
+    encoding: "utf8",
+  });
+  if (result.status !== 0) throw new Error(`${line} said unhealthy: ${result.stderr}`);
+  const [wall, user, system] = result.stderr.trim().split("\n").at(-1)!.split(" ").map(Number);
+  return { wall: (wall * 1000) / BATCH, cpu: ((user + system) * 1000) / BATCH };
 }
 
 function median(values: number[]): number {
@@ -81,10 +91,14 @@ function median(values: number[]): number {
 }
 
 try {
-  const times = candidates.map(() => [] as number[]);
-  for (const { command } of candidates) runOnce(command); // warm the caches
+  const times = candidates.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+  for (const { command } of candidates) runBatch(command); // warm the caches
   for (let round = 0; round < rounds; round++) {
-    for (const [index, { command }] of candidates.entries()) times[index].push(runOnce(command));
+    for (const [index, { command }] of candidates.entries()) {
+      const { wall, cpu } = runBatch(command);
+      times[index].wall.push(wall);
+      times[index].cpu.push(cpu);
+    }
   }
   const apiTimes = candidates.map(({ name }) => {
     const samples: number[] = [];
@@ -97,14 +111,19 @@ try {
     }
     return median(samples);
   });
-  const lone = median(times[0]);
-  console.log(`probe.sh --ready, ${rounds} rounds, medians (16 members each but the lone unit):`);
+  const lone = { wall: median(times[0].wall), cpu: median(times[0].cpu) };
+  console.log(
+    `probe.sh --ready, ${rounds} rounds of ${BATCH} calls, medians per call ` +
+      "(16 members each but the lone unit):",
+  );
   for (const [index, { name }] of candidates.entries()) {
-    const ms = median(times[index]);
+    const wall = median(times[index].wall);
+    const cpu = median(times[index].cpu);
     console.log(
-      `  ${name.padEnd(10)} probe.sh ${ms.toFixed(2).padStart(6)} ms (${
-        (ms / lone).toFixed(2)
-      }x the lone unit)   probe() ${apiTimes[index].toFixed(3)} ms`,
+      `  ${name.padEnd(10)} probe.sh wall ${wall.toFixed(1).padStart(5)} ms (${
+        (wall / lone.wall).toFixed(2)
+      }x), processor ${cpu.toFixed(1).padStart(5)} ms (${(cpu / lone.cpu).toFixed(2)}x);` +
+        `  probe() ${apiTimes[index].toFixed(3)} ms`,
     );
   }
 } finally {
