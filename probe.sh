@@ -572,7 +572,7 @@ check_ready() {
 # the unit's own checks: as judgeMembers() in src/_members.ts. No members
 # file: no members.
 check_members() {
-  local line id count=0
+  local line id count=0 index=0 problems=() texts=()
   read_state members "$MEMBERS_MAX_BYTES"
   [[ $problem == missing ]] && return
   [[ $problem == invalid ]] && problem='is not valid'
@@ -585,16 +585,26 @@ check_members() {
   for id in $line; do
     ((${#id} <= 32 && ++count <= 64)) || fail 'members file is not valid'
   done
-  for id in $line; do check_member "$id"; done
+  # Every member's file first, then the clock, so that no beat is later than it.
+  for id in $line; do
+    read_state "member.$id" "$MEMBER_MAX_BYTES"
+    problems+=("$problem") texts+=("$text")
+  done
+  now=''
+  for id in $line; do
+    problem=${problems[index]} text=${texts[index]}
+    check_member "$id"
+    ((++index))
+  done
 }
 
-# The member $1. Gone (its process or thread) or not started: not ready at
-# once, not live once its last beat is older than its max age. As
-# judgeMember() in src/_members.ts.
+# The member $1, its file read as read_state left $problem and $text. Gone
+# (its process or thread) or not started: not ready at once, not live once
+# its last beat is older than its max age. As judgeMember() in
+# src/_members.ts.
 check_member() {
   local name="worker $1" line m_pid m_start m_tid='' m_tstart m_error m_ready m_at='' m_max age
   local stale=0
-  read_state "member.$1" "$MEMBER_MAX_BYTES"
   [[ $problem == missing ]] && fail "$name: not joined"
   [[ $problem == invalid ]] && problem='is not valid'
   [[ -z $problem ]] || fail "$name: member file $problem"

@@ -14,6 +14,7 @@ import { parseProcessStat, PROC_MAX_BYTES, type ProcessStat } from "./_proc.ts";
 import { processFacts, type Read, readState, type Seen } from "./_probe_steps.ts";
 import {
   failedVerdict,
+  type Found,
   judgeAge,
   judgeProcess,
   judgeReadiness,
@@ -162,11 +163,18 @@ export function* judgeMembers(
     const reason = `members file ${found.problem}`;
     return [{ name: "members", verdict: { status: "bad-member", reason } }];
   }
+  // Every member's file first, then the clock (at the first beat): no beat is later than it.
+  const files: Found<MemberState>[] = [];
+  for (const id of found.value) {
+    const name = `${MEMBER_FILE_PREFIX}${id}`;
+    files.push(yield* readState(context.dir, name, MEMBER_MAX_BYTES, parseMember));
+  }
   const clock: { now?: number | null } = {};
   const findings: MemberFinding[] = [];
-  for (const id of found.value) {
-    const verdict = yield* judgeMember(context, id, clock);
-    findings.push({ name: `worker ${id}`, verdict });
+  for (const [index, id] of found.value.entries()) {
+    const name = `worker ${id}`;
+    const verdict = yield* judgeMember(context, files[index], clock, name);
+    findings.push({ name, verdict });
     if (verdict && !all) break;
   }
   return findings;
@@ -180,20 +188,14 @@ export function* judgeMembers(
  */
 function* judgeMember(
   context: MembersContext,
-  id: string,
+  found: Found<MemberState>,
   clock: { now?: number | null },
+  name: string,
 ): Generator<Read, Verdict | undefined, Seen> {
-  const name = `worker ${id}`;
   const named = (verdict: Verdict): Verdict => ({
     ...verdict,
     reason: `${name}: ${verdict.reason}`,
   });
-  const found = yield* readState(
-    context.dir,
-    `${MEMBER_FILE_PREFIX}${id}`,
-    MEMBER_MAX_BYTES,
-    parseMember,
-  );
   if (found.kind === "missing") return named({ status: "no-error", reason: "not joined" });
   if (found.kind === "problem") {
     return named({ status: "bad-member", reason: `member file ${found.problem}` });

@@ -10,12 +10,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { fork, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { test } from "node:test";
-import { probe } from "../mod.ts";
+import { createLiveness, probe } from "../mod.ts";
 import { fixture, PROBE_CLI, PROBE_SH, runtimeCommand } from "./_helpers.ts";
 
 const isDeno = "Deno" in globalThis;
@@ -181,3 +181,53 @@ function isAlive(mode: string, line: string): boolean {
   if (PROCESS_MODES.includes(mode)) return isRunning(Number(pid));
   return existsSync(`/proc/${pid}/task/${token.split(".")[0]}`);
 }
+
+test(
+  "members: PM2's wait_ready handshake, emulated: each instance is a ready member when it says ready",
+  {
+    skip: !LINUX && "the members' identities come from /proc",
+    timeout: 120_000,
+  },
+  async () => {
+    // PM2 is not a dependency: a parent that forks the instances as PM2's cluster mode does
+    // (NODE_APP_INSTANCE 0, 1, ...) and waits for each one's `ready` message stands for it.
+    const rundir = mkdtempSync(`${tmpdir()}/members-pm2-`);
+    const liveness = createLiveness({ unit: "api", rundir, members: 2 });
+    await liveness.load([]);
+    liveness.set(0);
+    const env = { ...process.env, LIVENESS_UNIT_NAME: "api", LIVENESS_RUNDIR: rundir };
+    const instances = [0, 1].map((instance) =>
+      fork(fixture("pm2_app"), [], {
+        env: { ...env, NODE_APP_INSTANCE: String(instance) },
+        stdio: ["ignore", "ignore", "inherit", "ipc"],
+        ...(isDeno ? { execArgv: ["--allow-all"] } : {}),
+      })
+    );
+    try {
+      assert.equal(probe({ unit: "api", rundir, ready: true }).status !== "healthy", true);
+      const verdicts = await Promise.all(
+        instances.map((child, index) =>
+          new Promise<string>((resolve) =>
+            child.on("message", (message) => {
+              // At the handshake this instance's part passes (the other may still start).
+              if (message !== "ready") return;
+              const reason = probe({ unit: "api", rundir, ready: true }).reason;
+              resolve(reason.startsWith(`unit api: worker ${index + 1}:`) ? reason : "passed");
+            })
+          )
+        ),
+      );
+      assert.deepEqual(verdicts, ["passed", "passed"]);
+      assert.equal(
+        probe({ unit: "api", rundir, ready: true }).reason,
+        `unit api: ready (pid ${process.pid})`,
+      );
+    } finally {
+      for (const child of instances) {
+        child.kill("SIGKILL");
+      }
+      await liveness.close();
+      rmSync(rundir, { recursive: true, force: true });
+    }
+  },
+);
