@@ -404,11 +404,7 @@ export interface MemberOptions extends LocationOptions {
   heartbeat?: false | Omit<HeartbeatOptions, "manual">;
   /** Where trouble goes (a write that failed, the slot taken by a later member). Default: standard error. */
   onError?: (error: LivenessError) => void;
-  /**
-   * Whether a process member ends its process once it drained (its
-   * handlers ran and it left). Default: `true` in a process of its own,
-   * `false` in a thread (the thread ends when its work does).
-   */
+  /** Whether it ends its process once drained. Default: `true`, but `false` in a thread. */
   exit?: boolean;
 }
 
@@ -441,10 +437,7 @@ export interface Member extends AsyncDisposable {
   ready(ready: boolean, reason?: string): void;
   /** A manual heartbeat (one beats every second by default). */
   beat(): void;
-  /**
-   * A handler the member runs when the owner shuts down (last added first),
-   * before it leaves; returns what removes it.
-   */
+  /** A handler it runs when the owner shuts down (last added first); returns its removal. */
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void;
   /** Leaves the unit: the member says `left`, stops beating and writes nothing more. */
   leave(): Promise<void>;
