@@ -424,6 +424,7 @@ export interface MemberOptions extends LocationOptions {
  * ```
  */
 export interface Member extends AsyncDisposable {
+  /** The unit's name. */
   readonly unit: string;
   /** `<rundir>/<unit>`. */
   readonly dir: string;
