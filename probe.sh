@@ -91,8 +91,12 @@ pid=''            # check_pid: the pid from the pid file
 starttime=''      # check_process: that process's start time
 writer=''         # check_starttime: the writer's start time, '-' without one
 pid_limit=''      # check_pid: the highest pid
-now=''            # check_member: /proc/uptime in hundredths of a second, once read
+now=''            # check_heartbeat, check_member: /proc/uptime in hundredths of a second, once read
 gone=''           # member_process, member_thread: why a member's process or thread is gone
+members_problem='' # read_members: what is wrong with the members file ('missing': none)
+member_ids=''     # read_members: the members' ids, separated by spaces
+member_problems=() # read_members: what read_state said of each member's file
+member_texts=()   # read_members: each member's file's text
 state=''          # parse_stat: the state in a stat line in $text
 start=''          # parse_stat: the start time in it
 
@@ -568,31 +572,43 @@ check_ready() {
   fail 'ready file is not valid'
 }
 
-# The members the owner declared, each in the members file's order, after
-# the unit's own checks: as judgeMembers() in src/_members.ts. No members
-# file: no members.
-check_members() {
-  local line id count=0 index=0 problems=() texts=()
+# Reads the members file and every member's file before any clock is read
+# (check_heartbeat, check_member), so that no beat is later than the clock:
+# as readMembers() in src/_members.ts. Sets $members_problem ('missing' for
+# no members file) or $member_ids, $member_problems and $member_texts.
+read_members() {
+  local line id count=0
   read_state members "$MEMBERS_MAX_BYTES"
-  [[ $problem == missing ]] && return
-  [[ $problem == invalid ]] && problem='is not valid'
-  [[ -z $problem ]] || fail "members file $problem"
+  members_problem=$problem
+  [[ $problem == invalid ]] && members_problem='is not valid'
+  [[ -z $problem ]] || return
   line=${text%$'\n'}
   if [[ $line == *[!A-Za-z0-9_\ -]* || $line == ' '* || $line == *' ' || $line == *'  '* ]]; then
-    fail 'members file is not valid'
+    members_problem='is not valid'
+    return
   fi
   # The ids hold no space, tab or pattern character: splitting is safe.
   for id in $line; do
-    ((${#id} <= 32 && ++count <= 64)) || fail 'members file is not valid'
+    if ((${#id} > 32 || ++count > 64)); then
+      members_problem='is not valid'
+      return
+    fi
   done
-  # Every member's file first, then the clock, so that no beat is later than it.
+  member_ids=$line
   for id in $line; do
     read_state "member.$id" "$MEMBER_MAX_BYTES"
-    problems+=("$problem") texts+=("$text")
+    member_problems+=("$problem") member_texts+=("$text")
   done
-  now=''
-  for id in $line; do
-    problem=${problems[index]} text=${texts[index]}
+}
+
+# The members the owner declared, each in the members file's order, after
+# the unit's own checks: as judgeMembers() in src/_members.ts.
+check_members() {
+  local id index=0
+  [[ $members_problem == missing ]] && return
+  [[ -z $members_problem ]] || fail "members file $members_problem"
+  for id in $member_ids; do
+    problem=${member_problems[index]} text=${member_texts[index]}
     check_member "$id"
     ((++index))
   done
@@ -618,8 +634,14 @@ check_member() {
     fail "$name: pid $m_pid is out of range (1 to $pid_limit)"
   fi
   gone=''
-  # A member of the owner's own process, which the checks found live, needs no read.
-  [[ $m_pid == "$pid" && $m_start == "$starttime" ]] || member_process "$m_pid" "$m_start"
+  if [[ $m_pid == "$pid" ]]; then
+    # The owner's process, which the checks found live: nothing more to read.
+    if [[ $m_start != - && $m_start != "$starttime" ]]; then
+      gone="state is from an earlier process with pid $m_pid"
+    fi
+  else
+    member_process "$m_pid" "$m_start"
+  fi
   [[ -z $gone && -n $m_tid ]] && member_thread "$m_pid" "$m_tid" "$m_tstart"
   if [[ -n $m_at ]]; then
     if [[ -z $now ]]; then
@@ -762,6 +784,7 @@ main() {
   check_process
   check_starttime
   check_error
+  read_members
   check_heartbeat
   ((ready)) && check_ready
   check_members

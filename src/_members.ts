@@ -155,29 +155,48 @@ export interface MemberFinding {
  */
 export function* judgeMembers(
   context: MembersContext,
+  read: MembersRead,
+  clock: Clock,
   all = false,
 ): Generator<Read, MemberFinding[], Seen> {
-  const found = yield* readState(context.dir, MEMBERS_FILE, MEMBERS_MAX_BYTES, parseMembers);
-  if (found.kind === "missing") return [];
-  if (found.kind === "problem") {
-    const reason = `members file ${found.problem}`;
+  if (read.kind === "none") return [];
+  if (read.kind === "problem") {
+    const reason = `members file ${read.problem}`;
     return [{ name: "members", verdict: { status: "bad-member", reason } }];
   }
-  // Every member's file first, then the clock (at the first beat): no beat is later than it.
-  const files: Found<MemberState>[] = [];
-  for (const id of found.value) {
-    const name = `${MEMBER_FILE_PREFIX}${id}`;
-    files.push(yield* readState(context.dir, name, MEMBER_MAX_BYTES, parseMember));
-  }
-  const clock: { now?: number | null } = {};
   const findings: MemberFinding[] = [];
-  for (const [index, id] of found.value.entries()) {
+  for (const [index, id] of read.ids.entries()) {
     const name = `worker ${id}`;
-    const verdict = yield* judgeMember(context, files[index], clock, name);
+    const verdict = yield* judgeMember(context, read.files[index], clock, name);
     findings.push({ name, verdict });
     if (verdict && !all) break;
   }
   return findings;
+}
+
+/** The members file and every member's file, as read: none, a problem, or the files by id. */
+export type MembersRead =
+  | { readonly kind: "none" }
+  | { readonly kind: "problem"; readonly problem: string }
+  | { readonly kind: "files"; readonly ids: string[]; readonly files: Found<MemberState>[] };
+
+/**
+ * `/proc/uptime` in hundredths of a second, once read (`null`: unreadable);
+ * read after every member's file, so that no beat is later than it.
+ */
+export type Clock = { now?: number | null };
+
+/** Reads the members file and each member's file in `dir`, before any clock is read. */
+export function* readMembers(dir: string): Generator<Read, MembersRead, Seen> {
+  const found = yield* readState(dir, MEMBERS_FILE, MEMBERS_MAX_BYTES, parseMembers);
+  if (found.kind === "missing") return { kind: "none" };
+  if (found.kind === "problem") return found;
+  const files: Found<MemberState>[] = [];
+  for (const id of found.value) {
+    const name = `${MEMBER_FILE_PREFIX}${id}`;
+    files.push(yield* readState(dir, name, MEMBER_MAX_BYTES, parseMember));
+  }
+  return { kind: "files", ids: found.value, files };
 }
 
 /**
@@ -189,7 +208,7 @@ export function* judgeMembers(
 function* judgeMember(
   context: MembersContext,
   found: Found<MemberState>,
-  clock: { now?: number | null },
+  clock: Clock,
   name: string,
 ): Generator<Read, Verdict | undefined, Seen> {
   const named = (verdict: Verdict): Verdict => ({
@@ -246,11 +265,16 @@ function* judgeGone(
   member: MemberState,
 ): Generator<Read, Verdict | undefined, Seen> {
   const { pid, starttime } = member;
-  if (starttime === undefined) {
+  if (pid === owner.pid && owner.starttime !== undefined) {
+    // The owner's process, which the unit's checks found live: nothing more to read.
+    if (starttime !== undefined && starttime !== owner.starttime) {
+      return { status: "restarted", reason: `state is from an earlier process with pid ${pid}` };
+    }
+  } else if (starttime === undefined) {
     // Without a start time, only the Tgid tells a thread's id from a process's.
     const verdict = judgeProcess(pid, yield* processFacts(pid));
     if (verdict) return verdict;
-  } else if (pid !== owner.pid || starttime !== owner.starttime) {
+  } else {
     // A start time tells a later process, or a thread, with that id: its stat alone will do.
     const head = yield { path: `/proc/${pid}/stat`, maxBytes: PROC_MAX_BYTES };
     const stat = head.kind === "file" ? parseProcessStat(head.text) : undefined;

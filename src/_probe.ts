@@ -11,7 +11,14 @@
  * @module
  */
 import { type Location, resolveLocation } from "./_location.ts";
-import { isMemberDone, judgeMembers, type MemberFinding, type MembersContext } from "./_members.ts";
+import {
+  type Clock,
+  isMemberDone,
+  judgeMembers,
+  type MemberFinding,
+  type MembersContext,
+  readMembers,
+} from "./_members.ts";
 import { ownStartTime, parsePidMax } from "./_proc.ts";
 import {
   numberParser,
@@ -124,7 +131,8 @@ export function membersOn(runtime: Runtime, dir: string, ready: boolean): Member
   try {
     return runSteps(
       (function* () {
-        return yield* judgeMembers(yield* membersContext(runtime, dir, ready), true);
+        const context = yield* membersContext(runtime, dir, ready);
+        return yield* judgeMembers(context, yield* readMembers(dir), {}, true);
       })(),
       reader(runtime),
     );
@@ -238,6 +246,10 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   const errorVerdict = judgeError(errorFound);
   if (errorVerdict) return { ...errorVerdict, pid, ...error };
 
+  // The members' files, read before any clock (they are judged last).
+  const members = yield* readMembers(dir);
+  const clock: Clock = {};
+
   // A heartbeat of this writer is fresh.
   const beat = yield* readState(dir, HEARTBEAT_FILE, HEARTBEAT_MAX_BYTES, parseHeartbeat);
   if (beat.kind === "problem") {
@@ -248,6 +260,7 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
     const uptime = yield { path: "/proc/uptime", maxBytes: 64 };
     const now = uptime.kind === "file" ? parseUptime(uptime.text) : undefined;
     if (now === undefined) return { ...failedVerdict("cannot read /proc/uptime"), pid, ...error };
+    clock.now = now;
     const heartbeatVerdict = judgeHeartbeat(beat.value, now, maxAge);
     if (heartbeatVerdict) return { ...heartbeatVerdict, pid, ...error };
   }
@@ -260,8 +273,8 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   }
   // Each member, after the unit itself (docs/members.md).
   const owner = { pid, starttime: facts.starttime };
-  const members = yield* judgeMembers({ dir, owner, pidMax, ready, maxAge });
-  const failing = members.find(({ verdict }) => verdict)?.verdict;
+  const findings = yield* judgeMembers({ dir, owner, pidMax, ready, maxAge }, members, clock);
+  const failing = findings.find(({ verdict }) => verdict)?.verdict;
   if (failing) return { ...failing, pid, ...error };
   return { ...healthyVerdict(pid, ready), pid, ...error };
 }
