@@ -92,6 +92,16 @@ function isRunning(pid: number): boolean {
   }
 }
 
+test(
+  "members: Node has no Web Workers, so its thread members are worker_threads (docs/members.md)",
+  {
+    skip: (isDeno || isBun) && "Deno and Bun have Web Workers: the web mode runs there",
+  },
+  () => {
+    assert.equal(typeof (globalThis as { Worker?: unknown }).Worker, "undefined");
+  },
+);
+
 for (const mode of MODES) {
   test(`members (${mode}): healthy, hung, killed and started again, drained by SIGTERM`, {
     skip: !LINUX && "the members' identities come from /proc",
