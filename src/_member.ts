@@ -294,5 +294,6 @@ export function writeMembers(
     }
   }
   if (ids) directory.write(MEMBERS_FILE, formatMembers(ids), writer);
-  else directory.remove(MEMBERS_FILE);
+  // A unit without members removes nothing more: its earlier pid stays the last removed.
+  else if (directory.lstat(MEMBERS_FILE)) directory.remove(MEMBERS_FILE);
 }
