@@ -55,6 +55,8 @@ export type {
   LivenessOptions,
   LivenessState,
   LocationOptions,
+  Member,
+  MemberOptions,
   ProbeOptions,
   ProbeResult,
 } from "./src/types.ts";
@@ -79,3 +81,4 @@ export {
 } from "./src/errors.ts";
 export type { StateOperation } from "./src/errors.ts";
 export { probe } from "./src/probe.ts";
+export { joinUnit } from "./src/member.ts";

@@ -48,6 +48,8 @@ readonly SIGNED='^(0|-?[1-9][0-9]*)$'
 # As HEARTBEAT_LINE and parseUptime() in src/_verdict.ts.
 readonly HEARTBEAT='^(0|[1-9][0-9]{0,12})\.([0-9]{2}) ([1-9][0-9]{0,12}) ([1-9][0-9]{0,12}) (0|[1-9][0-9]{0,19}|-)$'
 readonly UPTIME=$'^(0|[1-9][0-9]{0,12})\\.([0-9]{2})[ \n]'
+# As MEMBERS_MAX_BYTES and MEMBER_MAX_BYTES in src/_members.ts.
+readonly MEMBERS_MAX_BYTES=2112 MEMBER_MAX_BYTES=512
 # As parseMaxAge() in src/_flags.ts: seconds, bare or with 's', or milliseconds with 'ms'.
 readonly SECONDS_PATTERN='^(0|[1-9][0-9]{0,8})(\.([0-9]{1,3}))?s?$'
 readonly MILLISECONDS_PATTERN='^(0|[1-9][0-9]{0,11})ms$'
@@ -88,6 +90,15 @@ label=''          # check_location: 'unit <name>', which starts a unit's line
 pid=''            # check_pid: the pid from the pid file
 starttime=''      # check_process: that process's start time
 writer=''         # check_starttime: the writer's start time, '-' without one
+pid_limit=''      # check_pid: the highest pid
+now=''            # check_heartbeat, check_member: /proc/uptime in hundredths of a second, once read
+gone=''           # member_process, member_thread: why a member's process or thread is gone
+members_problem='' # read_members: what is wrong with the members file ('missing': none)
+member_ids=''     # read_members: the members' ids, separated by spaces
+member_problems=() # read_members: what read_state said of each member's file
+member_texts=()   # read_members: each member's file's text
+state=''          # parse_stat: the state in a stat line in $text
+start=''          # parse_stat: the start time in it
 
 usage() {
   say 0 "Usage: ${0##*/} [--unit NAME] [--rundir DIR] [--ready] [--max-age AGE]" \
@@ -415,7 +426,7 @@ check_pid() {
   if slurp /proc/sys/kernel/pid_max 16 && ((!cut)) && [[ $text =~ ^([1-9][0-9]{0,9})$'\n'?$ ]]; then
     pid_max=${BASH_REMATCH[1]}
   fi
-  limit=$((pid_max - 1))
+  limit=$((pid_max - 1)) pid_limit=$((pid_max - 1))
   # Compare lengths first: a long number would overflow bash's arithmetic.
   if ((${#pid} > ${#limit})) || ((pid < 1 || pid > limit)); then
     fail "pid $pid is out of range (1 to $limit)"
@@ -494,7 +505,7 @@ check_error() {
 # A heartbeat that names this writer is not older than its maximum age
 # (or --max-age). Ages are in /proc/uptime's hundredths of a second.
 check_heartbeat() {
-  local at limit age now max step fraction
+  local at limit age
   read_state heartbeat "$HEARTBEAT_MAX_BYTES"
   [[ $problem == missing ]] && return
   [[ $problem == invalid ]] && problem='is not valid'
@@ -511,16 +522,22 @@ check_heartbeat() {
   age=$(((now - at) * 10))
   ((age >= 0)) || fail 'heartbeat file is from the future'
   ((age <= limit)) && return
-  # The limit with as few decimals as it needs; the age with as many,
-  # rounded up, so that it shows above the limit.
-  to_seconds "$limit"
-  max=$seconds step=1000
+  fail_stale '' "$age" "$limit"
+}
+
+# Fails with $1 and 'no heartbeat for As (max Ms)' for the age $2 ms and the
+# limit $3 ms: the limit with as few decimals as it needs; the age with as
+# many, rounded up, so that it shows above the limit.
+fail_stale() {
+  local max step=1000 fraction
+  to_seconds "$3"
+  max=$seconds
   if [[ $max == *.* ]]; then
     fraction=${max#*.}
     step=$((10 ** (3 - ${#fraction})))
   fi
-  to_seconds $(((age + step - 1) / step * step))
-  fail "no heartbeat for ${seconds}s (max ${max}s)"
+  to_seconds $((($2 + step - 1) / step * step))
+  fail "$1no heartbeat for ${seconds}s (max ${max}s)"
 }
 
 # Sets $seconds to $1 milliseconds in seconds, with as few decimals as it
@@ -555,6 +572,206 @@ check_ready() {
   fail 'ready file is not valid'
 }
 
+# Reads the members file and every member's file before any clock is read
+# (check_heartbeat, check_member), so that no beat is later than the clock:
+# as readMembers() in src/_members.ts. Sets $members_problem ('missing' for
+# no members file) or $member_ids, $member_problems and $member_texts.
+read_members() {
+  local line id count=0
+  read_state members "$MEMBERS_MAX_BYTES"
+  members_problem=$problem
+  [[ $problem == invalid ]] && members_problem='is not valid'
+  [[ -z $problem ]] || return
+  line=${text%$'\n'}
+  if [[ $line == *[!A-Za-z0-9_\ -]* || $line == ' '* || $line == *' ' || $line == *'  '* ]]; then
+    members_problem='is not valid'
+    return
+  fi
+  # The ids hold no space, tab or pattern character: splitting is safe.
+  for id in $line; do
+    if ((${#id} > 32 || ++count > 64)); then
+      members_problem='is not valid'
+      return
+    fi
+  done
+  member_ids=$line
+  for id in $line; do
+    read_state "member.$id" "$MEMBER_MAX_BYTES"
+    member_problems+=("$problem") member_texts+=("$text")
+  done
+}
+
+# The members the owner declared, each in the members file's order, after
+# the unit's own checks: as judgeMembers() in src/_members.ts.
+check_members() {
+  local id index=0
+  [[ $members_problem == missing ]] && return
+  [[ -z $members_problem ]] || fail "members file $members_problem"
+  for id in $member_ids; do
+    problem=${member_problems[index]} text=${member_texts[index]}
+    check_member "$id"
+    ((++index))
+  done
+}
+
+# The member $1, its file read as read_state left $problem and $text. Gone
+# (its process or thread) or not started: not ready at once, not live once
+# its last beat is older than its max age. As judgeMember() in
+# src/_members.ts.
+check_member() {
+  local name="worker $1" line m_pid m_start m_tid='' m_tstart m_error m_ready m_at='' m_max age
+  local stale=0
+  [[ $problem == missing ]] && fail "$name: not joined"
+  [[ $problem == invalid ]] && problem='is not valid'
+  [[ -z $problem ]] || fail "$name: member file $problem"
+  line=${text%$'\n'}
+  parse_member || fail "$name: member file is not valid"
+  if [[ $m_ready == left ]]; then
+    ((ready)) && fail "$name: left"
+    return
+  fi
+  if ((${#m_pid} > ${#pid_limit})) || ((m_pid > pid_limit)); then
+    fail "$name: pid $m_pid is out of range (1 to $pid_limit)"
+  fi
+  gone=''
+  if [[ $m_pid == "$pid" ]]; then
+    # The owner's process, which the checks found live: nothing more to read.
+    if [[ $m_start != - && $m_start != "$starttime" ]]; then
+      gone="state is from an earlier process with pid $m_pid"
+    fi
+  else
+    member_process "$m_pid" "$m_start"
+  fi
+  [[ -z $gone && -n $m_tid ]] && member_thread "$m_pid" "$m_tid" "$m_tstart"
+  if [[ -n $m_at ]]; then
+    if [[ -z $now ]]; then
+      if ! slurp /proc/uptime 0 || [[ ! $text =~ $UPTIME ]]; then
+        failed 'cannot read /proc/uptime'
+      fi
+      now=$((BASH_REMATCH[1] * 100 + 10#${BASH_REMATCH[2]}))
+    fi
+    age=$(((now - m_at) * 10))
+    ((age >= 0)) || fail "$name: heartbeat is from the future"
+    ((age > ${max_age:-$m_max})) && stale=1
+  fi
+  if [[ -n $gone ]] && ((ready || stale)) || [[ -n $gone && -z $m_at ]]; then
+    fail "$name: $gone"
+  fi
+  if [[ $m_error == - ]]; then
+    ((ready)) && fail "$name: not started: set(0) not called yet"
+  elif [[ $m_error != 0 ]]; then
+    fail "$name: error $m_error"
+  fi
+  ((stale)) && fail_stale "$name: " "$age" "${max_age:-$m_max}"
+  ((ready)) || return
+  case $m_ready in
+    ready) return ;;
+    draining) fail "$name: draining" ;;
+  esac
+  line=${m_ready#not-ready}
+  show "${line# }"
+  [[ -n $shown ]] || fail "$name: not ready"
+  fail "$name: not ready ($shown)"
+}
+
+# Splits $line, a member's line, into check_member's m_ fields; returns 1
+# when it is not one. As MEMBER_LINE in src/_members.ts, by patterns: a
+# regular expression would be compiled anew for each member.
+parse_member() {
+  local rest=$line field at
+  [[ $rest != *$'\n'* ]] || return 1
+  next_field && is_number "$field" 13 && [[ $field != 0 ]] && m_pid=$field || return 1
+  next_field && { [[ $field == - ]] || is_number "$field" 20; } && m_start=$field || return 1
+  next_field || return 1
+  if [[ $field != - ]]; then
+    m_tid=${field%%.*} m_tstart=${field#*.}
+    [[ $field == *.* && $m_tid != 0 ]] && is_number "$m_tid" 10 && is_number "$m_tstart" 20 ||
+      return 1
+  fi
+  next_field && m_error=$field || return 1
+  [[ $field == - ]] || is_number "${field#-}" 20 && [[ $field != -0 ]] || return 1
+  next_field && at=$field && next_field && m_max=$field || return 1
+  if [[ $at == - ]]; then
+    [[ $m_max == - ]] || return 1
+  else
+    is_number "${at%.*}" 13 && [[ $at == *.[0-9][0-9] && $m_max != 0 ]] || return 1
+    is_number "$m_max" 13 || return 1
+    m_at=$((${at%.*} * 100 + 10#${at#*.}))
+  fi
+  m_ready=$rest
+  case $rest in
+    ready | draining | left | not-ready | 'not-ready '*) return 0 ;;
+  esac
+  return 1
+}
+
+# Takes the field before the next space off $rest into $field (check_member's
+# locals); returns 1 when there is no space left.
+next_field() {
+  [[ $rest == *' '* ]] || return 1
+  field=${rest%% *}
+  rest=${rest#* }
+}
+
+# Whether $1 is a canonical decimal number of at most $2 digits.
+is_number() {
+  [[ $1 == 0 || ($1 == [1-9]* && $1 != *[!0-9]* && ${#1} -le $2) ]]
+}
+
+# Sets $gone when the process $1 is no live process, or (with its recorded
+# start time $2, '-' for none) a later one: the owner's rules. With a start
+# time, the stat alone tells a later process, or a thread, with that id.
+member_process() {
+  local tgid=$1
+  if [[ $2 != - ]]; then
+    :
+  elif slurp "/proc/$1/status" 0 && [[ $text == *$'\nTgid:'* ]]; then
+    tgid=${text#*$'\nTgid:'}
+    tgid=${tgid%%$'\n'*}
+    tgid=${tgid//[[:space:]]/}
+  else
+    tgid=''
+  fi
+  if [[ -z $tgid ]]; then
+    gone="pid $1 is not running"
+  elif [[ $tgid != "$1" ]]; then
+    gone="pid $1 is a thread of process $tgid"
+  else
+    slurp "/proc/$1/stat" 0 || text=''
+    parse_stat
+    if [[ -z $state ]]; then
+      gone="pid $1 is not running"
+    elif [[ $state == [ZX] ]]; then
+      gone="pid $1 is a zombie"
+    elif [[ $2 != - && $2 != "$start" ]]; then
+      gone="state is from an earlier process with pid $1"
+    fi
+  fi
+}
+
+# Sets $gone when the thread $2 of the process $1 is not running, or is a
+# later thread than the one started at $3.
+member_thread() {
+  slurp "/proc/$1/task/$2/stat" 0 || text=''
+  parse_stat
+  if [[ -z $state || $state == [ZX] ]]; then
+    gone="thread $2 of pid $1 is not running"
+  elif [[ $start != "$3" ]]; then
+    gone="state is from an earlier thread $2 of pid $1"
+  fi
+}
+
+# Sets $state and $start from the stat line in $text, both '' when it is
+# none: fields count from after the last ')'.
+parse_stat() {
+  local rest=${text##*)} field
+  rest=${rest# }
+  state=${rest%% *}
+  for ((field = 3; field < 22; field++)); do rest=${rest#* }; done
+  start=${rest%% *}
+  [[ -n $text && -n $state && $start =~ ^[0-9]+$ ]] || state='' start=''
+}
+
 main() {
   # Nothing of ours goes to stderr: a failed open says what it means itself.
   exec 2>/dev/null
@@ -567,11 +784,11 @@ main() {
   check_process
   check_starttime
   check_error
+  read_members
   check_heartbeat
-  if ((ready)); then
-    check_ready
-    say 0 "$label: ready (pid $pid)"
-  fi
+  ((ready)) && check_ready
+  check_members
+  ((ready)) && say 0 "$label: ready (pid $pid)"
   say 0 "$label: healthy (pid $pid)"
 }
 

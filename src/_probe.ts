@@ -11,13 +11,28 @@
  * @module
  */
 import { type Location, resolveLocation } from "./_location.ts";
-import { parsePidMax, parseProcessStat, parseStatusTgid, PROC_MAX_BYTES } from "./_proc.ts";
-import { type FileHead, isPermissionDenied, type Runtime } from "./runtime/_runtime.ts";
+import {
+  type Clock,
+  isMemberDone,
+  judgeMembers,
+  type MemberFinding,
+  type MembersContext,
+  readMembers,
+} from "./_members.ts";
+import { ownStartTime, parsePidMax } from "./_proc.ts";
+import {
+  numberParser,
+  processFacts,
+  type Read,
+  readinessParser,
+  readState,
+  type Seen,
+} from "./_probe_steps.ts";
+import { isPermissionDenied, type Runtime } from "./runtime/_runtime.ts";
 import { runSteps, runStepsAsync } from "./runtime/_read.ts";
 import {
   ERROR_FILE,
   failedVerdict,
-  type Found,
   healthyVerdict,
   HEARTBEAT_FILE,
   HEARTBEAT_MAX_BYTES,
@@ -30,11 +45,8 @@ import {
   judgeStarttime,
   noPidVerdict,
   parseHeartbeat,
-  parseReadiness,
-  parseStateNumber,
   parseUptime,
   PID_FILE,
-  type ProcessFacts,
   READY_FILE,
   READY_MAX_BYTES,
   STARTTIME_FILE,
@@ -54,15 +66,6 @@ export interface OptionNames {
 }
 
 const API_NAMES: OptionNames = { unit: "options.unit", rundir: "options.rundir" };
-
-/** A file the checks want read: at most `maxBytes` of `path`. */
-interface Read {
-  readonly path: string;
-  readonly maxBytes: number;
-}
-
-/** What a read gave the checks: a {@linkcode FileHead}, or a file the probe may not read. */
-type Seen = FileHead | { readonly kind: "unreadable" };
 
 type Checks = Generator<Read, Judged, Seen>;
 type Judged = Verdict & { readonly pid?: number; readonly error?: number };
@@ -117,6 +120,53 @@ export function noPidOn(runtime: Runtime, dir: string): Verdict {
   } catch (error) {
     return failedVerdict(failure(error));
   }
+}
+
+/**
+ * Every member of the unit at `dir` judged on `runtime` by the probes'
+ * checks, as an owner of this process answers them over HTTP: one finding
+ * each (`members` alone for a members file that is not valid).
+ */
+export function membersOn(runtime: Runtime, dir: string, ready: boolean): MemberFinding[] {
+  try {
+    return runSteps(
+      (function* () {
+        const context = yield* membersContext(runtime, dir, ready);
+        return yield* judgeMembers(context, yield* readMembers(dir), {}, true);
+      })(),
+      reader(runtime),
+    );
+  } catch (error) {
+    return [{ name: "members", verdict: failedVerdict(failure(error)) }];
+  }
+}
+
+/** Whether each of the members `ids` of the unit at `dir` is done (see `isMemberDone()`). */
+export function membersDoneOn(runtime: Runtime, dir: string, ids: readonly string[]): boolean {
+  try {
+    return runSteps(
+      (function* () {
+        const context = yield* membersContext(runtime, dir, false);
+        for (const id of ids) if (!(yield* isMemberDone(context, id))) return false;
+        return true;
+      })(),
+      reader(runtime),
+    );
+  } catch {
+    return false; // cannot tell: the shutdown's deadline ends the wait
+  }
+}
+
+/** The members' context of an owner of this process. */
+function* membersContext(
+  runtime: Runtime,
+  dir: string,
+  ready: boolean,
+): Generator<Read, MembersContext, Seen> {
+  const pidMaxHead = yield { path: "/proc/sys/kernel/pid_max", maxBytes: 16 };
+  const pidMax = parsePidMax(pidMaxHead.kind === "file" ? pidMaxHead.text : undefined);
+  const owner = { pid: runtime.pid, starttime: ownStartTime(runtime) };
+  return { dir, owner, pidMax, ready, maxAge: undefined };
 }
 
 /** The synchronous reads of `runtime`, as the checks see them. */
@@ -196,6 +246,10 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
   const errorVerdict = judgeError(errorFound);
   if (errorVerdict) return { ...errorVerdict, pid, ...error };
 
+  // The members' files, read before any clock (they are judged last).
+  const members = yield* readMembers(dir);
+  const clock: Clock = {};
+
   // A heartbeat of this writer is fresh.
   const beat = yield* readState(dir, HEARTBEAT_FILE, HEARTBEAT_MAX_BYTES, parseHeartbeat);
   if (beat.kind === "problem") {
@@ -206,6 +260,7 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
     const uptime = yield { path: "/proc/uptime", maxBytes: 64 };
     const now = uptime.kind === "file" ? parseUptime(uptime.text) : undefined;
     if (now === undefined) return { ...failedVerdict("cannot read /proc/uptime"), pid, ...error };
+    clock.now = now;
     const heartbeatVerdict = judgeHeartbeat(beat.value, now, maxAge);
     if (heartbeatVerdict) return { ...heartbeatVerdict, pid, ...error };
   }
@@ -216,6 +271,11 @@ function* judge(dir: string, { ready = false, maxAge }: ProbeOptions): Checks {
     const readyVerdict = judgeReadiness(readiness);
     if (readyVerdict) return { ...readyVerdict, pid, ...error };
   }
+  // Each member, after the unit itself (docs/members.md).
+  const owner = { pid, starttime: facts.starttime };
+  const findings = yield* judgeMembers({ dir, owner, pidMax, ready, maxAge }, members, clock);
+  const failing = findings.find(({ verdict }) => verdict)?.verdict;
+  if (failing) return { ...failing, pid, ...error };
   return { ...healthyVerdict(pid, ready), pid, ...error };
 }
 
@@ -241,61 +301,6 @@ function hidden(pid: number): string {
 
 function unreachable(): never {
   throw new Error("unreachable");
-}
-
-/** `/proc/<pid>/status` then `/proc/<pid>/stat`, each read whole in one open. */
-function* processFacts(pid: number): Generator<Read, ProcessFacts, Seen> {
-  const status = yield { path: `/proc/${pid}/status`, maxBytes: PROC_MAX_BYTES };
-  const tgid = status.kind === "file" ? parseStatusTgid(status.text) : undefined;
-  if (tgid === undefined) return { kind: "not-running" };
-  if (tgid !== pid) return { kind: "thread", tgid };
-  const statHead = yield { path: `/proc/${pid}/stat`, maxBytes: PROC_MAX_BYTES };
-  const stat = statHead.kind === "file" ? parseProcessStat(statHead.text) : undefined;
-  if (stat === undefined) return { kind: "not-running" };
-  if (stat.state === "Z" || stat.state === "X") return { kind: "zombie" };
-  return { kind: "running", starttime: stat.starttime };
-}
-
-/**
- * What is at `<dir>/<name>`: nothing, a problem (`is a symbolic link`,
- * `is empty`, ...), or what `parse` makes of its text. Text longer than
- * `maxBytes`, or with a NUL byte (where bash's `read` stops), is not valid.
- */
-function* readState<T>(
-  dir: string,
-  name: string,
-  maxBytes: number,
-  parse: ((text: string) => T | undefined) & { invalid?: string },
-): Generator<Read, Found<T>, Seen> {
-  const head = yield { path: `${dir}/${name}`, maxBytes };
-  const invalid = parse.invalid ?? "is not valid";
-  const problem = (problem: string) => ({ kind: "problem" as const, problem });
-  switch (head.kind) {
-    case "missing":
-      return { kind: "missing" };
-    case "link":
-      return problem("is a symbolic link");
-    case "unreadable":
-      return problem("is not readable");
-    case "directory":
-    case "other":
-      return problem("is not a regular file");
-  }
-  if (!head.truncated && (head.text === "" || head.text === "\n")) return problem("is empty");
-  const value = head.truncated || head.text.includes("\0") ? undefined : parse(head.text);
-  return value === undefined ? problem(invalid) : { kind: "value", value };
-}
-
-function numberParser(signed: boolean) {
-  return Object.assign((text: string) => parseStateNumber(text, signed), {
-    invalid: "is not a number",
-  });
-}
-
-/** The ready file, each byte of its reason outside printable ASCII as `?` (bash's view). */
-function readinessParser(text: string) {
-  const line = text.endsWith("\n") ? text.slice(0, -1) : text;
-  return line.includes("\n") ? undefined : parseReadiness(line.replace(/[^\x20-\x7e]/g, "?"));
 }
 
 /**

@@ -14,10 +14,13 @@ import { HeldUnit, openExisting } from "./_held.ts";
 import { checkProcfs, isOtherLiveOwner, self } from "./_identity.ts";
 import { resolveLocation } from "./_location.ts";
 import { withUnitLock } from "./_lock.ts";
+import { resolveMembers } from "./_members.ts";
 import { Notifier, notifyView } from "./_notify.ts";
 import { assertKnownKeys } from "./_options.ts";
 import { isExiting, Shutdown, untilExit } from "./_shutdown.ts";
 import { Servers } from "./_servers.ts";
+import { writeMembers } from "./_member.ts";
+import { memberParts, untilMembersDone } from "./_unit_members.ts";
 import { readOwner, STATE_FILES, UnitDirectory } from "./_state.ts";
 import { FirstReady, unitState } from "./_unit_state.ts";
 import {
@@ -79,13 +82,15 @@ export class Unit implements Liveness {
   #closing: Promise<void> | undefined;
   /** Set when the close begins: from then on nothing of this owner writes. */
   #closed = false;
+  /** The ids of the unit's members (`options.members`). */
+  readonly #members: string[] | undefined;
   /** What the last `load()` threw, until one succeeds: a later `set()` names it. */
   #loadFailure: { readonly error: unknown } | undefined;
   readonly #firstReady = new FirstReady();
 
   static {
     held = (owner, kind) => ({
-      parts: owner.#watch.parts(owner.#held.state(), kind),
+      parts: owner.#parts(kind),
       pid: owner.#runtime.pid,
     });
   }
@@ -102,6 +107,7 @@ export class Unit implements Liveness {
     this.dir = dir;
     this.#runtime = runtime;
     const settings = this.#settings = resolveSettings(options);
+    this.#members = resolveMembers(options.members);
     this.#owners = owners;
     const held = this.#held = new HeldUnit(runtime, dir, settings.heartbeat, settings.onError);
     this.#watch = new Watch({
@@ -137,6 +143,11 @@ export class Unit implements Liveness {
     this.listener = this.#http.listener;
     const view = () => notifyView(unit, runtime.pid, (kind) => this.#parts(kind));
     this.#notify = Notifier.open(runtime, options.notify, view, settings.onError);
+    // Registered first, so run last: the owner closes after its members are done.
+    const members = this.#members;
+    if (members) {
+      this.#shutdown.onShutdown(() => untilMembersDone(runtime, dir, members, () => this.#closed));
+    }
   }
 
   get state(): LivenessState {
@@ -148,9 +159,11 @@ export class Unit implements Liveness {
     });
   }
 
-  /** The verdict's parts from memory: what is held, with the watched checks. */
+  /** The verdict's parts from memory: what is held, with the watched checks, then the members. */
   #parts(kind: "live" | "ready"): HealthPart[] {
-    return this.#watch.parts(this.#held.state(), kind);
+    const parts = this.#watch.parts(this.#held.state(), kind);
+    if (!this.#members || !this.#held.loaded) return parts;
+    return [...parts, ...memberParts(this.#runtime, this.dir, kind)];
   }
 
   whenFirstReady(): Promise<void> {
@@ -206,6 +219,7 @@ export class Unit implements Liveness {
         // The error file goes first, so that no moment shows a healthy state.
         for (const name of STATE_FILES) directory.remove(name);
         directory.removeStaleTempFiles();
+        writeMembers(directory, this.#members, me);
         const pidFile = this.#held.writeOwner(directory, me, this.#watch.loaded());
         this.#held.take(directory, pidFile);
         this.#watch.sync();

@@ -13,7 +13,16 @@ import type { LivenessError } from "./errors.ts";
 import type { HeartbeatOptions, LivenessOptions } from "./types.ts";
 
 /** Every option `createLiveness()` takes. */
-export const OPTION_KEYS = ["unit", "rundir", "heartbeat", "onError", "procfs", "http", "notify"];
+export const OPTION_KEYS = [
+  "unit",
+  "rundir",
+  "heartbeat",
+  "onError",
+  "procfs",
+  "http",
+  "notify",
+  "members",
+];
 
 const DEFAULT_HEARTBEAT = { interval: 1_000, maxAge: 10_000 };
 const READY_REASON_MAX_BYTES = 200;

@@ -39,6 +39,9 @@
  * - `"bad-ready"`: (readiness probes) the ready file is not valid.
  * - `"not-ready"`: (readiness probes) the program said it is not ready.
  * - `"draining"`: (readiness probes) the program is shutting down.
+ * - `"bad-member"`: the members file, or a member's file, is not valid
+ *   (a member's other failures take the status of the same check on the
+ *   unit: `"not-running"`, `"unhealthy"`, `"stale"`, ...).
  * - `"failed"`: the probe could not judge (a disk error, no file descriptor
  *   left, Deno without `--allow-all`): unhealthy, never healthy.
  *
@@ -70,6 +73,7 @@ export type ProbeStatus =
   | "bad-ready"
   | "not-ready"
   | "draining"
+  | "bad-member"
   | "failed";
 
 /** A check's finding: its status and its reason, without the `unit U: ` prefix. */

@@ -122,6 +122,11 @@ export interface LivenessOptions extends LocationOptions {
    * another owner or the program.
    */
   notify?: boolean;
+  /**
+   * The unit's members, which join it with `joinUnit()` (docs/members.md):
+   * a count (`4`: ids `"1"` to `"4"`) or their ids. Default: none.
+   */
+  members?: number | readonly string[];
 }
 
 /**
@@ -307,4 +312,62 @@ export interface ProbeResult {
   readonly pid?: number;
   /** The error code from the error file, once it held a number that is a safe integer. */
   readonly error?: number;
+}
+
+/**
+ * Options of `joinUnit()`: the unit (as its owner names it) and this
+ * member's id among its `members`.
+ *
+ * @example
+ * ```ts
+ * import type { MemberOptions } from "@cic/liveness";
+ *
+ * const options: MemberOptions = { unit: "api", member: 3, heartbeat: { maxAge: 10_000 } };
+ * ```
+ */
+export interface MemberOptions extends LocationOptions {
+  /** This member's id: one of the owner's `members` (`3` or `"3"` for `members: 4`). */
+  member: string | number;
+  /** The member's heartbeat, as the owner's. Default: on, 1 s, 10 s. */
+  heartbeat?: false | Omit<HeartbeatOptions, "manual">;
+  /** Where trouble goes (a write that failed, the slot taken by a later member). Default: standard error. */
+  onError?: (error: LivenessError) => void;
+  /** Whether it ends its process once drained. Default: `true`, but `false` in a thread. */
+  exit?: boolean;
+}
+
+/**
+ * A member of a unit, in its own process or thread: what `joinUnit()`
+ * returns. It writes its own state beside the owner's; the unit is healthy
+ * only while every member is (docs/members.md).
+ *
+ * @example A worker thread's member
+ * ```ts
+ * import { joinUnit } from "@cic/liveness";
+ *
+ * const member = joinUnit({ unit: "api", rundir: await Deno.makeTempDir(), member: 1 });
+ * member.set(0);
+ * member.ready(false, "warming");
+ * await member.leave();
+ * ```
+ */
+export interface Member extends AsyncDisposable {
+  /** The unit's name. */
+  readonly unit: string;
+  /** `<rundir>/<unit>`. */
+  readonly dir: string;
+  /** This member's id. */
+  readonly member: string;
+  /** Whether this member is a thread: told apart from its process's other threads by its own. */
+  readonly thread: boolean;
+  /** `0` is live, any other code fails the unit; never throws for the environment. */
+  set(error: number): void;
+  /** This member's readiness: the unit is ready only while every member is. */
+  ready(ready: boolean, reason?: string): void;
+  /** A manual heartbeat (one beats every second by default). */
+  beat(): void;
+  /** A handler it runs when the owner shuts down (last added first); returns its removal. */
+  onShutdown(handler: (context: ShutdownContext) => unknown): () => void;
+  /** Leaves the unit: the member says `left`, stops beating and writes nothing more. */
+  leave(): Promise<void>;
 }

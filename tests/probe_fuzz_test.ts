@@ -51,8 +51,16 @@ import { isStill, startSubject, type Subject, type SubjectKind } from "./_subjec
 /** Bytes as a string of one character (U+0000 to U+00FF) per byte. */
 type Bytes = string;
 
-/** The state files the probes read. */
-type FileName = "pid" | "starttime" | "error" | "heartbeat" | "ready";
+/** The state files the probes read: the owner's, and two members' (docs/members.md). */
+type FileName =
+  | "pid"
+  | "starttime"
+  | "error"
+  | "heartbeat"
+  | "ready"
+  | "members"
+  | "member.1"
+  | "member.2";
 
 /** What stands at a state file's place. */
 type Entry =
@@ -327,12 +335,110 @@ const readyContent: fc.Arbitrary<Bytes> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("", "\n", "ready\nready\n", "x".repeat(300)) },
 );
 
+/** The members file: the ids, mostly `1 2`, else an edge of its rules. */
+const membersContent: fc.Arbitrary<Bytes> = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom("1 2\n", "1\n", "2 1\n", "1 2", "2\n") },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      "1  2\n",
+      " 1\n",
+      "1 \n",
+      "1\t2\n",
+      "1\n2\n",
+      "1 2 3\n",
+      "../1\n",
+      "1/2\n",
+      ".1\n",
+      `${"a".repeat(32)} 1\n`,
+      `${"a".repeat(33)}\n`,
+      `1${" 1".repeat(63)}\n`,
+      `1${" 1".repeat(64)}\n`,
+      "1 2\0",
+      "\n\n",
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ unit: anyByte, maxLength: 40 }) },
+);
+
+/** A member's line: each field mostly as a member writes it, else an edge. */
+const memberContent: fc.Arbitrary<Bytes> = fc.oneof(
+  {
+    weight: 10,
+    arbitrary: fc.tuple(
+      fc.oneof({ weight: 8, arbitrary: fc.constant("{pid}") }, {
+        weight: 1,
+        arbitrary: fc.constantFrom("{tgid}", "{pid+1}", "0", "01", "{pid_max}", "99999999999999"),
+      }),
+      fc.oneof({ weight: 6, arbitrary: fc.constant("{starttime}") }, {
+        weight: 2,
+        arbitrary: fc.constantFrom("-", "{starttime+1}", "0", "00", "1".repeat(21)),
+      }),
+      fc.oneof({ weight: 6, arbitrary: fc.constant("-") }, {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          "{pid}.{starttime}",
+          "{pid}.{starttime+1}",
+          "{pid+1}.{starttime}",
+          "0.1",
+          "1.",
+          ".1",
+          "1.2.3",
+          "12345678901.1",
+        ),
+      }),
+      fc.oneof({ weight: 6, arbitrary: fc.constant("0") }, {
+        weight: 2,
+        arbitrary: fc.constantFrom("-", "3", "-3", "-0", "00", "--", "1".repeat(21)),
+      }),
+      fc.oneof({ weight: 6, arbitrary: fc.constant("{at} 10000") }, {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          "{at} 1",
+          "{at} 3600000",
+          "- -",
+          "{at} -",
+          "- 10000",
+          "{at} 0",
+          "{at} 01",
+          "0.0 10000",
+          "1 10000",
+        ),
+      }),
+      fc.oneof(
+        { weight: 4, arbitrary: fc.constant("ready") },
+        {
+          weight: 2,
+          arbitrary: fc.constantFrom(
+            "draining",
+            "left",
+            "not-ready",
+            "not-ready ",
+            "Ready",
+            "gone",
+          ),
+        },
+        { weight: 1, arbitrary: readyReason.map((reason) => `not-ready ${reason}`) },
+      ),
+      fc.constantFrom("\n", "\n", "\n", "", "\n\n", " \n", "\0"),
+      fc.constantFrom(" ", " ", " ", " ", " ", "  ", "\t"),
+    ).map(([pid, start, token, error, beat, ready, end, space]) =>
+      [pid, start, token, error, ...beat.split(" "), ready].join(space) + end
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ unit: anyByte, maxLength: 60 }) },
+  { weight: 1, arbitrary: fc.constantFrom("", "\n", "x".repeat(600)) },
+);
+
 const FILE_CONTENT: Record<FileName, fc.Arbitrary<Bytes>> = {
   pid: numberContent("{pid}", 16, "{tgid}"),
   starttime: numberContent("{starttime}", 16, "{starttime+1}", "{starttime-1}", "{starttime}0"),
   error: numberContent("0", 10, "3", "-3", "{pid}"),
   heartbeat: heartbeatContent,
   ready: readyContent,
+  members: membersContent,
+  "member.1": memberContent,
+  "member.2": memberContent,
 };
 
 /** How likely each file is missing, out of 20. */
@@ -342,6 +448,9 @@ const MISSING: Record<FileName, number> = {
   error: 1,
   heartbeat: 8,
   ready: 8,
+  members: 24,
+  "member.1": 2,
+  "member.2": 3,
 };
 
 const fileMode = fc.oneof(
@@ -633,6 +742,17 @@ const PARTS = {
     ),
     wild: entry("ready"),
   },
+  members: { calm: good(fc.constantFrom("1 2\n", "1\n"), 12), wild: entry("members") },
+  "member.1": {
+    calm: good(fc.constant("{pid} {starttime} - 0 {at} 10000 ready\n")),
+    wild: entry("member.1"),
+  },
+  "member.2": {
+    calm: good(
+      fc.constantFrom("{pid} {starttime} - 0 {at} 10000 ready\n", "{pid} - - - {at} 1 ready\n"),
+    ),
+    wild: entry("member.2"),
+  },
   args: {
     calm: fc.record({
       ready: fc.boolean(),
@@ -686,6 +806,9 @@ const stateArbitrary: fc.Arbitrary<State> = focus.chain((wild) =>
       error: part("error", wild),
       heartbeat: part("heartbeat", wild),
       ready: part("ready", wild),
+      members: part("members", wild),
+      "member.1": part("member.1", wild),
+      "member.2": part("member.2", wild),
     }),
     beat: fc.constantFrom("fresh" as const, "fresh" as const, "stale" as const, "future" as const),
     beatExtra: fc.integer({ min: 0, max: 3600 }),
@@ -780,6 +903,9 @@ function goodContent(name: FileName): Bytes {
     error: "0\n",
     heartbeat: "{at} 10000 {pid} {starttime}\n",
     ready: "ready\n",
+    members: "1 2\n",
+    "member.1": "{pid} {starttime} - 0 {at} 10000 ready\n",
+    "member.2": "{pid} {starttime} - 0 {at} 10000 ready\n",
   }[name];
 }
 

@@ -127,6 +127,8 @@ async function withCase(testCase: Case, body: (setup: Setup) => void): Promise<v
         rundir,
         hostname: hostname(),
         pid: String(subject.pid),
+        self: String(process.pid),
+        self_starttime: startTime(process.pid),
         tgid: String(subject.tgid),
         starttime: subject.starttime,
         pid_max: String(PID_MAX),
@@ -985,7 +987,9 @@ test("probe: the command on Deno loads no node: module, no writer and no server 
   const expected = extension === ".js" ? ["probe_cli"] : [
     "_flags",
     "_location",
+    "_members", // the members' checks, read by the same steps
     "_probe",
+    "_probe_steps",
     "_proc",
     "_verdict",
     "errors", // LocationError, whose parts make the bad-location line
