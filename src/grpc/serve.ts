@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { assertKnownKeys, describeOption } from "../_options.ts";
+import { describeOption } from "../_options.ts";
+import { checkServeOptions, listenOnEvery } from "../http/_listen.ts";
 import { LivenessError } from "../errors.ts";
-import { errorCode } from "../runtime/_runtime.ts";
 import type { HealthServer, ServeOptions } from "../http/types.ts";
 import type { GrpcSource } from "./_service.ts";
 
@@ -67,67 +67,21 @@ export async function serveGrpc(
   source: GrpcSource,
   options: ServeOptions = {},
 ): Promise<HealthServer> {
-  assertKnownKeys(options, ["port", "hostname", "signal"], "serveGrpc()");
-  const { port = DEFAULT_GRPC_PORT, hostname, signal } = options;
-  const wrong = (name: string, must: string, value: unknown) =>
-    new TypeError(
-      `Cannot call serveGrpc(): options.${name} must be ${must}, got ${describeOption(value)}`,
-    );
-  if (typeof port !== "number") throw wrong("port", "a number", port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw wrong("port", "an integer from 0 to 65535", port);
-  }
-  if (hostname !== undefined && (typeof hostname !== "string" || hostname === "")) {
-    throw wrong("hostname", "an address (a non-empty string)", hostname);
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw wrong("signal", "an AbortSignal", signal);
-  }
+  const listening = checkServeOptions(options, "serveGrpc()", DEFAULT_GRPC_PORT);
   if (typeof source !== "function") {
     throw new TypeError(
       `Cannot call serveGrpc(): its source must be a function, got ${describeOption(source)}`,
     );
   }
-  signal?.throwIfAborted();
+  listening.signal?.throwIfAborted();
   assertHttp2();
   server ??= import("./_server.ts");
   const { listenGrpc } = await server;
-  const listenOn = async (host: string, why = "") => {
-    try {
-      return await listenGrpc(source, { port, hostname: host });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`Cannot serve gRPC on ${host} port ${port}${why}: ${reason}`, {
-        cause: error,
-      });
-    }
-  };
-  let listening: HealthServer;
-  if (hostname !== undefined) {
-    listening = await listenOn(hostname);
-  } else {
-    try {
-      listening = await listenOn("::", " (the default hostname: every interface, IPv6 and IPv4)");
-    } catch (error) {
-      if (errorCode((error as Error).cause) !== "EAFNOSUPPORT") throw error;
-      listening = await listenOn("0.0.0.0", " (the default hostname where there is no IPv6)");
-    }
-  }
-  if (!signal) return listening;
-  if (signal.aborted) {
-    await listening.close();
-    throw signal.reason;
-  }
-  const onAbort = () => void listening.close();
-  signal.addEventListener("abort", onAbort, { once: true });
-  return {
-    port: listening.port,
-    hostname: listening.hostname,
-    close: () => {
-      signal.removeEventListener("abort", onAbort);
-      return listening.close();
-    },
-  };
+  return await listenOnEvery(
+    "serve gRPC",
+    listening,
+    (hostname) => listenGrpc(source, { port: listening.port, hostname }),
+  );
 }
 
 /**

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { assertKnownKeys, describeOption } from "../_options.ts";
-import { errorCode } from "../runtime/_runtime.ts";
+import { describeOption } from "../_options.ts";
+import { checkServeOptions, listenOnEvery } from "./_listen.ts";
 import type { ServerAdapter } from "./_adapter.ts";
 import { type HealthHandlers, notFound } from "./handler.ts";
 import type { HealthServer, ServeOptions } from "./types.ts";
@@ -79,69 +79,21 @@ export async function serve(
   handlers: HealthHandlers,
   options: ServeOptions = {},
 ): Promise<HealthServer> {
-  assertKnownKeys(options, ["port", "hostname", "signal"], "serve()");
-  const { port = DEFAULT_PORT, hostname, signal } = options;
-  const wrong = (name: string, must: string, value: unknown) =>
-    new TypeError(
-      `Cannot call serve(): options.${name} must be ${must}, got ${describeOption(value)}`,
-    );
-  if (typeof port !== "number") throw wrong("port", "a number", port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw wrong("port", "an integer from 0 to 65535", port);
-  }
-  if (hostname !== undefined && (typeof hostname !== "string" || hostname === "")) {
-    throw wrong("hostname", "an address (a non-empty string)", hostname);
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw wrong("signal", "an AbortSignal", signal);
-  }
+  const listening = checkServeOptions(options, "serve()", DEFAULT_PORT);
   if (!isHealthHandlers(handlers)) {
     throw new TypeError(
       "Cannot call serve(): its handlers must be what createHealthHandlers() made, " +
         `got ${describeOption(handlers)}`,
     );
   }
-  signal?.throwIfAborted();
+  listening.signal?.throwIfAborted();
   adapter ??= loadServerAdapter();
   const { listen } = await adapter;
-  const listenOn = async (host: string, why = "") => {
-    try {
-      return await listen(handlers, { port, hostname: host, notFound });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`Cannot serve on ${host} port ${port}${why}: ${reason}`, { cause: error });
-    }
-  };
-  let server: HealthServer;
-  if (hostname !== undefined) {
-    server = await listenOn(hostname);
-  } else {
-    try {
-      server = await listenOn("::", " (the default hostname: every interface, IPv6 and IPv4)");
-    } catch (error) {
-      // IPv4 alone only where IPv6 does not exist: not when `::` is merely taken.
-      if (errorCode((error as Error).cause) !== "EAFNOSUPPORT") throw error;
-      server = await listenOn("0.0.0.0", " (the default hostname where there is no IPv6)");
-    }
-  }
-  if (signal) {
-    if (signal.aborted) {
-      await server.close();
-      throw signal.reason;
-    }
-    const onAbort = () => void server.close();
-    signal.addEventListener("abort", onAbort, { once: true });
-    const close = server.close;
-    server = {
-      port: server.port,
-      hostname: server.hostname,
-      close: () => {
-        signal.removeEventListener("abort", onAbort);
-        return close();
-      },
-    };
-  }
-  return server;
+  return await listenOnEvery(
+    "serve",
+    listening,
+    (hostname) => listen(handlers, { port: listening.port, hostname, notFound }),
+  );
 }
 
 /** Whether `value` has the shape of {@linkcode HealthHandlers}, for callers in plain JavaScript. */
