@@ -243,6 +243,8 @@ function runtimeClosing(kind: string, stop: () => unknown): Closing {
 function nodeClosing(server: NodeServer): Closing {
   /** The answers not yet finished, by connection: an empty set is an idle connection. */
   const answers = new Map<NodeSocket, Set<NodeExchange["response"]>>();
+  /** Every connection accepted and not closed: an upgraded or `CONNECT` one answers nothing. */
+  const sockets = new Set<NodeSocket>();
   const sessions = new Set<NodeSession>();
   let draining = false;
   let closing = false;
@@ -273,6 +275,10 @@ function nodeClosing(server: NodeServer): Closing {
       if (closing && pending.size === 0) endAfterWrites(socket);
     });
   };
+  const onConnection = (socket: NodeSocket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  };
   const onSession = (session: NodeSession) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -281,6 +287,7 @@ function nodeClosing(server: NodeServer): Closing {
   // First, so that the header is set before the program's own listener answers.
   (server.prependListener ?? server.on).call(server, "request", onRequest);
   server.on("session", onSession);
+  server.on("connection", onConnection);
   return {
     kind: "node:http",
     drain() {
@@ -298,9 +305,10 @@ function nodeClosing(server: NodeServer): Closing {
       });
     },
     force() {
-      const left = answers.size + sessions.size;
+      // A TLS connection or an HTTP/2 session is seen twice: as a socket, and as itself.
+      const left = Math.max(sockets.size, answers.size + sessions.size);
       server.closeAllConnections?.();
-      for (const socket of answers.keys()) socket.destroy();
+      for (const socket of [...answers.keys(), ...sockets]) socket.destroy();
       for (const session of sessions) session.destroy();
       return `${left === 0 ? "its connections" : plural(left, "connection")} cut at the deadline`;
     },
@@ -308,6 +316,7 @@ function nodeClosing(server: NodeServer): Closing {
       const off = server.off ?? server.removeListener;
       off.call(server, "request", onRequest);
       off.call(server, "session", onSession);
+      off.call(server, "connection", onConnection);
     },
   };
 }
