@@ -432,3 +432,43 @@ test("notify: Deno without --allow-ffi says why once; without --allow-env it sen
     assert.deepEqual(socket.messages(), []);
   });
 });
+
+test("notify: READY=1 that could not be sent is sent again, with no watchdog and no change", {
+  skip,
+}, async () => {
+  await withTempDir(async (dir) => {
+    const errors: string[] = [];
+    // systemd's socket full or not there for a moment: here, not there yet.
+    const liveness = withEnv(
+      { NOTIFY_SOCKET: `${dir}/notify`, WATCHDOG_USEC: "" },
+      () =>
+        createLiveness({
+          unit: "api",
+          rundir: dir,
+          heartbeat: false,
+          onError: (error) => errors.push(error.message),
+        }),
+    );
+    let socket: Awaited<ReturnType<typeof fakeSocket>> | undefined;
+    try {
+      await liveness.load([]);
+      liveness.set(0);
+      const deadline = Date.now() + 10_000;
+      while (errors.length === 0 && Date.now() < deadline) await sleep(10);
+      assert.match(errors[0] ?? "", /^Cannot notify systemd/);
+      socket = await fakeSocket(`${dir}/notify`);
+      // Hangs until the bound of until(), and fails, where it is never sent again.
+      const ready = await socket.until(
+        () => indexOf(socket!.messages(), "READY=1"),
+        "READY=1 sent again",
+      );
+      assert.ok(
+        socket.messages()[ready].lines.some((line) => line.startsWith("STATUS=unit api")),
+        JSON.stringify(socket.messages()),
+      );
+    } finally {
+      await liveness.close();
+      await socket?.stop();
+    }
+  });
+});
