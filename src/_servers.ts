@@ -272,8 +272,16 @@ function nodeClosing(server: NodeServer): Closing {
     if (draining) sayClose(response);
     response.once("close", () => {
       pending.delete(response);
-      if (closing && pending.size === 0) endAfterWrites(socket);
+      if (closing && pending.size === 0) {
+        endAfterWrites(socket);
+        closeIdle();
+      }
     });
+  };
+  /** The server's own closing of idle connections (those that sent nothing), once no answer is being written. */
+  const closeIdle = () => {
+    for (const open of answers.values()) if (open.size > 0) return;
+    server.closeIdleConnections?.();
   };
   const onConnection = (socket: NodeSocket) => {
     sockets.add(socket);
@@ -298,9 +306,18 @@ function nodeClosing(server: NodeServer): Closing {
       draining = closing = true;
       return new Promise<void>((resolve) => {
         // Called back once every connection is closed; with an error where it was not listening.
-        server.close(() => resolve());
-        server.closeIdleConnections?.();
+        // Not with the server's closeIdleConnections(), which its close() calls: it destroys a
+        // connection whose answer is ended but still being written, and cuts that answer.
+        const own = Object.getOwnPropertyDescriptor(server, "closeIdleConnections");
+        server.closeIdleConnections = () => {};
+        try {
+          server.close(() => resolve());
+        } finally {
+          if (own) Object.defineProperty(server, "closeIdleConnections", own);
+          else delete server.closeIdleConnections;
+        }
         for (const [socket, open] of answers) if (open.size === 0) socket.destroy();
+        closeIdle();
         for (const session of sessions) session.close();
       });
     },

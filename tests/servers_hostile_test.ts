@@ -90,3 +90,40 @@ for (
     });
   });
 }
+
+test("closeOnShutdown: an answer ended but still being written, to a client slow to read, is written whole", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, heartbeat: false });
+    await liveness.load([]);
+    const body = new Uint8Array(16 * 1024 * 1024).fill(97);
+    let ended!: () => void;
+    const answered = new Promise<void>((resolve) => ended = resolve);
+    const server = createServer((_request, response) => {
+      response.setHeader("content-length", body.length);
+      response.end(body); // far more than the sockets' buffers: written as the client reads
+      ended();
+    });
+    const port = await listen(server);
+    liveness.closeOnShutdown(server);
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.pause(); // reads nothing yet
+    let received = 0;
+    socket.on("data", (chunk: Uint8Array) => void (received += chunk.length));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write("GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+    try {
+      await answered;
+      const shutdown = liveness.shutdown({ drain: 0, timeout: 30_000 });
+      while (server.listening) await new Promise((resolve) => setTimeout(resolve, 10));
+      socket.resume();
+      const result = await shutdown;
+      assert.ok(await settles(closed), "the connection is closed after its answer");
+      assert.ok(received > body.length, `the whole answer: ${received} bytes`);
+      assert.equal(result.code, 0);
+    } finally {
+      socket.destroy();
+      server.closeAllConnections();
+    }
+  });
+});
