@@ -27,6 +27,9 @@ export const NOTIFY_VARIABLES: readonly string[] = [
   "WATCHDOG_PID",
 ];
 
+/** How long after a failed send it is sent again, where no change or tick comes first. */
+const RETRY_MS = 1000;
+
 /** The longest `STATUS=` line sent, in bytes. */
 const STATUS_MAX_BYTES = 200;
 
@@ -123,6 +126,8 @@ export class Notifier {
   readonly #view: () => NotifyView;
   readonly #report: (error: LivenessError) => void;
   #timer: unknown;
+  /** The send again after a failure: `READY=1` must reach systemd, or it stops the service. */
+  #retry: unknown;
   /** Between the unit's load and its unload. */
   #active = false;
   #readySent = false;
@@ -229,7 +234,8 @@ export class Notifier {
   stop(): void {
     this.#active = false;
     if (this.#timer !== undefined) clearInterval(this.#timer as number);
-    this.#timer = undefined;
+    if (this.#retry !== undefined) clearTimeout(this.#retry as number);
+    this.#timer = this.#retry = undefined;
   }
 
   /** The owner closes: the socket too, once what was sent is delivered. */
@@ -265,8 +271,7 @@ export class Notifier {
     try {
       this.#socket.send(lines.join("\n"), (error) => this.#fail(error));
     } catch (error) {
-      // Sent again at the next change or tick.
-      this.#fail(error);
+      this.#fail(error); // sent again at the next change, tick or retry
       return;
     }
     if (stopping) this.#stoppingSent = true;
@@ -277,7 +282,21 @@ export class Notifier {
     }
   }
 
+  /**
+   * A send failed, at once or (through Node's helper) later: what it said is
+   * taken as unsaid, and said again at the next change, tick or retry. Each
+   * line means the same said twice.
+   */
   #fail(error: unknown): void {
+    this.#readySent = this.#stoppingSent = false;
+    this.#line = this.#status = undefined;
+    if (this.#active && this.#retry === undefined) {
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined;
+        this.update();
+      }, RETRY_MS);
+      this.#runtime.unrefTimer(this.#retry);
+    }
     const failure = error instanceof Error && error.message.startsWith("Cannot notify systemd")
       ? new LivenessError(error.message, { cause: error })
       : new LivenessError(`Cannot notify systemd at ${this.#address}: ${String(error)}`, {

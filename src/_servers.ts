@@ -243,6 +243,8 @@ function runtimeClosing(kind: string, stop: () => unknown): Closing {
 function nodeClosing(server: NodeServer): Closing {
   /** The answers not yet finished, by connection: an empty set is an idle connection. */
   const answers = new Map<NodeSocket, Set<NodeExchange["response"]>>();
+  /** Every connection accepted and not closed: an upgraded or `CONNECT` one answers nothing. */
+  const sockets = new Set<NodeSocket>();
   const sessions = new Set<NodeSession>();
   let draining = false;
   let closing = false;
@@ -270,8 +272,20 @@ function nodeClosing(server: NodeServer): Closing {
     if (draining) sayClose(response);
     response.once("close", () => {
       pending.delete(response);
-      if (closing && pending.size === 0) endAfterWrites(socket);
+      if (closing && pending.size === 0) {
+        endAfterWrites(socket);
+        closeIdle();
+      }
     });
+  };
+  /** The server's own closing of idle connections (those that sent nothing), once no answer is being written. */
+  const closeIdle = () => {
+    for (const open of answers.values()) if (open.size > 0) return;
+    server.closeIdleConnections?.();
+  };
+  const onConnection = (socket: NodeSocket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
   };
   const onSession = (session: NodeSession) => {
     sessions.add(session);
@@ -281,6 +295,7 @@ function nodeClosing(server: NodeServer): Closing {
   // First, so that the header is set before the program's own listener answers.
   (server.prependListener ?? server.on).call(server, "request", onRequest);
   server.on("session", onSession);
+  server.on("connection", onConnection);
   return {
     kind: "node:http",
     drain() {
@@ -291,16 +306,26 @@ function nodeClosing(server: NodeServer): Closing {
       draining = closing = true;
       return new Promise<void>((resolve) => {
         // Called back once every connection is closed; with an error where it was not listening.
-        server.close(() => resolve());
-        server.closeIdleConnections?.();
+        // Not with the server's closeIdleConnections(), which its close() calls: it destroys a
+        // connection whose answer is ended but still being written, and cuts that answer.
+        const own = Object.getOwnPropertyDescriptor(server, "closeIdleConnections");
+        server.closeIdleConnections = () => {};
+        try {
+          server.close(() => resolve());
+        } finally {
+          if (own) Object.defineProperty(server, "closeIdleConnections", own);
+          else delete server.closeIdleConnections;
+        }
         for (const [socket, open] of answers) if (open.size === 0) socket.destroy();
+        closeIdle();
         for (const session of sessions) session.close();
       });
     },
     force() {
-      const left = answers.size + sessions.size;
+      // A TLS connection or an HTTP/2 session is seen twice: as a socket, and as itself.
+      const left = Math.max(sockets.size, answers.size + sessions.size);
       server.closeAllConnections?.();
-      for (const socket of answers.keys()) socket.destroy();
+      for (const socket of [...answers.keys(), ...sockets]) socket.destroy();
       for (const session of sessions) session.destroy();
       return `${left === 0 ? "its connections" : plural(left, "connection")} cut at the deadline`;
     },
@@ -308,6 +333,7 @@ function nodeClosing(server: NodeServer): Closing {
       const off = server.off ?? server.removeListener;
       off.call(server, "request", onRequest);
       off.call(server, "session", onSession);
+      off.call(server, "connection", onConnection);
     },
   };
 }

@@ -9,11 +9,12 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
 import { readNotifyEnvironment } from "../src/_notify.ts";
+import { helperNotifySocket } from "../src/runtime/_notify_helper.ts";
 import { sockaddrOf } from "../src/runtime/_notify_socket.ts";
 import { createLiveness, LivenessError } from "../mod.ts";
 import { hasPython } from "./_env.ts";
@@ -430,5 +431,83 @@ test("notify: Deno without --allow-ffi says why once; without --allow-env it sen
       await socket.stop();
     }
     assert.deepEqual(socket.messages(), []);
+  });
+});
+
+test("notify: READY=1 that could not be sent is sent again, with no watchdog and no change", {
+  skip,
+}, async () => {
+  await withTempDir(async (dir) => {
+    const errors: string[] = [];
+    // systemd's socket full or not there for a moment: here, not there yet.
+    const liveness = withEnv(
+      { NOTIFY_SOCKET: `${dir}/notify`, WATCHDOG_USEC: "" },
+      () =>
+        createLiveness({
+          unit: "api",
+          rundir: dir,
+          heartbeat: false,
+          onError: (error) => errors.push(error.message),
+        }),
+    );
+    let socket: Awaited<ReturnType<typeof fakeSocket>> | undefined;
+    try {
+      await liveness.load([]);
+      liveness.set(0);
+      const deadline = Date.now() + 10_000;
+      while (errors.length === 0 && Date.now() < deadline) await sleep(10);
+      assert.match(errors[0] ?? "", /^Cannot notify systemd/);
+      socket = await fakeSocket(`${dir}/notify`);
+      // Hangs until the bound of until(), and fails, where it is never sent again.
+      const ready = await socket.until(
+        () => indexOf(socket!.messages(), "READY=1"),
+        "READY=1 sent again",
+      );
+      assert.ok(
+        socket.messages()[ready].lines.some((line) => line.startsWith("STATUS=unit api")),
+        JSON.stringify(socket.messages()),
+      );
+    } finally {
+      await liveness.close();
+      await socket?.stop();
+    }
+  });
+});
+
+test("notify: Node's helper that hangs is killed, the messages after it go, and close() leaves none", async () => {
+  await withTempDir(async (dir) => {
+    // A systemd-notify that never exits: it writes its pid, then sleeps in its place.
+    writeFileSync(`${dir}/hang`, `#!/bin/sh\necho $$ >> ${dir}/pids\nexec sleep 1000\n`);
+    chmodSync(`${dir}/hang`, 0o755);
+    const pids = () => {
+      try {
+        return readFileSync(`${dir}/pids`, "utf8").trim().split("\n").map(Number);
+      } catch {
+        return [];
+      }
+    };
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const until = async (what: string, condition: () => boolean) => {
+      for (const deadline = Date.now() + 10_000; !condition();) {
+        if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
+        await sleep(20);
+      }
+    };
+    const errors: string[] = [];
+    const socket = helperNotifySocket(process, `${dir}/notify`, `${dir}/hang`, 200);
+    socket.send("READY=1", (error) => errors.push(String(error)));
+    socket.send("WATCHDOG=1", (error) => errors.push(String(error)));
+    await until("the second helper", () => pids().length === 2);
+    assert.match(errors[0], new RegExp(`${dir}/hang did not exit within 200 ms: killed`));
+    await until("the first helper gone", () => !alive(pids()[0]));
+    await socket.close();
+    await until("the second helper gone", () => !alive(pids()[1]));
   });
 });

@@ -23,16 +23,25 @@ export interface HelperProcess {
 export const NOTIFY_HELPER = "systemd-notify";
 /** How long `close()` waits for a helper still running. */
 const CLOSE_WAIT_MS = 1000;
+/**
+ * How long a helper may run before it is killed: `systemd-notify` waits at
+ * most 5 s for systemd to read its message; one that hangs would hold every
+ * message after it, `WATCHDOG=1` too.
+ */
+const HELPER_WAIT_MS = 10_000;
 
 /** A {@linkcode NotifySocket} through `systemd-notify`. */
 export function helperNotifySocket(
   process: HelperProcess,
   address: string,
   command: string = NOTIFY_HELPER,
+  wait: number = HELPER_WAIT_MS,
 ): NotifySocket {
   let pending: string[] = [];
   let report: (error: unknown) => void = () => {};
   let running: Promise<void> | undefined;
+  /** The helper running, killed where it hangs or outlives `close()`. */
+  let current: ChildProcess.ChildProcess | undefined;
   const run = (lines: string[]) =>
     new Promise<void>((resolve) => {
       let child: ChildProcess.ChildProcess;
@@ -45,7 +54,23 @@ export function helperNotifySocket(
         report(error);
         return resolve();
       }
+      current = child;
+      const timer = setTimeout(() => {
+        report(
+          new Error(
+            `Cannot notify systemd: ${command} did not exit within ${wait} ms: killed`,
+          ),
+        );
+        child.kill("SIGKILL");
+        done(); // not at its close: what it started may hold its standard error
+      }, wait);
+      const done = () => {
+        clearTimeout(timer);
+        if (current === child) current = undefined;
+        resolve();
+      };
       // Never what keeps the program alive.
+      (timer as unknown as { unref?(): void }).unref?.();
       child.unref();
       (child.stderr as unknown as { unref?(): void } | null)?.unref?.();
       let stderr = "";
@@ -60,7 +85,7 @@ export function helperNotifySocket(
             { cause: error },
           ),
         );
-        resolve();
+        done();
       });
       child.on("close", (code) => {
         if (code !== 0 && code !== null) {
@@ -70,7 +95,7 @@ export function helperNotifySocket(
             ),
           );
         }
-        resolve();
+        done();
       });
     });
   const drain = async () => {
@@ -100,6 +125,7 @@ export function helperNotifySocket(
         new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS)),
       ]);
       clearTimeout(timer);
+      current?.kill("SIGKILL"); // never left behind the program
     },
   };
 }
