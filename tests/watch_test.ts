@@ -573,7 +573,9 @@ test("watch(): whenFirstReady() resolves when a readiness check first passes, wi
     assert.equal(first, false, "not before the check passes");
     assert.equal(liveness.state.ready, false);
     passing = true;
-    await firstReady;
+    // The checks' timers never keep a program alive: this one waits on its own.
+    const alive = setInterval(() => {}, 1000);
+    await firstReady.finally(() => clearInterval(alive));
     assert.equal(liveness.state.ready, true);
     assert.equal(probe({ unit: "api", rundir, ready: true }).healthy, true);
     await liveness.close();
