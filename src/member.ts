@@ -32,7 +32,12 @@ import type { Member, MemberOptions } from "./types.ts";
  * const one = joinUnit({ unit: "api", rundir, member: 1 });
  * const two = joinUnit({ unit: "api", rundir, member: 2 });
  * one.set(0);
- * assert.equal(probe({ unit: "api", rundir }).reason, "unit api: worker 2: not started: set(0) not called yet");
+ * // Not started: not ready at once, and not live only past its max age.
+ * assert.equal(
+ *   probe({ unit: "api", rundir, ready: true }).reason,
+ *   "unit api: worker 2: not started: set(0) not called yet",
+ * );
+ * assert.equal(probe({ unit: "api", rundir }).healthy, true);
  * two.set(3);
  * assert.equal(probe({ unit: "api", rundir }).reason, "unit api: worker 2: error 3");
  * two.set(0);
