@@ -68,12 +68,15 @@ export class UnitMember implements Member {
   constructor(runtime: Runtime, options: MemberOptions) {
     assertKnownKeys(options, MEMBER_KEYS, "joinUnit()");
     const { unit, dir } = resolveLocation(runtime, options);
-    const member = String(options?.member);
-    if (!isMemberId(member) || !["string", "number"].includes(typeof options.member)) {
+    const given: unknown = options?.member;
+    const member = String(given);
+    // A number is a count's: NaN, -1 or Infinity is no member's id, whatever its text.
+    const counted = typeof given === "number" && Number.isSafeInteger(given) && given >= 0;
+    if (!isMemberId(member) || !(typeof given === "string" || counted)) {
       throw new TypeError(
         `Cannot join unit ${dir}: options.member must be the id of one of the owner's members ` +
           `(1 to 32 letters, digits, '_' or '-', or a count's number), got ${
-            describeOption(options.member)
+            describeOption(given)
           }`,
       );
     }
@@ -209,7 +212,7 @@ export class UnitMember implements Member {
       this.#reported = undefined;
     } catch (error) {
       this.#trouble(`cannot write its state: ${(error as Error).message}`, error);
-      if (!directory.isCurrent()) this.#close();
+      if (!isStillCurrent(directory)) this.#close();
     }
   }
 
@@ -265,6 +268,19 @@ function ownThread(runtime: Runtime): Thread {
     return { tid: stat.pid, starttime: stat.starttime };
   } catch {
     return undefined; // no /proc: told apart by nothing but its process
+  }
+}
+
+/**
+ * Whether `directory` is still the unit directory at its path; `false` where
+ * its path cannot be looked up (a rundir replaced by a file): a beat's timer
+ * must never throw, in a member's process or in its owner's thread.
+ */
+function isStillCurrent(directory: UnitDirectory): boolean {
+  try {
+    return directory.isCurrent();
+  } catch {
+    return false;
   }
 }
 

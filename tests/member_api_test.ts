@@ -14,6 +14,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -37,7 +38,9 @@ test("members: a bad members option or member id is a TypeError, nothing written
         String(members),
       );
     }
-    for (const member of ["", "a b", "../x", "x".repeat(33), 1.5, undefined, {}]) {
+    for (
+      const member of ["", "a b", "../x", "x".repeat(33), 1.5, undefined, {}, NaN, -1, Infinity]
+    ) {
       assert.throws(
         () => joinUnit({ unit: "bad", rundir, member: member as string, ...quiet }),
         TypeError,
@@ -52,7 +55,37 @@ test("members: a bad members option or member id is a TypeError, nothing written
       () => joinUnit({ unit: "bad", rundir, member: 1, wat: 1 } as never),
       /did you mean|unknown/i,
     );
+    for (const options of [undefined, null, "api"]) {
+      assert.throws(
+        () => joinUnit(options as never),
+        /^TypeError: Cannot (join unit|call joinUnit)/,
+        String(options),
+      );
+    }
     assert.deepEqual(readdirSync(rundir), []);
+  });
+});
+
+test("members: a rundir replaced by a file is trouble reported, never a throw", async () => {
+  await withTempDir(async (top) => {
+    const rundir = `${top}/run`;
+    const owner = createLiveness({ unit: "api", rundir, members: 1, ...quiet });
+    await owner.load([]);
+    const troubles: LivenessError[] = [];
+    const member = joinUnit({
+      unit: "api",
+      rundir,
+      member: 1,
+      heartbeat: false,
+      onError: (error) => troubles.push(error),
+    });
+    rmSync(rundir, { recursive: true });
+    writeFileSync(rundir, "not a directory\n");
+    member.set(0); // a beat's write, as the timer makes it: it must not throw
+    assert.match(troubles[0]?.message ?? "", /Cannot keep member 1 of unit .*: cannot write/);
+    rmSync(rundir);
+    await member.leave();
+    await owner.close();
   });
 });
 
