@@ -38,6 +38,13 @@ const MEMBER_KEYS = ["unit", "rundir", "member", "heartbeat", "onError", "exit"]
 /** A thread: its id and start time, from `/proc/thread-self/stat`. */
 type Thread = MemberState["thread"];
 
+/**
+ * The members joined in this thread (a module is one per thread), by unit
+ * directory and id: a second with one id would share the first's identity,
+ * and the two would write one slot in turn.
+ */
+const joined = new Set<string>();
+
 /** The member this process or thread is of one unit. */
 export class UnitMember implements Member {
   readonly unit: string;
@@ -87,6 +94,12 @@ export class UnitMember implements Member {
       heartbeat: options.heartbeat,
       onError: options.onError,
     });
+    if (joined.has(`${dir}\n${member}`)) {
+      throw new TypeError(
+        `Cannot join unit ${dir}: member ${member} is joined already in this thread: ` +
+          `leave() it first`,
+      );
+    }
     this.unit = unit;
     this.dir = dir;
     this.member = member;
@@ -98,6 +111,7 @@ export class UnitMember implements Member {
     this.#identity = { pid: runtime.pid, starttime: ownStartTime(runtime), thread };
     this.thread = thread !== undefined;
     this.#exit = options.exit ?? !this.thread;
+    joined.add(`${dir}\n${member}`);
     this.#write();
     if (heartbeat) {
       this.#timer = setInterval(() => this.#tick(), heartbeat.interval);
@@ -145,8 +159,7 @@ export class UnitMember implements Member {
     if (!this.#done) {
       this.#readiness = { state: "left" };
       this.#write();
-      this.#done = true;
-      clearInterval(this.#timer as number);
+      this.#stop();
       this.#directory?.close();
       this.#directory = undefined;
     }
@@ -194,8 +207,7 @@ export class UnitMember implements Member {
       this.#trouble(
         `its slot was taken by a later member (pid ${current.pid}): this one writes nothing more`,
       );
-      this.#done = true;
-      clearInterval(this.#timer as number);
+      this.#stop();
       return;
     }
     const heartbeat = this.#heartbeat;
@@ -214,6 +226,13 @@ export class UnitMember implements Member {
       this.#trouble(`cannot write its state: ${(error as Error).message}`, error);
       if (!isStillCurrent(directory)) this.#close();
     }
+  }
+
+  /** Writes nothing more, and frees its id in this thread. */
+  #stop(): void {
+    if (!this.#done) joined.delete(`${this.dir}\n${this.member}`);
+    this.#done = true;
+    clearInterval(this.#timer as number);
   }
 
   /** The unit directory, opened once the owner made it; `undefined` until then. */

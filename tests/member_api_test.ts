@@ -149,6 +149,35 @@ test("members: a member file that is a link is replaced, never written through",
   });
 });
 
+test("members: one id joined twice in one thread is a TypeError, not two writers of one slot", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, members: 1, ...quiet });
+    await liveness.load([]);
+    liveness.set(0);
+    const first = joinUnit({ unit: "api", rundir, member: 1, ...quiet });
+    first.set(0);
+    try {
+      // The second would write "not started" and the first "ready" in turn: a probe
+      // would see whichever wrote last, and a hung one stays hidden by the other.
+      assert.throws(
+        () => joinUnit({ unit: "api", rundir, member: "1", ...quiet }),
+        /^TypeError: Cannot join unit .*api: member 1 is joined already/,
+      );
+      assert.equal(probe({ unit: "api", rundir, ready: true }).healthy, true);
+      await first.leave();
+      const again = joinUnit({ unit: "api", rundir, member: 1, ...quiet });
+      assert.equal(
+        probe({ unit: "api", rundir, ready: true }).reason,
+        "unit api: worker 1: not started: set(0) not called yet",
+      );
+      await again.leave();
+    } finally {
+      await first.leave();
+      await liveness.close();
+    }
+  });
+});
+
 test("members: a later member that runs takes the slot; the earlier one stops writing", {
   skip: process.platform !== "linux" && "identities come from /proc",
 }, async () => {
