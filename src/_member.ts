@@ -27,7 +27,7 @@ import { assertKnownKeys, describeOption } from "./_options.ts";
 import { ownStartTime, parseProcessStat, PROC_MAX_BYTES } from "./_proc.ts";
 import { UnitDirectory } from "./_state.ts";
 import { assertErrorCode, assertReadiness, type Beat, resolveSettings } from "./_unit_options.ts";
-import { READY_FILE } from "./_verdict.ts";
+import { PID_FILE, READY_FILE } from "./_verdict.ts";
 import { LivenessError } from "./errors.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
 import type { ShutdownContext } from "./shutdown_types.ts";
@@ -179,10 +179,15 @@ export class UnitMember implements Member {
     }
   }
 
-  /** The member's shutdown: not ready, its handlers (last added first), `left`, the exit. */
+  /**
+   * The member's shutdown: not ready, its handlers (last added first),
+   * `left`, the exit; never the exit of its owner's own process, whose
+   * shutdown is still under way.
+   */
   async #drain(): Promise<void> {
     this.#readiness = { state: "draining" };
     this.#write();
+    const ownersProcess = this.#directory?.read(PID_FILE)?.trim() === String(this.#identity.pid);
     for (const handler of [...this.#handlers].reverse()) {
       try {
         await handler({ signal: undefined });
@@ -191,7 +196,7 @@ export class UnitMember implements Member {
       }
     }
     await this.leave();
-    if (this.#exit) this.#runtime.exit(0);
+    if (this.#exit && !ownersProcess) this.#runtime.exit(0);
   }
 
   /**

@@ -23,6 +23,9 @@ import { test } from "node:test";
 import { createLiveness, joinUnit, type LivenessError, probe } from "../mod.ts";
 import { uptime } from "./_env.ts";
 import { withTempDir } from "./_helpers.ts";
+import { UnitMember } from "../src/_member.ts";
+import { runtime } from "../src/runtime/_current.ts";
+import type { Runtime } from "../src/runtime/_runtime.ts";
 import { startTime } from "./_subjects.ts";
 
 const quiet = { onError: () => {} };
@@ -173,6 +176,31 @@ test("members: one id joined twice in one thread is a TypeError, not two writers
       await again.leave();
     } finally {
       await first.leave();
+      await liveness.close();
+    }
+  });
+});
+
+test("members: a member in its owner's own process drains without ending that process", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, members: 1, ...quiet });
+    await liveness.load([]);
+    liveness.set(0);
+    // This process's runtime, its exit recorded: the owner's shutdown must outlast its members.
+    const exits: number[] = [];
+    const recording = { ...runtime, exit: (code: number) => void exits.push(code) } as Runtime;
+    const heartbeat = { interval: 20, maxAge: 1000 };
+    // `exit: true`: under `deno test` this module runs in a thread, which does not exit by default.
+    const options = { unit: "api", rundir, member: 1, heartbeat, exit: true };
+    const member = new UnitMember(recording, options);
+    member.set(0);
+    try {
+      writeFileSync(`${rundir}/api/ready`, "draining\n"); // as the owner's SIGTERM writes it
+      await until(() => / left\n$/.test(readFileSync(`${rundir}/api/member.1`, "utf8")));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // past the drain's last step
+      assert.deepEqual(exits, []);
+    } finally {
+      await member.leave();
       await liveness.close();
     }
   });
