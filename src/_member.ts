@@ -35,6 +35,9 @@ import type { Member, MemberOptions } from "./types.ts";
 
 const MEMBER_KEYS = ["unit", "rundir", "member", "heartbeat", "onError", "exit"];
 
+/** How often a member without a heartbeat writes its line again and looks for `draining`. */
+const TICK_MS = 1000;
+
 /** A thread: its id and start time, from `/proc/thread-self/stat`. */
 type Thread = MemberState["thread"];
 
@@ -113,10 +116,10 @@ export class UnitMember implements Member {
     this.#exit = options.exit ?? !this.thread;
     joined.add(`${dir}\n${member}`);
     this.#write();
-    if (heartbeat) {
-      this.#timer = setInterval(() => this.#tick(), heartbeat.interval);
-      runtime.unrefTimer(this.#timer); // never what keeps the program alive
-    }
+    // Without a heartbeat too: its line is written again after the owner's load(), and a
+    // draining owner is seen.
+    this.#timer = setInterval(() => this.#tick(), heartbeat ? heartbeat.interval : TICK_MS);
+    runtime.unrefTimer(this.#timer); // never what keeps the program alive
   }
 
   set(error: number): void {
@@ -170,7 +173,10 @@ export class UnitMember implements Member {
     return this.leave();
   }
 
-  /** A beat; and the owner's `draining` starts this member's shutdown. */
+  /**
+   * A beat (its line written again, with no beat in it where there is no
+   * heartbeat); and the owner's `draining` starts this member's shutdown.
+   */
   #tick(): void {
     if (this.#done) return;
     this.#write();

@@ -206,6 +206,28 @@ test("members: a member in its owner's own process drains without ending that pr
   });
 });
 
+test("members: a member without a heartbeat writes again after its owner's restart, and drains", async () => {
+  await withTempDir(async (rundir) => {
+    const first = createLiveness({ unit: "api", rundir, members: 1, ...quiet });
+    await first.load([]);
+    const member = joinUnit({ unit: "api", rundir, member: 1, heartbeat: false, exit: false });
+    member.set(0);
+    await first.close();
+    // The next owner's load() removes the member files its members rewrite.
+    const liveness = createLiveness({ unit: "api", rundir, members: 1, ...quiet });
+    await liveness.load([]);
+    liveness.set(0);
+    try {
+      await until(() => probe({ unit: "api", rundir, ready: true }).healthy);
+      writeFileSync(`${rundir}/api/ready`, "draining\n"); // as the owner's SIGTERM writes it
+      await until(() => / left\n$/.test(readFileSync(`${rundir}/api/member.1`, "utf8")));
+    } finally {
+      await member.leave();
+      await liveness.close();
+    }
+  });
+});
+
 test("members: a later member that runs takes the slot; the earlier one stops writing", {
   skip: process.platform !== "linux" && "identities come from /proc",
 }, async () => {
