@@ -20,8 +20,10 @@ import {
   MEMBER_MAX_BYTES,
   type MemberReadiness,
   MEMBERS_FILE,
+  MEMBERS_MAX_BYTES,
   type MemberState,
   parseMember,
+  parseMembers,
 } from "./_members.ts";
 import { assertKnownKeys, describeOption } from "./_options.ts";
 import { ownStartTime, parseProcessStat, PROC_MAX_BYTES } from "./_proc.ts";
@@ -250,11 +252,20 @@ export class UnitMember implements Member {
   #open(): UnitDirectory | undefined {
     if (this.#directory) return this.#directory;
     try {
-      return this.#directory = UnitDirectory.open(this.#runtime, this.dir, false);
+      this.#directory = UnitDirectory.open(this.#runtime, this.dir, false);
     } catch (error) {
       this.#trouble(`cannot open the unit directory (is the owner loaded?)`, error);
       return undefined;
     }
+    // An id the owner does not declare is judged by no probe: say so once.
+    const ids = parseMembers(this.#directory.read(MEMBERS_FILE, MEMBERS_MAX_BYTES) ?? "");
+    if (ids && !ids.includes(this.member)) {
+      this.#trouble(
+        `its owner declares no member ${this.member} (its members: ${ids.join(" ")}): ` +
+          `no probe judges this one`,
+      );
+    }
+    return this.#directory;
   }
 
   #close(): void {

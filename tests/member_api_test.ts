@@ -228,6 +228,29 @@ test("members: a member without a heartbeat writes again after its owner's resta
   });
 });
 
+test("members: a member whose id its owner does not declare is told so", async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, members: 2, ...quiet });
+    await liveness.load([]);
+    liveness.set(0);
+    const troubles: string[] = [];
+    const onError = (error: LivenessError) => troubles.push(error.message);
+    // PM2's NODE_APP_INSTANCE counts from 0: without its + 1, the last instance is 2.
+    const member = joinUnit({ unit: "api", rundir, member: 0, onError });
+    member.set(0);
+    try {
+      assert.deepEqual(troubles, [
+        `Cannot keep member 0 of unit ${rundir}/api: its owner declares no member 0 ` +
+        `(its members: 1 2): no probe judges this one`,
+      ]);
+      assert.equal(probe({ unit: "api", rundir }).reason, "unit api: worker 1: not joined");
+    } finally {
+      await member.leave();
+      await liveness.close();
+    }
+  });
+});
+
 test("members: a later member that runs takes the slot; the earlier one stops writing", {
   skip: process.platform !== "linux" && "identities come from /proc",
 }, async () => {
