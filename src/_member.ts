@@ -280,10 +280,13 @@ export class UnitMember implements Member {
       other.pid === me.pid && other.starttime === me.starttime &&
       other.thread?.tid === me.thread?.tid && other.thread?.starttime === me.thread?.starttime
     ) return false;
-    const [theirs, mine] = [other, me].map(({ starttime, thread }) =>
-      [starttime, thread?.starttime].map((text) => BigInt(text ?? 0))
+    // By start time, then the thread's; of two of one tick (clock ticks are 10 ms), the higher
+    // pid, then tid: one of them must yield, or they write the slot in turn.
+    const [theirs, mine] = [other, me].map(({ pid, starttime, thread }) =>
+      [starttime, thread?.starttime, pid, thread?.tid].map((field) => BigInt(field ?? 0))
     );
-    const later = theirs[0] > mine[0] || (theirs[0] === mine[0] && theirs[1] > mine[1]);
+    const at = theirs.findIndex((field, index) => field !== mine[index]);
+    const later = at >= 0 && theirs[at] > mine[at];
     if (!later || isRunning(this.#runtime, other) !== true) return false;
     return other.thread === undefined || threadRuns(this.#runtime, other.pid, other.thread);
   }

@@ -289,6 +289,48 @@ test("members: a later member that runs takes the slot; the earlier one stops wr
   });
 });
 
+test("members: of two members started in one clock tick, one takes the slot", {
+  skip: process.platform !== "linux" && "identities come from /proc",
+}, async () => {
+  await withTempDir(async (rundir) => {
+    const liveness = createLiveness({ unit: "api", rundir, members: 1, ...quiet });
+    await liveness.load([]);
+    liveness.set(0);
+    const other = spawn("sleep", ["60"], { stdio: "ignore" });
+    try {
+      await until(() => existsSync(`/proc/${other.pid}/stat`));
+      const pid = other.pid!;
+      // This member is pid - 1 with the other's start time: a fork of the same tick.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^\d+/, String(pid - 1));
+      const seen = (path: string, maxBytes: number) =>
+        /^\/proc\/(self|thread-self)\/stat$/.test(path)
+          ? { kind: "file" as const, text: stat, truncated: false }
+          : runtime.readHead(path, maxBytes);
+      const twin = { ...runtime, pid: pid - 1, readHead: seen } as Runtime;
+      const at = uptime();
+      const line = `${pid} ${startTime(pid)} - 0 ${Math.floor(at / 100)}.${
+        String(at % 100).padStart(2, "0")
+      } 10000 ready\n`;
+      writeFileSync(`${rundir}/api/member.1`, line);
+      const troubles: string[] = [];
+      const member = new UnitMember(twin, {
+        unit: "api",
+        rundir,
+        member: 1,
+        onError: (error) => troubles.push(error.message),
+      });
+      member.set(3);
+      // Else the two write the slot in turn, each hiding the other's state.
+      assert.equal(readFileSync(`${rundir}/api/member.1`, "utf8"), line);
+      assert.match(troubles.join("\n"), new RegExp(`a later member \\(pid ${pid}\\)`));
+      await member.leave();
+    } finally {
+      other.kill("SIGKILL");
+      await liveness.close();
+    }
+  });
+});
+
 test("members: the owner's HTTP answers list each member, and fail with the first that fails", async () => {
   await withTempDir(async (rundir) => {
     const liveness = createLiveness({ unit: "api", rundir, members: ["web", "jobs"], ...quiet });
