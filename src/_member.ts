@@ -20,14 +20,16 @@ import {
   MEMBER_MAX_BYTES,
   type MemberReadiness,
   MEMBERS_FILE,
+  MEMBERS_MAX_BYTES,
   type MemberState,
   parseMember,
+  parseMembers,
 } from "./_members.ts";
 import { assertKnownKeys, describeOption } from "./_options.ts";
 import { ownStartTime, parseProcessStat, PROC_MAX_BYTES } from "./_proc.ts";
 import { UnitDirectory } from "./_state.ts";
 import { assertErrorCode, assertReadiness, type Beat, resolveSettings } from "./_unit_options.ts";
-import { READY_FILE } from "./_verdict.ts";
+import { PID_FILE, READY_FILE } from "./_verdict.ts";
 import { LivenessError } from "./errors.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
 import type { ShutdownContext } from "./shutdown_types.ts";
@@ -35,8 +37,18 @@ import type { Member, MemberOptions } from "./types.ts";
 
 const MEMBER_KEYS = ["unit", "rundir", "member", "heartbeat", "onError", "exit"];
 
+/** How often a member without a heartbeat writes its line again and looks for `draining`. */
+const TICK_MS = 1000;
+
 /** A thread: its id and start time, from `/proc/thread-self/stat`. */
 type Thread = MemberState["thread"];
+
+/**
+ * The members joined in this thread (a module is one per thread), by unit
+ * directory and id: a second with one id would share the first's identity,
+ * and the two would write one slot in turn.
+ */
+const joined = new Set<string>();
 
 /** The member this process or thread is of one unit. */
 export class UnitMember implements Member {
@@ -68,12 +80,15 @@ export class UnitMember implements Member {
   constructor(runtime: Runtime, options: MemberOptions) {
     assertKnownKeys(options, MEMBER_KEYS, "joinUnit()");
     const { unit, dir } = resolveLocation(runtime, options);
-    const member = String(options?.member);
-    if (!isMemberId(member) || !["string", "number"].includes(typeof options.member)) {
+    const given: unknown = options?.member;
+    const member = String(given);
+    // A number is a count's: NaN, -1 or Infinity is no member's id, whatever its text.
+    const counted = typeof given === "number" && Number.isSafeInteger(given) && given >= 0;
+    if (!isMemberId(member) || !(typeof given === "string" || counted)) {
       throw new TypeError(
         `Cannot join unit ${dir}: options.member must be the id of one of the owner's members ` +
           `(1 to 32 letters, digits, '_' or '-', or a count's number), got ${
-            describeOption(options.member)
+            describeOption(given)
           }`,
       );
     }
@@ -84,6 +99,12 @@ export class UnitMember implements Member {
       heartbeat: options.heartbeat,
       onError: options.onError,
     });
+    if (joined.has(`${dir}\n${member}`)) {
+      throw new TypeError(
+        `Cannot join unit ${dir}: member ${member} is joined already in this thread: ` +
+          `leave() it first`,
+      );
+    }
     this.unit = unit;
     this.dir = dir;
     this.member = member;
@@ -95,11 +116,12 @@ export class UnitMember implements Member {
     this.#identity = { pid: runtime.pid, starttime: ownStartTime(runtime), thread };
     this.thread = thread !== undefined;
     this.#exit = options.exit ?? !this.thread;
+    joined.add(`${dir}\n${member}`);
     this.#write();
-    if (heartbeat) {
-      this.#timer = setInterval(() => this.#tick(), heartbeat.interval);
-      runtime.unrefTimer(this.#timer); // never what keeps the program alive
-    }
+    // Without a heartbeat too: its line is written again after the owner's load(), and a
+    // draining owner is seen.
+    this.#timer = setInterval(() => this.#tick(), heartbeat ? heartbeat.interval : TICK_MS);
+    runtime.unrefTimer(this.#timer); // never what keeps the program alive
   }
 
   set(error: number): void {
@@ -142,8 +164,7 @@ export class UnitMember implements Member {
     if (!this.#done) {
       this.#readiness = { state: "left" };
       this.#write();
-      this.#done = true;
-      clearInterval(this.#timer as number);
+      this.#stop();
       this.#directory?.close();
       this.#directory = undefined;
     }
@@ -154,7 +175,10 @@ export class UnitMember implements Member {
     return this.leave();
   }
 
-  /** A beat; and the owner's `draining` starts this member's shutdown. */
+  /**
+   * A beat (its line written again, with no beat in it where there is no
+   * heartbeat); and the owner's `draining` starts this member's shutdown.
+   */
   #tick(): void {
     if (this.#done) return;
     this.#write();
@@ -163,10 +187,15 @@ export class UnitMember implements Member {
     }
   }
 
-  /** The member's shutdown: not ready, its handlers (last added first), `left`, the exit. */
+  /**
+   * The member's shutdown: not ready, its handlers (last added first),
+   * `left`, the exit; never the exit of its owner's own process, whose
+   * shutdown is still under way.
+   */
   async #drain(): Promise<void> {
     this.#readiness = { state: "draining" };
     this.#write();
+    const ownersProcess = this.#directory?.read(PID_FILE)?.trim() === String(this.#identity.pid);
     for (const handler of [...this.#handlers].reverse()) {
       try {
         await handler({ signal: undefined });
@@ -175,7 +204,7 @@ export class UnitMember implements Member {
       }
     }
     await this.leave();
-    if (this.#exit) this.#runtime.exit(0);
+    if (this.#exit && !ownersProcess) this.#runtime.exit(0);
   }
 
   /**
@@ -191,8 +220,7 @@ export class UnitMember implements Member {
       this.#trouble(
         `its slot was taken by a later member (pid ${current.pid}): this one writes nothing more`,
       );
-      this.#done = true;
-      clearInterval(this.#timer as number);
+      this.#stop();
       return;
     }
     const heartbeat = this.#heartbeat;
@@ -209,19 +237,35 @@ export class UnitMember implements Member {
       this.#reported = undefined;
     } catch (error) {
       this.#trouble(`cannot write its state: ${(error as Error).message}`, error);
-      if (!directory.isCurrent()) this.#close();
+      if (!isStillCurrent(directory)) this.#close();
     }
+  }
+
+  /** Writes nothing more, and frees its id in this thread. */
+  #stop(): void {
+    if (!this.#done) joined.delete(`${this.dir}\n${this.member}`);
+    this.#done = true;
+    clearInterval(this.#timer as number);
   }
 
   /** The unit directory, opened once the owner made it; `undefined` until then. */
   #open(): UnitDirectory | undefined {
     if (this.#directory) return this.#directory;
     try {
-      return this.#directory = UnitDirectory.open(this.#runtime, this.dir, false);
+      this.#directory = UnitDirectory.open(this.#runtime, this.dir, false);
     } catch (error) {
       this.#trouble(`cannot open the unit directory (is the owner loaded?)`, error);
       return undefined;
     }
+    // An id the owner does not declare is judged by no probe: say so once.
+    const ids = parseMembers(this.#directory.read(MEMBERS_FILE, MEMBERS_MAX_BYTES) ?? "");
+    if (ids && !ids.includes(this.member)) {
+      this.#trouble(
+        `its owner declares no member ${this.member} (its members: ${ids.join(" ")}): ` +
+          `no probe judges this one`,
+      );
+    }
+    return this.#directory;
   }
 
   #close(): void {
@@ -236,10 +280,13 @@ export class UnitMember implements Member {
       other.pid === me.pid && other.starttime === me.starttime &&
       other.thread?.tid === me.thread?.tid && other.thread?.starttime === me.thread?.starttime
     ) return false;
-    const [theirs, mine] = [other, me].map(({ starttime, thread }) =>
-      [starttime, thread?.starttime].map((text) => BigInt(text ?? 0))
+    // By start time, then the thread's; of two of one tick (clock ticks are 10 ms), the higher
+    // pid, then tid: one of them must yield, or they write the slot in turn.
+    const [theirs, mine] = [other, me].map(({ pid, starttime, thread }) =>
+      [starttime, thread?.starttime, pid, thread?.tid].map((field) => BigInt(field ?? 0))
     );
-    const later = theirs[0] > mine[0] || (theirs[0] === mine[0] && theirs[1] > mine[1]);
+    const at = theirs.findIndex((field, index) => field !== mine[index]);
+    const later = at >= 0 && theirs[at] > mine[at];
     if (!later || isRunning(this.#runtime, other) !== true) return false;
     return other.thread === undefined || threadRuns(this.#runtime, other.pid, other.thread);
   }
@@ -265,6 +312,19 @@ function ownThread(runtime: Runtime): Thread {
     return { tid: stat.pid, starttime: stat.starttime };
   } catch {
     return undefined; // no /proc: told apart by nothing but its process
+  }
+}
+
+/**
+ * Whether `directory` is still the unit directory at its path; `false` where
+ * its path cannot be looked up (a rundir replaced by a file): a beat's timer
+ * must never throw, in a member's process or in its owner's thread.
+ */
+function isStillCurrent(directory: UnitDirectory): boolean {
+  try {
+    return directory.isCurrent();
+  } catch {
+    return false;
   }
 }
 
