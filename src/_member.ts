@@ -29,6 +29,7 @@ import { assertKnownKeys, describeOption } from "./_options.ts";
 import { ownStartTime, parseProcessStat, PROC_MAX_BYTES } from "./_proc.ts";
 import { UnitDirectory } from "./_state.ts";
 import { assertErrorCode, assertReadiness, type Beat, resolveSettings } from "./_unit_options.ts";
+import { addShutdownHandler } from "./_shutdown.ts";
 import { PID_FILE, READY_FILE } from "./_verdict.ts";
 import { LivenessError } from "./errors.ts";
 import type { Runtime } from "./runtime/_runtime.ts";
@@ -150,14 +151,7 @@ export class UnitMember implements Member {
   }
 
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void {
-    if (typeof handler !== "function") {
-      throw new TypeError("Cannot onShutdown(): the handler must be a function");
-    }
-    this.#handlers.push(handler);
-    return () => {
-      const index = this.#handlers.indexOf(handler);
-      if (index >= 0) this.#handlers.splice(index, 1);
-    };
+    return addShutdownHandler(this.#handlers, handler);
   }
 
   leave(): Promise<void> {

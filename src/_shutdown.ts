@@ -30,6 +30,26 @@ const shutdowns = new Set<Promise<ShutdownResult>>();
 /** Whether a signal began this process's exit: from then on no `load()` writes, or settles. */
 let exiting = false;
 
+/**
+ * Adds `handler` to `handlers` (`onShutdown()` of the owner and of a
+ * member); returns what removes it.
+ *
+ * @throws {TypeError} unless `handler` is a function.
+ */
+export function addShutdownHandler(
+  handlers: ((context: ShutdownContext) => unknown)[],
+  handler: (context: ShutdownContext) => unknown,
+): () => void {
+  if (typeof handler !== "function") {
+    throw new TypeError("Cannot onShutdown(): the handler must be a function");
+  }
+  handlers.push(handler);
+  return () => {
+    const index = handlers.indexOf(handler);
+    if (index >= 0) handlers.splice(index, 1);
+  };
+}
+
 /** Whether a signal began this process's exit. */
 export function isExiting(): boolean {
   return exiting;
@@ -93,14 +113,7 @@ export class Shutdown {
 
   /** See `Liveness.onShutdown()`. */
   onShutdown(handler: (context: ShutdownContext) => unknown): () => void {
-    if (typeof handler !== "function") {
-      throw new TypeError("Cannot onShutdown(): the handler must be a function");
-    }
-    this.#handlers.push(handler);
-    return () => {
-      const index = this.#handlers.indexOf(handler);
-      if (index >= 0) this.#handlers.splice(index, 1);
-    };
+    return addShutdownHandler(this.#handlers, handler);
   }
 
   /** See `Liveness.handleSignals()`. */
